@@ -1,0 +1,6 @@
+"""Data transforms for BEiT-style masked image modeling."""
+from .formatting import PackMIMInputs
+from .masking import BlockwiseMaskGenerator, RandomMaskGenerator
+from .two_view import TwoViewRandomResizedCrop
+
+__all__ = ['BlockwiseMaskGenerator', 'RandomMaskGenerator', 'TwoViewRandomResizedCrop', 'PackMIMInputs']

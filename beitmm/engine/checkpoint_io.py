@@ -1,0 +1,213 @@
+"""Safe checkpoint loading (``weights_only=True`` + explicit allow-list) and atomic saving.
+
+torch >= 2.6 loads with ``weights_only=True`` by default, which refuses mmengine checkpoints:
+their message-hub state pickles ``HistoryBuffer`` objects holding numpy arrays and scalars,
+plus ``getattr(HistoryBuffer, 'min')``-style references to its statistics methods
+(open-mmlab/mmengine#1655). ``SAFE_GLOBALS`` lists exactly what an mmengine 0.10.7 training
+checkpoint needs (found by loading a real Runner checkpoint and adding one reported global at a
+time); ``builtins.getattr`` is never allowed as such, only through ``_history_buffer_getattr``,
+which resolves the four default ``HistoryBuffer`` statistics methods and nothing else.
+"""
+import contextlib
+import os
+import os.path as osp
+import pickle
+import re
+import secrets
+from typing import Any, Callable, Iterator, List, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.logging.history_buffer import HistoryBuffer
+
+TRUST_FLAG = '--trust-checkpoint'
+_HISTORY_BUFFER_METHODS = ('min', 'max', 'current', 'mean')
+
+
+class UnsafeCheckpointError(RuntimeError):
+    """A checkpoint needs a global that is not on the ``weights_only`` allow-list."""
+
+
+class CorruptCheckpointError(RuntimeError):
+    """A checkpoint file is truncated or is not a torch checkpoint at all."""
+
+
+def _history_buffer_getattr(obj: Any, name: str) -> Callable:
+    """Stand-in for ``builtins.getattr`` while unpickling: only HistoryBuffer statistics.
+
+    Args:
+        obj (Any): Object the pickle asks an attribute of.
+        name (str): Attribute name.
+
+    Returns:
+        Callable: ``getattr(HistoryBuffer, name)`` for ``name`` in min/max/current/mean.
+    """
+    if obj is HistoryBuffer and name in _HISTORY_BUFFER_METHODS:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'Unsupported global: GLOBAL builtins.getattr({getattr(obj, "__name__", type(obj).__name__)}'
+        f'.{name}) is not allowed; beitmm only allows HistoryBuffer statistics methods')
+
+
+SAFE_GLOBALS: List[Union[Callable, Tuple[Callable, str]]] = [
+    HistoryBuffer,
+    np._core.multiarray._reconstruct,  # ndarray pickles: HistoryBuffer._log_history
+    np.ndarray,
+    np.dtype,
+    np.dtypes.Float64DType,  # HistoryBuffer._log_history, np.float64 runtime info (eta)
+    np.dtypes.Int64DType,  # HistoryBuffer._count_history
+    np.dtypes.Float32DType,  # save_best on a float32 metric (mmseg IoUMetric's mIoU) -> best_score
+    np._core.multiarray.scalar,  # numpy scalars in runtime info (eta)
+    (_history_buffer_getattr, 'builtins.getattr'),  # HistoryBuffer.__getstate__ statistics
+]
+
+
+def register_safe_globals() -> None:
+    """Add ``SAFE_GLOBALS`` to torch's ``weights_only`` allow-list (idempotent).
+
+    After this, mmengine's own ``torch.load`` calls (``resume=True``, ``load_from``) read
+    mmengine checkpoints with ``weights_only=True`` still in force.
+    """
+    torch.serialization.add_safe_globals(SAFE_GLOBALS)
+
+
+@contextlib.contextmanager
+def safe_globals_scope() -> Iterator[None]:
+    """Temporarily allow ``SAFE_GLOBALS``; globals registered before are kept afterwards.
+
+    ``torch.serialization.safe_globals`` removes its entries on exit even when they were
+    registered globally before, which would undo ``register_safe_globals``.
+    """
+    present = set(torch.serialization.get_safe_globals())
+    added = [g for g in SAFE_GLOBALS if g not in present]
+    torch.serialization.add_safe_globals(added)
+    try:
+        yield
+    finally:
+        torch.serialization._weights_only_unpickler._remove_safe_globals(added)
+
+
+_GLOBAL_PATTERNS = (
+    r'Unsupported global: GLOBAL ([\w.]+(?:\([\w.]+\))?)',
+    r'unsupported GLOBAL ([\w.]+)',
+    r"but got <class '([\w.]+)'>",
+    r'unrecognized function (<[^>]+>|\S+)',
+)
+
+
+def _offending_global(message: str) -> str:
+    """Pull the rejected class / function name out of torch's weights-only error."""
+    for pattern in _GLOBAL_PATTERNS:
+        match = re.search(pattern, message, flags=re.MULTILINE)
+        if match:
+            return match.group(1)
+    return ''
+
+
+def load_checkpoint_file(path: str, map_location: Any = 'cpu', trusted: bool = False) -> dict:
+    """Load a checkpoint with ``weights_only=True`` under ``SAFE_GLOBALS``.
+
+    Args:
+        path (str): Local checkpoint file.
+        map_location (Any): Passed to ``torch.load``. Defaults to ``'cpu'``.
+        trusted (bool): Load with ``weights_only=False`` (arbitrary code execution: only for
+            files whose origin you trust). Defaults to False.
+
+    Returns:
+        dict: The loaded checkpoint.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        UnsafeCheckpointError: The file needs a global outside ``SAFE_GLOBALS`` (named in
+            the message) and ``trusted`` is False.
+        CorruptCheckpointError: The file is truncated or not a torch checkpoint.
+    """
+    path = os.fspath(path)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'Checkpoint file not found: {path}')
+    try:
+        if trusted:
+            return torch.load(path, map_location=map_location, weights_only=False)
+        with safe_globals_scope():
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        message = str(err)
+        name = _offending_global(message) if 'Weights only load failed' in message else ''
+        if not name:
+            raise CorruptCheckpointError(f'Checkpoint {path} is truncated or corrupt: {message}') from err
+        raise UnsafeCheckpointError(
+            f'Refusing to load {path}: it needs `{name}`, which is not on the beitmm weights_only '
+            f'allow-list (beitmm.engine.checkpoint_io.SAFE_GLOBALS). Unpickling it could run '
+            f'arbitrary code. If you trust this file, load it with trusted=True (tools: '
+            f'{TRUST_FLAG}).') from None
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
+        raise
+    except (RuntimeError, EOFError, ValueError, OSError) as err:  # torch 2.14: OSError EINVAL on cut zips
+        raise CorruptCheckpointError(f'Checkpoint {path} is truncated or corrupt '
+                                     f'({type(err).__name__}: {err})') from err
+
+
+def _fsync_dir(directory: str) -> None:
+    """fsync a directory so a rename inside it is durable (no-op where unsupported)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: str, write: Callable[[Any], None]) -> None:
+    """Write via ``write(fileobj)`` to a temp file next to ``path``, then rename over it."""
+    path = os.fspath(path)
+    directory = osp.dirname(osp.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    tmp = osp.join(directory, f'.{osp.basename(path)}.{secrets.token_hex(4)}.tmp')
+    # os.open honours the umask (mkstemp would force 0600 on the final file).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+    _fsync_dir(directory)
+
+
+def atomic_write_bytes(data: bytes, path: str) -> None:
+    """Atomically replace ``path`` with ``data``.
+
+    Args:
+        data (bytes): File content.
+        path (str): Destination; its directory is created if missing.
+    """
+    _atomic_write(path, lambda f: f.write(data))
+
+
+def atomic_write_text(text: str, path: str, encoding: str = 'utf-8') -> None:
+    """Atomically replace ``path`` with ``text``.
+
+    Args:
+        text (str): File content.
+        path (str): Destination.
+        encoding (str): Text encoding. Defaults to ``'utf-8'``.
+    """
+    atomic_write_bytes(text.encode(encoding), path)
+
+
+def save_checkpoint_atomic(obj: Any, path: str) -> None:
+    """``torch.save`` to a temp file, fsync, then ``os.replace``; a crash keeps the old file.
+
+    Args:
+        obj (Any): Object to save (usually a checkpoint dict).
+        path (str): Destination file.
+    """
+    _atomic_write(path, lambda f: torch.save(obj, f))

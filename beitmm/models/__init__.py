@@ -1,0 +1,13 @@
+"""Models: backbones, tokenizers, heads, losses, the MIM algorithm and checkpoint utilities."""
+from . import algorithms, backbones, data_preprocessors, heads, losses, tokenizers  # noqa: F401 (registration)
+from .algorithms import MaskedImageModeling
+from .backbones import BEiT
+from .data_preprocessors import TwoViewDataPreprocessor
+from .heads import MIMHead
+from .losses import FeatureRegressionLoss, TokenClassificationLoss
+from .tokenizers import DALLETokenizer
+
+__all__ = [
+    'BEiT', 'DALLETokenizer', 'MaskedImageModeling', 'MIMHead', 'TokenClassificationLoss', 'FeatureRegressionLoss',
+    'TwoViewDataPreprocessor'
+]

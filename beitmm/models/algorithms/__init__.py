@@ -1,0 +1,3 @@
+from .mim import MaskedImageModeling
+
+__all__ = ['MaskedImageModeling']

@@ -1,0 +1,3 @@
+from .beit import BEiT
+
+__all__ = ['BEiT']

@@ -1,0 +1,262 @@
+"""BEiT backbone: one class for MIM pretraining, classification and dense prediction.
+
+Papers: BEiT (Bao et al., 2021), BEiT v2 (Peng et al., 2022). Parameter names follow
+microsoft/unilm, so official checkpoints load by copy; the only rename is the final
+``fc_norm`` -> ``norm`` (one final norm whatever the pooling), done by the checkpoint filter.
+"""
+import math
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor
+from torch.utils.checkpoint import checkpoint
+
+from beitmm.registry import MODELS
+from .beit_layers import Block, RelativePositionBias
+
+ARCH_ZOO = {
+    **dict.fromkeys(['t', 'tiny'], dict(embed_dims=192, num_layers=12, num_heads=3, feedforward_channels=768)),
+    **dict.fromkeys(['s', 'small'], dict(embed_dims=384, num_layers=12, num_heads=6, feedforward_channels=1536)),
+    **dict.fromkeys(['b', 'base'], dict(embed_dims=768, num_layers=12, num_heads=12, feedforward_channels=3072)),
+    **dict.fromkeys(['l', 'large'], dict(embed_dims=1024, num_layers=24, num_heads=16, feedforward_channels=4096)),
+}
+OUT_TYPES = ('raw', 'cls_token', 'featmap', 'avg_featmap')
+
+
+def _pair(x: Union[int, Sequence[int]]) -> Tuple[int, int]:
+    return (x, x) if isinstance(x, int) else (int(x[0]), int(x[1]))
+
+
+@MODELS.register_module()
+class BEiT(BaseModule):
+    """Vision Transformer of BEiT with relative position bias, layer scale and q/v bias.
+
+    Args:
+        arch: 'tiny' | 'small' | 'base' | 'large' or a dict with ``embed_dims``, ``num_layers``,
+            ``num_heads``, ``feedforward_channels``.
+        img_size: Training image size (int or (H, W)); fixes the learned position grid. Other
+            input sizes work at run time (position tables are resized on the fly).
+        patch_size: Patch size.
+        in_channels: Input channels.
+        out_indices: Blocks whose output is returned (negative counts from the end).
+        out_type: 'raw' tokens [B, N+1, C] | 'cls_token' [B, C] | 'featmap' [B, C, Hp, Wp] |
+            'avg_featmap' [B, C] (mean patch token). The final ``norm`` is applied to the last
+            block's output for 'raw' and 'cls_token' (per token) and 'avg_featmap' (after the
+            mean, as unilm's ``fc_norm``); 'featmap' outputs are not normalised.
+        drop_rate: Dropout after attention projections and in MLPs.
+        attn_drop_rate: Attention dropout.
+        drop_path_rate: Stochastic depth, linearly increasing to this value.
+        qv_bias: Learn q and v biases.
+        layer_scale_init_value: Layer-scale init (0.1 for base, 1e-5 for large); 0 disables.
+        use_abs_pos_emb: Learn an absolute position embedding.
+        use_rel_pos_bias: A relative position bias table per block (fine-tuning layout).
+        use_shared_rel_pos_bias: One table shared by all blocks (pretraining layout).
+        use_mask_token: Learn a mask token (masked image modeling input).
+        norm_eps: LayerNorm epsilon.
+        with_cp: Activation checkpointing of every block while training (less memory).
+        init_cfg: mmengine init config; ``dict(type='Pretrained', checkpoint=PATH, prefix=...)``
+            loads any supported checkpoint layout (see ``beitmm.models.utils.ckpt_convert``).
+    """
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'base',
+                 img_size: Union[int, Sequence[int]] = 224,
+                 patch_size: int = 16,
+                 in_channels: int = 3,
+                 out_indices: Union[int, Sequence[int]] = -1,
+                 out_type: str = 'avg_featmap',
+                 drop_rate: float = 0.,
+                 attn_drop_rate: float = 0.,
+                 drop_path_rate: float = 0.,
+                 qv_bias: bool = True,
+                 layer_scale_init_value: float = 0.1,
+                 use_abs_pos_emb: bool = False,
+                 use_rel_pos_bias: bool = True,
+                 use_shared_rel_pos_bias: bool = False,
+                 use_mask_token: bool = False,
+                 norm_eps: float = 1e-6,
+                 with_cp: bool = False,
+                 init_cfg: Optional[Union[dict, list]] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if isinstance(arch, str):
+            if arch.lower() not in ARCH_ZOO:
+                raise ValueError(f'unknown BEiT arch {arch!r}; choose one of {sorted(set(ARCH_ZOO))} or pass a dict')
+            arch = ARCH_ZOO[arch.lower()]
+        missing = {'embed_dims', 'num_layers', 'num_heads', 'feedforward_channels'} - set(arch)
+        if missing:
+            raise ValueError(f'BEiT arch dict lacks {sorted(missing)}')
+        if out_type not in OUT_TYPES:
+            raise ValueError(f'out_type {out_type!r} is not one of {OUT_TYPES}')
+        self.embed_dims = C = arch['embed_dims']
+        self.num_layers = depth = arch['num_layers']
+        self.num_heads = arch['num_heads']
+        self.patch_size = patch_size
+        self.img_size = _pair(img_size)
+        if self.img_size[0] % patch_size or self.img_size[1] % patch_size:
+            raise ValueError(f'img_size {self.img_size} is not a multiple of patch_size {patch_size}')
+        self.grid = (self.img_size[0] // patch_size, self.img_size[1] // patch_size)
+        self.out_type = out_type
+        out_indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
+        self.out_indices = sorted(i + depth if i < 0 else i for i in out_indices)
+        bad = [i for i in self.out_indices if not 0 <= i < depth]
+        if bad:
+            raise ValueError(f'out_indices {out_indices} out of range for {depth} blocks')
+        self.with_cp = with_cp
+
+        self.patch_embed = nn.Module()
+        self.patch_embed.proj = nn.Conv2d(in_channels, C, patch_size, patch_size)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, C))
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, C)) if use_mask_token else None
+        n = self.grid[0] * self.grid[1]
+        self.pos_embed = nn.Parameter(torch.zeros(1, n + 1, C)) if use_abs_pos_emb else None
+        self.pos_drop = nn.Dropout(drop_rate)
+        self.rel_pos_bias = RelativePositionBias(self.grid, self.num_heads) if use_shared_rel_pos_bias else None
+        dpr = torch.linspace(0, drop_path_rate, depth).tolist()
+        self.blocks = nn.ModuleList([
+            Block(C, self.num_heads, arch['feedforward_channels'], qv_bias,
+                  self.grid if use_rel_pos_bias else None, layer_scale_init_value, drop_rate,
+                  attn_drop_rate, dpr[i], norm_eps) for i in range(depth)
+        ])
+        self.norm = nn.LayerNorm(C, eps=norm_eps)
+        if out_type == 'featmap':
+            # The final norm is unused for dense outputs; keep its keys (one layout for every
+            # task) but out of the optimizer and out of DDP's unused-parameter check.
+            self.norm.requires_grad_(False)
+
+    # ------------------------------------------------------------------ init
+    def init_weights(self) -> None:
+        """Official initialisation, or load a checkpoint of any supported layout."""
+        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
+            from ..utils.loading import load_pretrained_backbone
+            load_pretrained_backbone(self, self.init_cfg['checkpoint'], prefix=self.init_cfg.get('prefix'))
+            self._is_init = True
+            return
+        super().init_weights()
+        for p in (self.cls_token, self.mask_token, self.pos_embed):
+            if p is not None:
+                nn.init.trunc_normal_(p, std=.02)
+        for m in self.blocks.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        for i, blk in enumerate(self.blocks):  # unilm's fix_init_weight
+            blk.attn.proj.weight.data.div_(math.sqrt(2.0 * (i + 1)))
+            blk.mlp.fc2.weight.data.div_(math.sqrt(2.0 * (i + 1)))
+
+    # --------------------------------------------------------------- forward
+    def embed(self, x: Tensor, mask: Optional[Tensor] = None) -> Tuple[Tensor, Tuple[int, int]]:
+        """Patch embedding, mask tokens, cls token and absolute positions.
+
+        Args:
+            x: Images [B, 3, H, W]; H and W need not be multiples of the patch size (padded
+                bottom/right).
+            mask: Optional bool mask [B, Hp, Wp] or [B, N]; True patches become the mask token.
+
+        Returns:
+            Tokens [B, N+1, C] and the patch grid (Hp, Wp).
+        """
+        p = self.patch_size
+        ph, pw = (-x.shape[-2]) % p, (-x.shape[-1]) % p
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph))
+        x = self.patch_embed.proj(x)  # [B, C, Hp, Wp]
+        grid = (x.shape[-2], x.shape[-1])
+        x = x.flatten(2).transpose(1, 2)  # [B, N, C]
+        if mask is not None:
+            if self.mask_token is None:
+                raise ValueError('a mask was given but the backbone has no mask token: build it with use_mask_token=True')
+            mask = mask.flatten(1)
+            if mask.shape != x.shape[:2]:
+                raise ValueError(f'mask of {tuple(mask.shape[1:])} patches does not match the {grid} patch grid')
+            w = mask.unsqueeze(-1).to(x.dtype)
+            x = x * (1 - w) + self.mask_token.to(x.dtype) * w
+        x = torch.cat((self.cls_token.expand(x.shape[0], -1, -1).to(x.dtype), x), dim=1)
+        if self.pos_embed is not None:
+            pos = self.pos_embed
+            if grid != self.grid:
+                from ..utils.pos_resize import resize_abs_pos_embed
+                pos = resize_abs_pos_embed(pos, self.grid, grid, num_extra_tokens=1)
+            x = x + pos.to(x.dtype)
+        return self.pos_drop(x), grid
+
+    def forward_blocks(self, x: Tensor, grid: Tuple[int, int], stop: Optional[int] = None):
+        """Run blocks, yielding (block index, tokens [B, N+1, C]) after each one.
+
+        Args:
+            x: Tokens from :meth:`embed`.
+            grid: Patch grid.
+            stop: Run blocks [0, stop) only (default all).
+        """
+        shared = self.rel_pos_bias(grid) if self.rel_pos_bias is not None else None
+        for i, blk in enumerate(self.blocks[:stop]):
+            if self.with_cp and self.training and x.requires_grad:
+                x = checkpoint(blk, x, grid, shared, use_reentrant=False)
+            else:
+                x = blk(x, grid, shared)
+            yield i, x
+
+    def forward(self, x: Tensor, mask: Optional[Tensor] = None) -> Tuple[Tensor, ...]:
+        """Backbone outputs.
+
+        Args:
+            x: Images [B, 3, H, W].
+            mask: Optional bool mask [B, Hp, Wp] or [B, N] for masked image modeling.
+
+        Returns:
+            One output per ``out_indices`` entry, shaped by ``out_type``.
+        """
+        x, grid = self.embed(x, mask)
+        outs = []
+        last = self.num_layers - 1
+        for i, x in self.forward_blocks(x, grid, self.out_indices[-1] + 1):
+            if i in self.out_indices:  # an index listed twice is returned twice
+                outs.extend([self._format(x, grid, i == last)] * self.out_indices.count(i))
+        return tuple(outs)
+
+    def _format(self, x: Tensor, grid: Tuple[int, int], is_last: bool) -> Tensor:
+        if self.out_type == 'featmap':
+            return x[:, 1:].transpose(1, 2).reshape(x.shape[0], -1, *grid)  # [B, C, Hp, Wp]
+        if self.out_type == 'avg_featmap':
+            x = x[:, 1:].mean(dim=1)  # [B, C]
+            return self.norm(x) if is_last else x
+        if is_last:
+            x = self.norm(x)
+        return x[:, 0] if self.out_type == 'cls_token' else x
+
+    # ------------------------------------------------------------ utilities
+    def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
+        """Layer id of a parameter for layer-wise lr decay.
+
+        Args:
+            param_name: Parameter name, including ``prefix`` when the backbone sits in a model.
+            prefix: Prefix of backbone parameters in ``param_name`` (e.g. 'backbone.').
+
+        Returns:
+            (layer_id, num_layers) with num_layers = depth + 2: embeddings 0, block i -> i + 1,
+            everything else (shared rel-pos bias as in unilm, norms, necks, heads) depth + 1.
+        """
+        num_layers = self.num_layers + 2
+        if not param_name.startswith(prefix):
+            return num_layers - 1, num_layers
+        name = param_name[len(prefix):]
+        if name in ('cls_token', 'mask_token', 'pos_embed') or name.startswith('patch_embed'):
+            return 0, num_layers
+        if name.startswith('blocks.'):
+            return int(name.split('.')[1]) + 1, num_layers
+        return num_layers - 1, num_layers
+
+    def state_shapes(self) -> Dict[str, torch.Size]:
+        """``{name: shape}`` of the state dict: the target of checkpoint conversion."""
+        return {k: v.shape for k, v in self.state_dict().items()}
+
+    def extra_repr(self) -> str:
+        return (f'embed_dims={self.embed_dims}, depth={self.num_layers}, heads={self.num_heads}, '
+                f'grid={self.grid}, out_type={self.out_type!r}, out_indices={self.out_indices}')
+

@@ -1,0 +1,214 @@
+"""Building blocks of the BEiT backbone: relative position bias, attention, block.
+
+Parameter names follow microsoft/unilm (and timm), so official checkpoints load by copy.
+Attention runs through ``F.scaled_dot_product_attention`` with the relative position bias as
+the additive mask (fused kernels on CPU and CUDA).
+"""
+from typing import Dict, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+NUM_EXTRA_REL_POS = 3  # cls->token, token->cls, cls->cls rows at the end of every table
+
+
+def rel_pos_table_len(grid: Tuple[int, int]) -> int:
+    """Rows of a relative position bias table for a patch grid (Wh, Ww)."""
+    return (2 * grid[0] - 1) * (2 * grid[1] - 1) + NUM_EXTRA_REL_POS
+
+
+def relative_position_index(grid: Tuple[int, int]) -> Tensor:
+    """Index into a bias table for every (query, key) pair, cls token first.
+
+    Args:
+        grid: Patch grid (Wh, Ww).
+
+    Returns:
+        Long tensor [Wh*Ww + 1, Wh*Ww + 1] of rows in a table of ``rel_pos_table_len(grid)``.
+    """
+    wh, ww = grid
+    coords = torch.stack(torch.meshgrid(torch.arange(wh), torch.arange(ww), indexing='ij')).flatten(1)
+    rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0)  # [N, N, 2]
+    rel[:, :, 0] += wh - 1
+    rel[:, :, 1] += ww - 1
+    num_rel = (2 * wh - 1) * (2 * ww - 1)
+    n = wh * ww
+    index = torch.empty(n + 1, n + 1, dtype=torch.long)
+    index[1:, 1:] = rel[:, :, 0] * (2 * ww - 1) + rel[:, :, 1]
+    index[0, 1:] = num_rel  # cls -> token
+    index[1:, 0] = num_rel + 1  # token -> cls
+    index[0, 0] = num_rel + 2  # cls -> cls
+    return index
+
+
+class RelativePositionBias(nn.Module):
+    """Learned relative position bias table (one per attention layer, or one shared by all).
+
+    The table is learned for ``window`` (the training patch grid). Inputs on another grid use
+    the geometric-sequence resize of the BEiT paper, so whole-image inference at any size works.
+    Subclassed by :class:`Attention`, so the per-layer table keeps the official key name
+    ``blocks.{i}.attn.relative_position_bias_table``.
+
+    Args:
+        window: Patch grid (Wh, Ww) the table is learned for; None for no table.
+        num_heads: Number of attention heads.
+    """
+
+    def __init__(self, window: Optional[Tuple[int, int]], num_heads: int) -> None:
+        super().__init__()
+        self.window = None if window is None else tuple(window)
+        if self.window is None:
+            self.relative_position_bias_table = None
+            return
+        self.relative_position_bias_table = nn.Parameter(torch.zeros(rel_pos_table_len(self.window), num_heads))
+        self.register_buffer('relative_position_index', relative_position_index(self.window), persistent=False)
+        self._index_cache: Dict[Tuple[int, int, torch.device], Tensor] = {}
+
+    def _index(self, grid: Tuple[int, int], device: torch.device) -> Tensor:
+        if grid == self.window:
+            return self.relative_position_index
+        key = (grid[0], grid[1], device)
+        if key not in self._index_cache:
+            self._index_cache[key] = relative_position_index(grid).to(device)
+        return self._index_cache[key]
+
+    def rel_pos_bias(self, grid: Tuple[int, int]) -> Optional[Tensor]:
+        """Bias for a patch grid.
+
+        Args:
+            grid: Current patch grid (Hp, Wp).
+
+        Returns:
+            Bias [num_heads, N + 1, N + 1] with N = Hp * Wp, or None without a table.
+        """
+        table = self.relative_position_bias_table
+        if table is None:
+            return None
+        if grid != self.window:
+            from ..utils.pos_resize import resize_rel_pos_bias_table
+            table = resize_rel_pos_bias_table(table, self.window, grid)
+        index = self._index(grid, table.device)
+        n = index.shape[0]
+        bias = table[index.view(-1)].view(n, n, -1)  # [N+1, N+1, heads]
+        return bias.permute(2, 0, 1).contiguous()
+
+    forward = rel_pos_bias
+
+
+class Attention(RelativePositionBias):
+    """Multi-head self-attention with q/v bias (no k bias) and optional relative position bias.
+
+    Args:
+        dim: Embedding dimension C.
+        num_heads: Number of heads.
+        qv_bias: Learn biases for q and v (the key bias is fixed at zero, as in BEiT).
+        window: Patch grid for a per-layer relative position bias; None for none.
+        attn_drop: Dropout on attention weights.
+        proj_drop: Dropout after the output projection.
+    """
+
+    def __init__(self, dim: int, num_heads: int, qv_bias: bool = True, window: Optional[Tuple[int, int]] = None,
+                 attn_drop: float = 0., proj_drop: float = 0.) -> None:
+        super().__init__(window, num_heads)
+        if dim % num_heads:
+            raise ValueError(f'embed dim {dim} is not divisible by num_heads {num_heads}')
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(dim, dim * 3, bias=False)
+        if qv_bias:
+            self.q_bias = nn.Parameter(torch.zeros(dim))
+            self.v_bias = nn.Parameter(torch.zeros(dim))
+            self.register_buffer('k_bias', torch.zeros(dim), persistent=False)
+        else:
+            self.q_bias = self.v_bias = self.k_bias = None
+        self.attn_drop = attn_drop
+        self.proj = nn.Linear(dim, dim)
+        self.proj_drop = nn.Dropout(proj_drop)
+
+    def forward(self, x: Tensor, grid: Tuple[int, int], shared_bias: Optional[Tensor] = None) -> Tensor:
+        """Attend.
+
+        Args:
+            x: Tokens [B, N+1, C], cls first.
+            grid: Patch grid (Hp, Wp) of the N patch tokens.
+            shared_bias: Bias [heads, N+1, N+1] shared by all layers, added to this layer's own.
+
+        Returns:
+            Tokens [B, N+1, C].
+        """
+        B, N, C = x.shape
+        bias = None if self.q_bias is None else torch.cat((self.q_bias, self.k_bias, self.v_bias))
+        qkv = F.linear(x, self.qkv.weight, bias).reshape(B, N, 3, self.num_heads, C // self.num_heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each [B, heads, N, D]
+        attn_bias = self.rel_pos_bias(grid)
+        if shared_bias is not None:
+            attn_bias = shared_bias if attn_bias is None else attn_bias + shared_bias
+        if attn_bias is not None:
+            attn_bias = attn_bias.to(q.dtype).unsqueeze(0)  # [1, heads, N, N]
+        x = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=attn_bias, dropout_p=self.attn_drop if self.training else 0.)
+        x = x.transpose(1, 2).reshape(B, N, C)
+        return self.proj_drop(self.proj(x))
+
+
+def drop_path(x: Tensor, p: float, training: bool) -> Tensor:
+    """Stochastic depth per sample."""
+    if p == 0. or not training:
+        return x
+    keep = 1 - p
+    mask = x.new_empty((x.shape[0], ) + (1, ) * (x.ndim - 1)).bernoulli_(keep)
+    return x * mask / keep
+
+
+class Mlp(nn.Module):
+    """Two-layer GELU MLP (``fc1``, ``fc2``)."""
+
+    def __init__(self, dim: int, hidden: int, drop: float = 0.) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden, dim)
+        self.drop = nn.Dropout(drop)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block with layer scale (``gamma_1``, ``gamma_2``) and drop path.
+
+    Args:
+        dim: Embedding dimension.
+        num_heads: Attention heads.
+        mlp_hidden: MLP hidden width.
+        qv_bias: q/v biases in attention.
+        window: Patch grid for a per-layer relative position bias, or None.
+        layer_scale_init_value: Initial layer-scale value; 0 or None disables layer scale.
+        drop: Dropout after attention projection and in the MLP.
+        attn_drop: Attention dropout.
+        drop_path_rate: Stochastic depth rate of this block.
+        norm_eps: LayerNorm epsilon.
+    """
+
+    def __init__(self, dim: int, num_heads: int, mlp_hidden: int, qv_bias: bool = True,
+                 window: Optional[Tuple[int, int]] = None, layer_scale_init_value: Optional[float] = 0.1,
+                 drop: float = 0., attn_drop: float = 0., drop_path_rate: float = 0., norm_eps: float = 1e-6) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
+        self.attn = Attention(dim, num_heads, qv_bias, window, attn_drop, drop)
+        self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
+        self.mlp = Mlp(dim, mlp_hidden, drop)
+        self.drop_path_rate = drop_path_rate
+        if layer_scale_init_value:
+            self.gamma_1 = nn.Parameter(torch.full((dim, ), float(layer_scale_init_value)))
+            self.gamma_2 = nn.Parameter(torch.full((dim, ), float(layer_scale_init_value)))
+        else:
+            self.gamma_1 = self.gamma_2 = None
+
+    def forward(self, x: Tensor, grid: Tuple[int, int], shared_bias: Optional[Tensor] = None) -> Tensor:
+        """Tokens [B, N+1, C] -> [B, N+1, C]."""
+        y = self.attn(self.norm1(x), grid, shared_bias)
+        x = x + drop_path(y if self.gamma_1 is None else self.gamma_1 * y, self.drop_path_rate, self.training)
+        y = self.mlp(self.norm2(x))
+        return x + drop_path(y if self.gamma_2 is None else self.gamma_2 * y, self.drop_path_rate, self.training)

@@ -1,0 +1,3 @@
+from .two_view import TwoViewDataPreprocessor
+
+__all__ = ['TwoViewDataPreprocessor']

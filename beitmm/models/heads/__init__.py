@@ -1,0 +1,3 @@
+from .mim_head import MIMHead
+
+__all__ = ['MIMHead']

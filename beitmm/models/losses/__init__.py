@@ -1,0 +1,3 @@
+from .mim_loss import FeatureRegressionLoss, TokenClassificationLoss
+
+__all__ = ['TokenClassificationLoss', 'FeatureRegressionLoss']

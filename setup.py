@@ -1,0 +1,39 @@
+"""Install beitmm: ``pip install -e .`` (``make demo`` / ``make test`` do it for you)."""
+import os.path as osp
+
+from setuptools import find_packages, setup
+
+
+def parse_requirements(fname: str) -> list:
+    """Read one requirements file, skipping comments and blank lines."""
+    here = osp.dirname(osp.abspath(__file__))
+    with open(osp.join(here, 'requirements', fname)) as f:
+        lines = (line.split('#')[0].strip() for line in f)
+        return [line for line in lines if line]
+
+
+def get_version() -> str:
+    scope: dict = {}
+    with open(osp.join(osp.dirname(osp.abspath(__file__)), 'beitmm', 'version.py')) as f:
+        exec(f.read(), scope)
+    return scope['__version__']
+
+
+setup(
+    name='beitmm',
+    version=get_version(),
+    description='OpenMMLab-style toolbox for the BEiT family of masked image modeling',
+    long_description=open('README.md').read() if osp.exists('README.md') else '',
+    long_description_content_type='text/markdown',
+    packages=find_packages(exclude=('configs', 'tools', 'tests', 'demo')),
+    python_requires='>=3.9',
+    install_requires=parse_requirements('runtime.txt'),
+    extras_require=dict(
+        tests=parse_requirements('tests.txt'),
+        optional=parse_requirements('optional.txt'),
+        mim=parse_requirements('mminstall.txt'),
+        all=parse_requirements('tests.txt') + parse_requirements('optional.txt'),
+    ),
+    license='Apache License 2.0',
+    zip_safe=False,
+)

@@ -1,0 +1,153 @@
+"""Tests for the synthetic data generators and the make_demo_data CLI."""
+import hashlib
+import importlib.util
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from beitmm.datasets import synthetic
+from beitmm.datasets.synthetic import (MARKER, make_classification_data, make_segmentation_data,
+                                       make_unlabeled_data, shape_mask)
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _digest(root: str) -> dict:
+    out = {}
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            path = osp.join(dirpath, name)
+            with open(path, 'rb') as f:
+                out[osp.relpath(path, root)] = hashlib.md5(f.read()).hexdigest()
+    return out
+
+
+def test_classification_layout(imagenet_info):
+    root = imagenet_info['root']
+    assert imagenet_info['classes'] == ['disc', 'square', 'stripes', 'triangle']  # sorted
+    assert (imagenet_info['num_train'], imagenet_info['num_val']) == (24, 12)
+    assert sorted(os.listdir(osp.join(root, 'train'))) == imagenet_info['classes']
+    with open(osp.join(root, 'meta', 'classes.txt')) as f:
+        assert f.read().split('\n')[:-1] == imagenet_info['classes']
+    for split, n in (('train', 24), ('val', 12)):
+        with open(osp.join(root, 'meta', f'{split}.txt')) as f:
+            lines = f.read().splitlines()
+        assert len(lines) == n
+        for line in lines:
+            rel, label = line.rsplit(' ', 1)
+            cls = rel.split('/')[0]
+            assert int(label) == imagenet_info['classes'].index(cls)
+            img = Image.open(osp.join(root, split, rel))  # paths are relative to the split folder
+            assert img.format == 'JPEG' and img.mode == 'RGB' and img.size == (32, 32)
+
+
+def test_segmentation_layout(ade20k_info):
+    root = ade20k_info['root']
+    assert ade20k_info['classes'] == ['wall', 'building', 'sky', 'floor']
+    seen = set()
+    for split, prefix, n in (('training', 'ADE_train', 8), ('validation', 'ADE_val', 4)):
+        names = sorted(os.listdir(osp.join(root, 'images', split)))
+        assert names == [f'{prefix}_{i:08d}.jpg' for i in range(1, n + 1)]
+        for name in names:
+            img = Image.open(osp.join(root, 'images', split, name))
+            ann = Image.open(osp.join(root, 'annotations', split, name[:-4] + '.png'))
+            assert img.mode == 'RGB' and ann.mode == 'L' and img.size == ann.size == (64, 64)
+            seen |= set(np.unique(np.asarray(ann)).tolist())
+    assert seen <= {0, 1, 2, 3, 4} and {1, 2, 3, 4} <= seen
+
+
+def test_segmentation_labels_match_painted_pixels():
+    rng = np.random.default_rng(3)
+    img, label = synthetic.render_segmentation_sample(rng, (48, 48), num_classes=4)
+    assert img.shape == (48, 48, 3) and img.dtype == np.uint8 and label.shape == (48, 48)
+    # shapes are saturated, the background is not: mean saturation separates them
+    rgb = img.astype(float)
+    sat = (rgb.max(-1) - rgb.min(-1)) / np.maximum(rgb.max(-1), 1)
+    assert (label >= 2).sum() > 20
+    assert sat[label >= 2].mean() > sat[label == 1].mean() + 0.15
+
+
+def test_unlabeled_layout(unlabeled_info):
+    root, files = unlabeled_info['root'], unlabeled_info['files']
+    assert unlabeled_info['num_images'] == len(files) == 20 and files == sorted(files)
+    assert {osp.splitext(f)[1] for f in files} == {'.jpg', '.png', '.JPEG'}
+    assert {f.count(os.sep) for f in files} == {0, 1, 2}  # three nesting depths
+    assert osp.isfile(osp.join(root, 'README.txt'))
+    sizes = {Image.open(osp.join(root, f)).size for f in files}
+    assert len(sizes) > 1 and all(32 <= s <= 48 for size in sizes for s in size)
+    assert Image.open(osp.join(root, files[1])).format in ('PNG', 'JPEG')
+
+
+def test_deterministic_and_seeded(tmp_path):
+    make_unlabeled_data(str(tmp_path / 'a'), num_images=6, img_size=32, seed=1)
+    make_unlabeled_data(str(tmp_path / 'b'), num_images=6, img_size=32, seed=1)
+    make_unlabeled_data(str(tmp_path / 'c'), num_images=6, img_size=32, seed=2)
+    a, b, c = (_digest(str(tmp_path / k)) for k in 'abc')
+    assert a == b
+    images = [k for k in a if k.startswith(('img', 'part'))]
+    assert len(images) == 6 and all(a[k] != c[k] for k in images)
+    make_segmentation_data(str(tmp_path / 's1'), num_train=3, num_val=1, img_size=32, seed=5)
+    make_segmentation_data(str(tmp_path / 's2'), num_train=3, num_val=1, img_size=32, seed=5)
+    assert _digest(str(tmp_path / 's1')) == _digest(str(tmp_path / 's2'))
+
+
+def test_overwrite_protection(tmp_path):
+    root = str(tmp_path / 'cls')
+    make_classification_data(root, num_classes=2, train_per_class=2, val_per_class=1, img_size=32)
+    with pytest.raises(FileExistsError, match='overwrite=True'):
+        make_classification_data(root, num_classes=2, train_per_class=2, val_per_class=1, img_size=32)
+    info = make_classification_data(root, num_classes=3, train_per_class=1, val_per_class=1, img_size=32,
+                                    overwrite=True)
+    assert sorted(os.listdir(osp.join(root, 'train'))) == info['classes'] and info['num_train'] == 3
+    assert osp.isfile(osp.join(root, MARKER))
+    foreign = tmp_path / 'real_data'
+    foreign.mkdir()
+    (foreign / 'keep.jpg').write_bytes(b'x')
+    with pytest.raises(FileExistsError, match='refusing to delete'):
+        make_unlabeled_data(str(foreign), num_images=1, overwrite=True)
+    assert (foreign / 'keep.jpg').exists()
+
+
+@pytest.mark.parametrize('num_classes', [0, len(synthetic.SHAPE_FAMILIES) + 1])
+def test_bad_class_counts(tmp_path, num_classes):
+    with pytest.raises(ValueError, match='num_classes must be in'):
+        make_classification_data(str(tmp_path / 'x'), num_classes=num_classes)
+    with pytest.raises(ValueError, match='num_classes must be in'):
+        make_segmentation_data(str(tmp_path / 'y'), num_classes=1)
+
+
+def test_shape_mask_areas():
+    r = 20.0
+    disc = shape_mask('disc', 64, 64, (32, 32), r, 0.0)
+    assert abs(disc.sum() - np.pi * r * r) / (np.pi * r * r) < 0.03
+    tri = shape_mask('triangle', 64, 64, (32, 32), r, 0.3)
+    assert abs(tri.sum() - 3 * np.sqrt(3) / 4 * r * r) / (3 * np.sqrt(3) / 4 * r * r) < 0.05
+    square = shape_mask('square', 64, 64, (32, 32), r, np.pi / 4)
+    assert abs(square.sum() - (1.6 * r) ** 2) / (1.6 * r) ** 2 < 0.05
+    ring = shape_mask('ring', 64, 64, (32, 32), r, 0.0)
+    assert not ring[32, 32] and ring[32, 32 + 16]
+    stripes = shape_mask('stripes', 64, 64, (32, 32), r, 0.0)
+    rows = stripes.any(1)
+    assert 0.3 < rows[16:48].mean() < 0.7  # alternating horizontal bands
+    with pytest.raises(ValueError, match="Unknown shape kind 'hexagon'"):
+        shape_mask('hexagon', 8, 8, (4, 4), 2.0, 0.0)
+
+
+def test_make_demo_data_cli(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location(
+        'make_demo_data', osp.join(REPO, 'tools', 'misc', 'make_demo_data.py'))
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    out = str(tmp_path / 'demo')
+    cli.main(['--out', out, '--img-size', '32', '--num-classes', '2', '--train-per-class', '3',
+              '--val-per-class', '1', '--ade-train', '2', '--ade-val', '1', '--unlabeled', '5'])
+    printed = capsys.readouterr().out
+    assert 'imagenet : 6 train + 2 val images, 2 classes' in printed
+    assert 'ade20k   : 2 train + 1 val images' in printed and 'unlabeled: 5 images' in printed
+    assert len(os.listdir(osp.join(out, 'imagenet', 'train', 'disc'))) == 3
+    assert len(os.listdir(osp.join(out, 'ade', 'ADEChallengeData2016', 'annotations', 'training'))) == 2
+    cli.main(['--out', out, '--only', 'unlabeled', '--unlabeled', '2', '--overwrite'])
+    assert len([f for f in os.listdir(osp.join(out, 'unlabeled')) if f.startswith('img')]) == 1

@@ -1,0 +1,94 @@
+"""beitmm components inside a plain mmseg / mmpretrain project (default scope of the host library)."""
+import os.path as osp
+
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from beitmm.engine.checkpoint_io import register_safe_globals
+
+SEG_USER_CONFIG = '''
+_base_ = ['mmseg::_base_/datasets/ade20k.py', 'mmseg::_base_/default_runtime.py']
+custom_imports = dict(imports=['beitmm'], allow_failed_imports=False)
+default_scope = 'mmseg'
+crop_size = (32, 32)
+norm_cfg = dict(type='BN', requires_grad=True)
+model = dict(
+    type='EncoderDecoder',
+    data_preprocessor=dict(type='SegDataPreProcessor', mean=[127.5] * 3, std=[127.5] * 3, bgr_to_rgb=True,
+                           pad_val=0, seg_pad_val=255, size=crop_size),
+    backbone=dict(type='beitmm.BEiT', arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
+                  img_size=crop_size, out_indices=(0, 0, 1, 1), out_type='featmap'),
+    neck=dict(type='Feature2Pyramid', embed_dim=32, rescales=[4, 2, 1, 0.5], norm_cfg=norm_cfg),
+    decode_head=dict(type='UPerHead', in_channels=[32] * 4, in_index=[0, 1, 2, 3], channels=16, num_classes=150,
+                     norm_cfg=norm_cfg, loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0)),
+    test_cfg=dict(mode='whole'))
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
+                        dataset=dict(data_root=DATA_ROOT, pipeline=train_pipeline))
+val_dataloader = dict(num_workers=0, persistent_workers=False, dataset=dict(data_root=DATA_ROOT))
+test_dataloader = val_dataloader
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-4, weight_decay=0.05),
+                     constructor='beitmm.LayerDecayOptimWrapperConstructor',
+                     paramwise_cfg=dict(layer_decay_rate=0.9))
+param_scheduler = [dict(type='PolyLR', by_epoch=False, begin=0, end=2)]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=2, val_interval=2)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2))
+'''
+
+
+def test_beitmm_backbone_in_an_mmseg_project(ade20k_root, tmp_path):
+    path = tmp_path / 'user_cfg.py'
+    path.write_text(SEG_USER_CONFIG.replace('DATA_ROOT', repr(ade20k_root)))
+    cfg = Config.fromfile(str(path))
+    cfg.work_dir = str(tmp_path / 'work')
+    register_safe_globals()
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert type(runner.model.backbone).__module__ == 'beitmm.models.backbones.beit'
+    lrs = {g['lr'] for g in runner.optim_wrapper.optimizer.param_groups}
+    assert len(lrs) > 1  # layer decay applied through the beitmm constructor
+    metrics = runner.val_loop.run()
+    assert 'mIoU' in metrics
+    assert osp.isfile(osp.join(cfg.work_dir, 'iter_2.pth'))
+
+
+CLS_USER_CONFIG = '''
+_base_ = ['mmpretrain::_base_/default_runtime.py']
+custom_imports = dict(imports=['beitmm'], allow_failed_imports=False)
+default_scope = 'mmpretrain'
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='beitmm.BEiT', arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
+                  img_size=32, out_type='cls_token'),
+    head=dict(type='LinearClsHead', num_classes=NUM_CLASSES, in_channels=32,
+              loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+data_preprocessor = dict(num_classes=NUM_CLASSES, mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
+                         to_rgb=True)
+pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=32), dict(type='PackInputs')]
+train_dataloader = dict(batch_size=4, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True),
+                        dataset=dict(type='CustomDataset', data_root=DATA_ROOT, data_prefix='train', pipeline=pipeline))
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3), constructor='beitmm.LayerDecayOptimWrapperConstructor',
+                     paramwise_cfg=dict(layer_decay_rate=0.65))
+train_cfg = dict(by_epoch=True, max_epochs=1)
+'''
+
+
+def test_beitmm_backbone_in_an_mmpretrain_project(imagenet_info, tmp_path):
+    path = tmp_path / 'user_cfg.py'
+    text = CLS_USER_CONFIG.replace('DATA_ROOT', repr(imagenet_info['root']))
+    path.write_text(text.replace('NUM_CLASSES', str(len(imagenet_info['classes']))))
+    cfg = Config.fromfile(str(path))
+    cfg.work_dir = str(tmp_path / 'work')
+    register_safe_globals()
+    runner = Runner.from_cfg(cfg)
+    before = runner.model.backbone.blocks[0].attn.qkv.weight.detach().clone()
+    runner.train()
+    assert not torch.equal(before, runner.model.backbone.blocks[0].attn.qkv.weight)

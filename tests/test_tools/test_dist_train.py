@@ -1,0 +1,42 @@
+"""tools/dist_train.sh and tools/dist_test.sh: 2 processes on CPU through torchrun + gloo."""
+import glob
+import json
+import os
+import os.path as osp
+import socket
+import subprocess
+import sys
+
+from shrink import ROOT, config_path, tiny_cls_config
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def test_two_process_gloo_train_and_test(imagenet_info, tmp_path):
+    work = str(tmp_path / 'work')
+    cfg = tiny_cls_config(config_path('beit/beit-b_in1k.py'), imagenet_info['root'], work,
+                          num_classes=len(imagenet_info['classes']))
+    cfg.train_cfg.max_epochs = 2
+    path = str(tmp_path / 'cfg.py')
+    cfg.dump(path)
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(_free_port()), OMP_NUM_THREADS='1')
+    out = subprocess.run(['bash', osp.join(ROOT, 'tools/dist_train.sh'), path, '2', '--work-dir', work],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    logs = glob.glob(osp.join(work, '*', '*.log'))
+    text = open(logs[0]).read()
+    assert 'Distributed launcher: pytorch' in text or 'distributed: True' in text.lower()
+    assert "'backend': 'gloo'" in text or 'gloo' in text
+    assert 'world_size: 2' in text or 'World size: 2' in text
+    ckpt = osp.join(work, 'epoch_2.pth')
+    assert osp.isfile(ckpt)
+    metrics = str(tmp_path / 'metrics.json')
+    env['PORT'] = str(_free_port())
+    out = subprocess.run(['bash', osp.join(ROOT, 'tools/dist_test.sh'), path, ckpt, '2', '--out', metrics],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert 0 <= json.load(open(metrics))['accuracy/top1'] <= 100

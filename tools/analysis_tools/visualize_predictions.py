@@ -1,0 +1,79 @@
+"""Draw a classifier's and a segmentor's predictions on validation images into one PNG.
+
+    python tools/analysis_tools/visualize_predictions.py --cls-config C --cls-checkpoint K \
+        --seg-config C --seg-checkpoint K --data data/demo --out predictions.png [--num 6]
+"""
+import argparse
+import glob
+import os.path as osp
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+import mmcv  # noqa: E402
+import numpy as np  # noqa: E402
+
+from beitmm.apis import inference_model, init_model  # noqa: E402
+
+
+def palette(n: int) -> np.ndarray:
+    """Distinct colours for ``n`` labels, [n, 3] uint8 (index 255 = ignore is drawn black)."""
+    rng = np.random.default_rng(3)
+    return rng.integers(40, 255, (n, 3), dtype=np.uint8)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--cls-config', required=True)
+    p.add_argument('--cls-checkpoint', required=True)
+    p.add_argument('--seg-config', required=True)
+    p.add_argument('--seg-checkpoint', required=True)
+    p.add_argument('--data', required=True, help='root written by tools/misc/make_demo_data.py')
+    p.add_argument('--out', required=True)
+    p.add_argument('--num', type=int, default=6)
+    args = p.parse_args()
+
+    cls_model = init_model(args.cls_config, args.cls_checkpoint)
+    with open(osp.join(args.data, 'imagenet/meta/val.txt')) as f:
+        lines = [line.split() for line in f if line.strip()]
+    with open(osp.join(args.data, 'imagenet/meta/classes.txt')) as f:
+        classes = [c.strip() for c in f if c.strip()]
+    step = max(1, len(lines) // args.num)
+    picks = lines[::step][:args.num]
+    cls_imgs = [osp.join(args.data, 'imagenet/val', rel) for rel, _ in picks]
+    cls_preds = inference_model(cls_model, cls_imgs)
+
+    seg_model = init_model(args.seg_config, args.seg_checkpoint)
+    seg_root = osp.join(args.data, 'ade/ADEChallengeData2016')
+    seg_imgs = sorted(glob.glob(osp.join(seg_root, 'images/validation/*.jpg')))[:args.num]
+    seg_preds = inference_model(seg_model, seg_imgs)
+    colours = palette(256)
+    colours[255] = 0
+
+    fig, axes = plt.subplots(4, args.num, figsize=(2 * args.num, 8.6))
+    for j, (path, (_, label), pred) in enumerate(zip(cls_imgs, picks, cls_preds)):
+        ax = axes[0, j]
+        ax.imshow(mmcv.imread(path, channel_order='rgb'))
+        guess = int(pred.pred_label.item())
+        ok = guess == int(label)
+        ax.set_title(f'{classes[guess]}\n(true {classes[int(label)]})', fontsize=8, color='green' if ok else 'red')
+    for j, (path, pred) in enumerate(zip(seg_imgs, seg_preds)):
+        ann = mmcv.imread(path.replace('images', 'annotations').replace('.jpg', '.png'), flag='unchanged')
+        gt = np.where(ann == 0, 255, ann.astype(np.int64) - 1)  # reduce_zero_label as in training
+        axes[1, j].imshow(mmcv.imread(path, channel_order='rgb'))
+        axes[2, j].imshow(colours[gt])
+        axes[3, j].imshow(colours[pred.pred_sem_seg.data[0].cpu().numpy()])
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for row, name in enumerate(['classification', 'scene', 'ground truth', 'prediction']):
+        axes[row, 0].set_ylabel(name, fontsize=9)
+    fig.suptitle('beitmm demo: one tiny BEiT backbone, classification (top) and UperNet segmentation')
+    fig.tight_layout()
+    fig.savefig(args.out, dpi=100)
+    print(f'wrote {args.out}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,86 @@
+"""Generate the synthetic demo datasets (ImageNet, ADE20K and unlabeled layouts).
+
+Example:
+    python tools/misc/make_demo_data.py --out data/demo --img-size 64 --seed 0
+
+writes ``<out>/imagenet``, ``<out>/ade/ADEChallengeData2016`` and ``<out>/unlabeled``.
+"""
+import argparse
+import os.path as osp
+import time
+from typing import List, Optional
+
+from beitmm.datasets.synthetic import (make_classification_data, make_segmentation_data,
+                                       make_unlabeled_data)
+
+PARTS = ('imagenet', 'ade', 'unlabeled')
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse command-line arguments.
+
+    Args:
+        argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
+
+    Returns:
+        argparse.Namespace: Parsed arguments.
+    """
+    parser = argparse.ArgumentParser(description='Generate synthetic beitmm demo datasets.')
+    parser.add_argument('--out', default='data/demo', help='output directory')
+    parser.add_argument('--img-size', type=int, default=64, help='image side in pixels')
+    parser.add_argument('--seed', type=int, default=0, help='random seed')
+    parser.add_argument('--num-classes', type=int, default=4, help='ImageNet-style classes')
+    parser.add_argument('--train-per-class', type=int, default=100)
+    parser.add_argument('--val-per-class', type=int, default=25)
+    parser.add_argument('--ade-classes', type=int, default=4,
+                        help='raw ADE20K labels in use (1 = background, 2.. = shapes)')
+    parser.add_argument('--ade-train', type=int, default=200)
+    parser.add_argument('--ade-val', type=int, default=40)
+    parser.add_argument('--unlabeled', type=int, default=500, help='number of unlabeled images')
+    parser.add_argument('--only', nargs='+', choices=PARTS, default=list(PARTS),
+                        help='generate only these parts')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace earlier synthetic output in the target folders')
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Generate the requested datasets and print their sizes and config hints.
+
+    Args:
+        argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
+    """
+    args = parse_args(argv)
+    start = time.perf_counter()
+    if 'imagenet' in args.only:
+        t = time.perf_counter()
+        info = make_classification_data(
+            osp.join(args.out, 'imagenet'), num_classes=args.num_classes,
+            train_per_class=args.train_per_class, val_per_class=args.val_per_class,
+            img_size=args.img_size, seed=args.seed, overwrite=args.overwrite)
+        print(f"imagenet : {info['num_train']} train + {info['num_val']} val images, "
+              f"{len(info['classes'])} classes {info['classes']} -> {info['root']} "
+              f'({time.perf_counter() - t:.1f}s)')
+        print(f"           config: type='beitmm.ImageNet', data_root='{info['root']}', split='train'|'val'")
+    if 'ade' in args.only:
+        t = time.perf_counter()
+        info = make_segmentation_data(
+            osp.join(args.out, 'ade', 'ADEChallengeData2016'), num_train=args.ade_train,
+            num_val=args.ade_val, img_size=args.img_size, num_classes=args.ade_classes,
+            seed=args.seed, overwrite=args.overwrite)
+        print(f"ade20k   : {info['num_train']} train + {info['num_val']} val images, "
+              f"classes after reduce_zero_label {info['classes']} -> {info['root']} "
+              f'({time.perf_counter() - t:.1f}s)')
+        print(f"           config: type='beitmm.ADE20KDataset', data_root='{info['root']}', "
+              "data_prefix=dict(img_path='images/training', seg_map_path='annotations/training')")
+    if 'unlabeled' in args.only:
+        t = time.perf_counter()
+        info = make_unlabeled_data(osp.join(args.out, 'unlabeled'), num_images=args.unlabeled,
+                                   img_size=args.img_size, seed=args.seed, overwrite=args.overwrite)
+        print(f"unlabeled: {info['num_images']} images -> {info['root']} ({time.perf_counter() - t:.1f}s)")
+        print(f"           config: type='beitmm.UnlabeledImageFolder', data_root='{info['root']}'")
+    print(f'done in {time.perf_counter() - start:.1f}s')
+
+
+if __name__ == '__main__':
+    main()
