@@ -53,7 +53,7 @@ def test_beitmm_backbone_in_an_mmseg_project(ade20k_root, tmp_path):
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert type(runner.model.backbone).__module__ == 'beitmm.models.backbones.beit'
-    lrs = {g['lr'] for g in runner.optim_wrapper.optimizer.param_groups}
+    lrs = {g['initial_lr'] for g in runner.optim_wrapper.optimizer.param_groups}
     assert len(lrs) > 1  # layer decay applied through the beitmm constructor
     metrics = runner.val_loop.run()
     assert 'mIoU' in metrics
@@ -75,7 +75,7 @@ data_preprocessor = dict(num_classes=NUM_CLASSES, mean=[123.675, 116.28, 103.53]
 pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=32), dict(type='PackInputs')]
 train_dataloader = dict(batch_size=4, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True),
                         dataset=dict(type='CustomDataset', data_root=DATA_ROOT, data_prefix='train', pipeline=pipeline))
-optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3), constructor='beitmm.LayerDecayOptimWrapperConstructor',
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05), constructor='beitmm.LayerDecayOptimWrapperConstructor',
                      paramwise_cfg=dict(layer_decay_rate=0.65))
 train_cfg = dict(by_epoch=True, max_epochs=1)
 '''

@@ -7,8 +7,7 @@ NPROCS=$3
 shift 3
 DIR=$(cd "$(dirname "$0")" && pwd)
 PYTHON=${PYTHON:-python}
-BACKEND=$("$PYTHON" -c "import torch; print('nccl' if torch.cuda.is_available() else 'gloo')")
 PYTHONPATH="$DIR/..:${PYTHONPATH:-}" exec "$PYTHON" -m torch.distributed.run \
   --nnodes="${NNODES:-1}" --node_rank="${NODE_RANK:-0}" --master_addr="${MASTER_ADDR:-127.0.0.1}" \
   --nproc_per_node="$NPROCS" --master_port="${PORT:-29500}" \
-  "$DIR/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch --cfg-options env_cfg.dist_cfg.backend="$BACKEND" "$@"
+  "$DIR/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "$@"

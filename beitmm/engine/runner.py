@@ -1,10 +1,40 @@
 """Build the mmengine Runner for a beitmm config (the one place tools and APIs go through)."""
+import os
+from datetime import timedelta
+
+import torch
+import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.runner import Runner
 
 
+def _sync_bn_to_bn(node) -> int:
+    """Replace SyncBN by BN in a config tree (SyncBN needs GPUs); returns how many were replaced."""
+    count = 0
+    if isinstance(node, dict):
+        if node.get('type') in ('SyncBN', 'mmseg.SyncBN', 'MMSyncBN'):
+            node['type'] = 'BN'
+            count += 1
+        for v in node.values():
+            count += _sync_bn_to_bn(v)
+    elif isinstance(node, (list, tuple)):
+        count += sum(_sync_bn_to_bn(v) for v in node)
+    return count
+
+
+def _init_cpu_dist(cfg: Config) -> None:
+    # mmengine's init_dist calls torch.cuda.set_device unconditionally, which fails on CPU machines:
+    # start the gloo process group here, and mmengine uses it as is.
+    if dist.is_available() and not dist.is_initialized():
+        timeout = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('timeout', 1800)
+        dist.init_process_group(backend='gloo', rank=int(os.environ['RANK']),
+                                world_size=int(os.environ['WORLD_SIZE']), timeout=timedelta(seconds=timeout))
+
+
 def build_runner(cfg: Config) -> Runner:
     """Build a Runner with beitmm's safe checkpoint loading in force.
+
+    On machines without CUDA, a distributed launch uses gloo and SyncBN layers become BN.
 
     Args:
         cfg: A loaded config (``Config.fromfile``) with ``work_dir`` set.
@@ -14,6 +44,17 @@ def build_runner(cfg: Config) -> Runner:
     """
     from beitmm.engine.checkpoint_io import register_safe_globals
     register_safe_globals()  # mmengine resumes under torch.load(weights_only=True), allow-list only
+    if cfg.get('launcher', 'none') != 'none' and not torch.cuda.is_available():
+        if _sync_bn_to_bn(cfg._cfg_dict):
+            print('[beitmm] no CUDA device: SyncBN layers are built as BN')
+        cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+        wrapper = cfg.get('model_wrapper_cfg') or dict(
+            type='MMDistributedDataParallel', broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+        wrapper.setdefault('device_ids', None)  # CPU modules take no device ids
+        cfg.model_wrapper_cfg = wrapper
+        if cfg.launcher == 'pytorch':
+            _init_cpu_dist(cfg)
     if 'runner_type' in cfg:
         from beitmm.registry import RUNNERS
         return RUNNERS.build(cfg)

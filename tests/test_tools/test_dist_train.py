@@ -29,9 +29,10 @@ def test_two_process_gloo_train_and_test(imagenet_info, tmp_path):
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     logs = glob.glob(osp.join(work, '*', '*.log'))
     text = open(logs[0]).read()
-    assert 'Distributed launcher: pytorch' in text or 'distributed: True' in text.lower()
-    assert "'backend': 'gloo'" in text or 'gloo' in text
-    assert 'world_size: 2' in text or 'World size: 2' in text
+    assert 'Distributed training: True' in text and "dist_cfg: {'backend': 'gloo'}" in text
+    n_train = imagenet_info['num_train']
+    iters = n_train // (2 * 2)  # 2 processes x batch 2: each process sees half of the data
+    assert f'Epoch(train) [2][{iters}/{iters}]' in text, text[-2000:]
     ckpt = osp.join(work, 'epoch_2.pth')
     assert osp.isfile(ckpt)
     metrics = str(tmp_path / 'metrics.json')
