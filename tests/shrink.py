@@ -77,3 +77,33 @@ def tiny_seg_config(path: str, data_root: str, work_dir: str, size: int = 32) ->
     cfg.default_hooks.logger.interval = 1
     cfg.auto_scale_lr = dict(enable=False)
     return cfg
+
+
+TINY_TOKENIZER = dict(type='beitmm.DALLETokenizer', with_decoder=False, n_hid=64, n_blk_per_group=1,
+                      vocab_size=512, n_init=32)
+
+
+def tiny_pretrain_config(path: str, data_root: str, work_dir: str, size: int = 64) -> Config:
+    """A BEiT pretraining config with a 2-block student and a tiny random DALL-E tokenizer, 1 epoch."""
+    cfg = Config.fromfile(path)
+    cfg.work_dir = work_dir
+    cfg.model.backbone.update(arch=TINY, img_size=size, patch_size=16)
+    cfg.model.head.update(in_channels=TINY['embed_dims'], out_channels=TINY_TOKENIZER['vocab_size'])
+    cfg.model.target_generator = dict(TINY_TOKENIZER)
+    grid = size // 16
+    for t in cfg.train_dataloader.dataset.pipeline:
+        kind = t['type'].split('.')[-1]
+        if kind == 'TwoViewRandomResizedCrop':
+            t.update(size=size, second_size=size // 2)  # DALL-E downsamples 8x: grid x grid tokens
+        elif kind == 'BlockwiseMaskGenerator':
+            t.update(input_size=grid, num_masking_patches=6, min_num_patches=2)
+    dl = cfg.train_dataloader
+    dl.update(batch_size=2, num_workers=0, persistent_workers=False, pin_memory=False)
+    dl.dataset.update(data_root=data_root, data_prefix=dict(img_path=''))
+    cfg.train_cfg.max_epochs = 1
+    cfg.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=1, eta_min=1e-6,
+                                convert_to_iter_based=True)]
+    cfg.default_hooks.logger.interval = 1
+    cfg.default_hooks.checkpoint.interval = 1
+    cfg.auto_scale_lr = dict(enable=False)
+    return cfg

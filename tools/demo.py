@@ -73,7 +73,7 @@ def main() -> None:
     seg_dir = osp.join(args.out, 'seg')
     extra = [f'train_cfg.max_iters={args.seg_iters}', f'param_scheduler.1.end={args.seg_iters}',
              f'train_cfg.val_interval={args.seg_iters}'] if args.seg_iters else []
-    init = [f'model.backbone.init_cfg.type=Pretrained', f'model.backbone.init_cfg.checkpoint={cls_ckpt}']
+    init = [f'load_from={cls_ckpt}']  # whole classifier checkpoint; its backbone.* keys fill the segmentor
     run([py, 'tools/train.py', SEG_CFG, '--work-dir', seg_dir, '--cfg-options', *seg_opts, *init, *extra],
         osp.join(args.out, 'seg_train.log'))
     seg_ckpt = last_checkpoint(seg_dir)

@@ -9,7 +9,8 @@ Each image goes through the config's own train pipeline, minus colour jitter and
 two-view random-resized crop and the mask generator (seeded with --seed, per image). Panels:
 the crop, the mask over it, the student's input, the dVAE decoding of the tokenizer's ids, the
 decoding with the model's predicted ids at the masked patches (top-1 accuracy there in the
-title), then the cls query's attention over the patches, mean over heads and per head.
+title), then the cls query's attention over the patches, mean over heads and per head (colours
+stretched per map; the probability range is in each title).
 Pretraining configs build the tokenizer without its decoder: give the dVAE decoder weights
 (DALL-E ``decoder.pkl``) with --decoder-checkpoint; without them only the reconstruction panels
 are left out.
@@ -31,7 +32,8 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.dataset import Compose, pseudo_collate  # noqa: E402
 
 from beitmm.apis import init_model  # noqa: E402
-from beitmm.visualization import cls_attention_maps, mask_overlay, mim_reconstruction, to_image, upsample_grid  # noqa: E402,E501
+from beitmm.visualization import (cls_attention_maps, mask_overlay, mim_reconstruction, to_image,  # noqa: E402
+                                  upsample_grid)
 
 KEEP = ('LoadImageFromFile', 'TwoViewRandomResizedCrop', 'BlockwiseMaskGenerator', 'RandomMaskGenerator',
         'PackMIMInputs')
@@ -39,6 +41,14 @@ COLS = 5
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Command-line options.
+
+    Args:
+        argv: Arguments (default ``sys.argv[1:]``).
+
+    Returns:
+        The parsed options.
+    """
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('config', help='pretraining config')
     p.add_argument('checkpoint', help='pretraining checkpoint')
@@ -54,7 +64,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def prepare_tokenizer_cfg(cfg: Config, encoder_checkpoint: Optional[str]) -> Optional[str]:
-    """Point the target generator at usable encoder weights.
+    """Point the target generator at usable encoder weights (edits ``cfg`` in place).
+
+    A missing local encoder file is dropped from the config (so the model still builds) and
+    reported; the checkpoint supplies the tokenizer when the config saves it with the model.
+
+    Args:
+        cfg: Pretraining config.
+        encoder_checkpoint: Encoder weights replacing the config's path, or None.
 
     Returns:
         Why token reconstructions are impossible, or None when the tokenizer has weights.
@@ -74,7 +91,16 @@ def prepare_tokenizer_cfg(cfg: Config, encoder_checkpoint: Optional[str]) -> Opt
 
 
 def build_decoder(model: torch.nn.Module, cfg: Config, decoder_checkpoint: Optional[str]) -> Tuple:
-    """The tokenizer to decode ids with, or (None, reason)."""
+    """The tokenizer to decode token ids with.
+
+    Args:
+        model: The built MIM model (its own tokenizer decodes when the config gives it a decoder).
+        cfg: Its config; the decoder is built with the architecture of ``model.target_generator``.
+        decoder_checkpoint: dVAE decoder weights, or None.
+
+    Returns:
+        (tokenizer with a decoder, None) or (None, why there is none).
+    """
     tg = cfg.model.target_generator
     if decoder_checkpoint is None:
         if tg.get('with_decoder') and tg.get('decoder_checkpoint'):
@@ -86,7 +112,17 @@ def build_decoder(model: torch.nn.Module, cfg: Config, decoder_checkpoint: Optio
 
 
 def mim_pipeline(cfg: Config, full_crop: bool) -> Compose:
-    """The config's train pipeline reduced to loading, the two-view crop, the mask and packing."""
+    """The config's train pipeline reduced to loading, the two-view crop, the mask and packing.
+
+    Photometric augmentation and flipping are left out: the figure shows the image as it is.
+
+    Args:
+        cfg: Pretraining config.
+        full_crop: Crop the whole image (area scale 1) instead of a random part.
+
+    Returns:
+        The pipeline, mapping ``dict(img_path=...)`` to packed ``inputs`` and ``data_samples``.
+    """
     loader = cfg.get('train_dataloader') or {}
     pipeline = loader.get('dataset', {}).get('pipeline') or cfg.get('train_pipeline')
     if not pipeline:
@@ -120,7 +156,7 @@ def draw(path: str, title: str, crop: np.ndarray, mask: np.ndarray, attn: np.nda
     """
     heads = attn.shape[0]
     rows = 1 + -(-(heads + 1) // COLS)
-    fig, axes = plt.subplots(rows, COLS, figsize=(2.3 * COLS, 2.5 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, COLS, figsize=(2.3 * COLS, 2.6 * rows), squeeze=False, layout='constrained')
     _show(axes[0, 0], crop, 'crop')
     _show(axes[0, 1], mask_overlay(crop, mask, alpha=0.6), f'mask ({int(mask.sum())}/{mask.size} patches)')
     _show(axes[0, 2], mask_overlay(crop, mask, alpha=1.0), 'student input')
@@ -134,26 +170,33 @@ def draw(path: str, title: str, crop: np.ndarray, mask: np.ndarray, attn: np.nda
     else:
         axes[0, 3].text(0.5, 0.5, 'no reconstruction:\n' + textwrap.fill(missing or '', 26), ha='center',
                         va='center', fontsize=7, transform=axes[0, 3].transAxes, wrap=True)
-    maps = [('cls attention, mean of heads', attn.mean(0))] + [(f'head {h}', attn[h]) for h in range(heads)]
+    maps = [('cls attention: mean of heads', attn.mean(0))] + [(f'head {h}', attn[h]) for h in range(heads)]
     for i, (name, m) in enumerate(maps):
         ax = axes[1 + i // COLS, i % COLS]
         ax.imshow(crop)
-        ax.imshow(upsample_grid(m / max(float(m.max()), 1e-12), crop.shape[:2]), cmap='inferno', alpha=0.65,
+        lo, hi = float(m.min()), float(m.max())  # contrast stretched per map; the range is in the title
+        ax.imshow(upsample_grid((m - lo) / max(hi - lo, 1e-12), crop.shape[:2]), cmap='inferno', alpha=0.65,
                   vmin=0, vmax=1)
-        ax.set_title(f'{name} (max {m.max():.2f})', fontsize=8)
+        ax.set_title(f'{name}\n(p {lo:.2g} to {hi:.2g})', fontsize=8)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
         if not ax.images and not ax.texts:
             ax.axis('off')
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
 def main(argv: Optional[List[str]] = None) -> List[str]:
-    """Run the tool; returns the written PNG paths."""
+    """Run the tool.
+
+    Args:
+        argv: Command-line arguments (default ``sys.argv[1:]``).
+
+    Returns:
+        Paths of the written PNGs, one per image.
+    """
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     missing = prepare_tokenizer_cfg(cfg, args.encoder_checkpoint)
@@ -187,7 +230,9 @@ def main(argv: Optional[List[str]] = None) -> List[str]:
         name = stem if stem not in names else f'{stem}_{len(written)}'
         names.add(name)
         target = osp.join(args.out, f'{name}.png')
-        title = f'{osp.basename(path)} | {osp.basename(args.checkpoint)} | attention of block {args.layer}'
+        depth = len(model.backbone.blocks)
+        title = (f'{osp.basename(path)} | {osp.basename(args.checkpoint)} | '
+                 f'attention of block {args.layer % depth + 1} of {depth}')
         draw(target, title, crop, mask[0].cpu().numpy(), attn, recon, missing)
         written.append(target)
         print(f'wrote {target}')
