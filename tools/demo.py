@@ -31,6 +31,17 @@ def run(cmd: list, log: str) -> None:
     print(f'[demo]   done in {time.time() - t0:.0f}s (log: {osp.relpath(log, ROOT)})', flush=True)
 
 
+def seg_chance(data: str) -> float:
+    """mIoU of predicting the most frequent class everywhere on the validation scenes."""
+    import numpy as np
+    from PIL import Image
+    counts = np.zeros(256, np.int64)
+    for path in glob.glob(osp.join(data, 'ade/ADEChallengeData2016/annotations/validation/*.png')):
+        counts += np.bincount(np.asarray(Image.open(path)).ravel(), minlength=256)
+    counts = counts[1:151]  # reduce_zero_label: raw 0 is ignored
+    return 100 * counts.max() / counts.sum() / (counts > 0).sum()
+
+
 def last_checkpoint(work_dir: str) -> str:
     ckpts = sorted(glob.glob(osp.join(work_dir, '*.pth')), key=osp.getmtime)
     if not ckpts:
@@ -43,15 +54,17 @@ def main() -> None:
     p.add_argument('--out', default=osp.join(ROOT, 'demo_out'))
     p.add_argument('--data', default=osp.join(ROOT, 'data/demo'))
     p.add_argument('--cls-epochs', type=int, default=None, help='override the demo config (default 20)')
-    p.add_argument('--seg-iters', type=int, default=None, help='override the demo config (default 600)')
+    p.add_argument('--seg-iters', type=int, default=None, help='override the demo config (default 300)')
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     py = sys.executable
     t_start = time.time()
 
     print('[demo] 1/4 generating data (ImageNet and ADE20K layouts)', flush=True)
-    if not osp.isfile(osp.join(args.data, 'imagenet/meta/train.txt')):
-        run([py, 'tools/misc/make_demo_data.py', '--out', args.data], osp.join(args.out, 'data.log'))
+    # 300 training images per class: enough for a ViT to learn shapes in two minutes (regenerated each run,
+    # in seconds; only folders that carry the generator's marker are ever replaced)
+    run([py, 'tools/misc/make_demo_data.py', '--out', args.data, '--train-per-class', '300', '--val-per-class', '50',
+         '--overwrite'], osp.join(args.out, 'data.log'))
     data_opts = [f'train_dataloader.dataset.data_root={args.data}/imagenet',
                  f'val_dataloader.dataset.data_root={args.data}/imagenet',
                  f'test_dataloader.dataset.data_root={args.data}/imagenet']
@@ -95,7 +108,8 @@ def main() -> None:
         n_cls = len([line for line in f if line.strip()])
     print('\n[demo] results on the generated validation sets')
     print(f'  classification top-1 : {top1:6.2f} %   (chance {100 / n_cls:.1f} %)')
-    print(f'  segmentation mIoU    : {miou:6.2f} %   (see {osp.relpath(seg_json, ROOT)} for per-class IoU)')
+    print(f'  segmentation mIoU    : {miou:6.2f} %   (chance {seg_chance(args.data):.1f} %: the most frequent class '
+          f'everywhere; per-class IoU in {osp.relpath(seg_json, ROOT)})')
     print(f'  predictions          : {osp.relpath(png, ROOT)}')
     print(f'  total time           : {(time.time() - t_start) / 60:.1f} min')
 

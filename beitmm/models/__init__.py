@@ -1,5 +1,5 @@
 """Models: backbones, tokenizers, heads, losses, the MIM algorithm and checkpoint utilities."""
-from . import algorithms, backbones, data_preprocessors, heads, losses, tokenizers  # noqa: F401 (registration)
+from . import algorithms, backbones, data_preprocessors, heads, losses, targets, tokenizers  # noqa: F401
 from .algorithms import MaskedImageModeling
 from .backbones import BEiT
 from .data_preprocessors import TwoViewDataPreprocessor

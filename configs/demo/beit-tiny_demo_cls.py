@@ -6,7 +6,7 @@ data_root = 'data/demo/imagenet'
 model = dict(
     backbone=dict(arch=arch, img_size=64, patch_size=8, drop_path_rate=0.05, init_cfg=None),
     head=dict(num_classes=4, in_channels=96, init_cfg=[dict(type='TruncNormal', layer='Linear', std=0.02)]),
-    train_cfg=None)  # no mixup / cutmix on a 400-image dataset
+    train_cfg=None)  # no mixup / cutmix on a 1200-image dataset
 data_preprocessor = dict(num_classes=4)
 train_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -1,5 +1,5 @@
 # Demo: UperNet + the tiny BEiT on the generated ADE20K-layout scenes, initialised from the demo
-# classifier's checkpoint (tools/demo.py passes it as load_from / backbone init). Same config family as
+# pretraining checkpoint (tools/demo.py passes it as load_from). Same config family as
 # configs/beit/upernet_beit-b_ade20k.py, sized for 2 CPU cores.
 _base_ = ['../beit/upernet_beit-b_ade20k.py']
 arch = dict(_delete_=True, embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384)
@@ -28,7 +28,7 @@ test_pipeline = [
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
-    batch_size=16, num_workers=2, persistent_workers=True,
+    batch_size=8, num_workers=2, persistent_workers=True,
     dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8, num_workers=1, persistent_workers=True,
@@ -37,8 +37,8 @@ test_dataloader = val_dataloader
 optim_wrapper = dict(optimizer=dict(lr=1e-3), paramwise_cfg=dict(layer_decay_rate=0.75))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=50),
-    dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=50, end=600),
+    dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=50, end=300),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=600, val_interval=600)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=300, val_interval=300)
 auto_scale_lr = dict(enable=False)
-default_hooks = dict(logger=dict(interval=25), checkpoint=dict(by_epoch=False, interval=600, max_keep_ckpts=1))
+default_hooks = dict(logger=dict(interval=25), checkpoint=dict(by_epoch=False, interval=300, max_keep_ckpts=1))

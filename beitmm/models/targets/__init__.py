@@ -1,0 +1,3 @@
+from .pixel import PixelTarget
+
+__all__ = ['PixelTarget']
