@@ -19,10 +19,14 @@ def parse_args() -> argparse.Namespace:
     p.add_argument('--amp', action='store_true', help='mixed precision (bf16 where supported, else fp16)')
     p.add_argument('--auto-scale-lr', action='store_true', help='scale lr by the actual total batch size')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries, key=value')
+    p.add_argument('--trust-checkpoint', action='store_true',
+                   help='allow checkpoints that need arbitrary unpickling (only for files you trust)')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     p.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = p.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if args.trust_checkpoint:
+        os.environ['BEITMM_TRUST_CHECKPOINT'] = '1'
     return args
 
 

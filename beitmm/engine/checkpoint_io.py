@@ -8,13 +8,14 @@ checkpoint needs (found by loading a real Runner checkpoint and adding one repor
 time); ``builtins.getattr`` is never allowed as such, only through ``_history_buffer_getattr``,
 which resolves the four default ``HistoryBuffer`` statistics methods and nothing else.
 """
+import argparse
 import contextlib
 import os
 import os.path as osp
 import pickle
 import re
 import secrets
-from typing import Any, Callable, Iterator, List, Tuple, Union
+from typing import Any, Callable, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -59,7 +60,9 @@ SAFE_GLOBALS: List[Union[Callable, Tuple[Callable, str]]] = [
     np.dtypes.Float32DType,  # save_best on a float32 metric (mmseg IoUMetric's mIoU) -> best_score
     np._core.multiarray.scalar,  # numpy scalars in runtime info (eta)
     (_history_buffer_getattr, 'builtins.getattr'),  # HistoryBuffer.__getstate__ statistics
+    argparse.Namespace,  # unilm beit2 utils.save_model stores `args` in every official checkpoint
 ]
+TRUST_ENV = 'BEITMM_TRUST_CHECKPOINT'  # set to 1 by the tools' --trust-checkpoint
 
 
 def register_safe_globals() -> None:
@@ -104,14 +107,15 @@ def _offending_global(message: str) -> str:
     return ''
 
 
-def load_checkpoint_file(path: str, map_location: Any = 'cpu', trusted: bool = False) -> dict:
+def load_checkpoint_file(path: str, map_location: Any = 'cpu', trusted: Optional[bool] = None) -> dict:
     """Load a checkpoint with ``weights_only=True`` under ``SAFE_GLOBALS``.
 
     Args:
         path (str): Local checkpoint file.
         map_location (Any): Passed to ``torch.load``. Defaults to ``'cpu'``.
-        trusted (bool): Load with ``weights_only=False`` (arbitrary code execution: only for
-            files whose origin you trust). Defaults to False.
+        trusted (bool, optional): Load with ``weights_only=False`` (arbitrary code execution:
+            only for files whose origin you trust). Defaults to the ``BEITMM_TRUST_CHECKPOINT``
+            environment variable (set by the tools' ``--trust-checkpoint``), else False.
 
     Returns:
         dict: The loaded checkpoint.
@@ -123,6 +127,8 @@ def load_checkpoint_file(path: str, map_location: Any = 'cpu', trusted: bool = F
         CorruptCheckpointError: The file is truncated or not a torch checkpoint.
     """
     path = os.fspath(path)
+    if trusted is None:
+        trusted = os.environ.get(TRUST_ENV, '0') == '1'
     if not osp.isfile(path):
         raise FileNotFoundError(f'Checkpoint file not found: {path}')
     try:
@@ -145,6 +151,17 @@ def load_checkpoint_file(path: str, map_location: Any = 'cpu', trusted: bool = F
     except (RuntimeError, EOFError, ValueError, OSError) as err:  # torch 2.14: OSError EINVAL on cut zips
         raise CorruptCheckpointError(f'Checkpoint {path} is truncated or corrupt '
                                      f'({type(err).__name__}: {err})') from err
+
+
+def install_checkpoint_loader() -> None:
+    """Route mmengine's local checkpoint reads (``load_from``, ``resume``, ``Pretrained`` init)
+    through :func:`load_checkpoint_file`: same allow-list, same clear errors, same trust switch."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    def load_local(filename: str, map_location: Any = None) -> dict:
+        return load_checkpoint_file(osp.expanduser(filename), map_location=map_location or 'cpu')
+
+    CheckpointLoader.register_scheme(prefixes='', loader=load_local, force=True)
 
 
 def _fsync_dir(directory: str) -> None:

@@ -42,8 +42,9 @@ def build_runner(cfg: Config) -> Runner:
     Returns:
         The Runner (``runner_type`` from the config when given, else mmengine's Runner).
     """
-    from beitmm.engine.checkpoint_io import register_safe_globals
+    from beitmm.engine.checkpoint_io import install_checkpoint_loader, register_safe_globals
     register_safe_globals()  # mmengine resumes under torch.load(weights_only=True), allow-list only
+    install_checkpoint_loader()
     if cfg.get('launcher', 'none') != 'none' and not torch.cuda.is_available():
         if _sync_bn_to_bn(cfg._cfg_dict):
             print('[beitmm] no CUDA device: SyncBN layers are built as BN')

@@ -1,4 +1,5 @@
 """Tests for safe checkpoint loading, atomic saving and AtomicCheckpointHook (CPU, tiny Runner)."""
+import argparse
 import os
 import os.path as osp
 import pickle
@@ -138,8 +139,11 @@ def test_resume_fails_without_and_works_with_safe_globals(trained, no_safe_globa
     with open(osp.join(work_dir, 'last_checkpoint'), 'w') as f:
         f.write(osp.join(work_dir, 'epoch_2.pth'))
 
-    with pytest.raises(pickle.UnpicklingError, match='HistoryBuffer'):
-        make_runner(work_dir, max_epochs=3, hook='CheckpointHook', resume=True).train()
+    from mmengine.runner.checkpoint import CheckpointLoader, load_from_local
+    with pytest.MonkeyPatch.context() as mp:  # plain mmengine: its own local loader, no allow-list
+        mp.setitem(CheckpointLoader._schemes, '', load_from_local)
+        with pytest.raises(pickle.UnpicklingError, match='HistoryBuffer'):
+            make_runner(work_dir, max_epochs=3, hook='CheckpointHook', resume=True).train()
 
     recorder = StartRecorder()
     runner = make_runner(work_dir, max_epochs=3, resume=True, custom_hooks=[recorder])
@@ -192,8 +196,10 @@ def test_allow_list_is_exact(tmp_path, no_safe_globals):
     hub.update_info('eta', np.float64(3.0))  # what RuntimeInfoHook stores
     hub.update_info('best_score', np.float32(41.5))  # save_best on mmseg's float32 mIoU
     path = str(tmp_path / 'hub.pth')
-    torch.save({'message_hub': hub.state_dict()}, path)
+    # + the argparse.Namespace that every official unilm beit2 checkpoint carries as `args`
+    torch.save({'message_hub': hub.state_dict(), 'args': argparse.Namespace(lr=1.5e-3, model='beit')}, path)
     assert load_checkpoint_file(path)['message_hub']['runtime_info']['best_score'] == np.float32(41.5)
+    assert load_checkpoint_file(path)['args'].lr == 1.5e-3
     for i, entry in enumerate(SAFE_GLOBALS):  # every entry is needed
         torch.serialization.clear_safe_globals()
         torch.serialization.add_safe_globals(SAFE_GLOBALS[:i] + SAFE_GLOBALS[i + 1:])
@@ -276,3 +282,18 @@ def test_atomic_save_survives_crash(tmp_path, monkeypatch):
     assert ckpt['step'] == 1 and torch.equal(ckpt['w'], torch.ones(3))
     save_checkpoint_atomic({'step': 2}, path)
     assert load_checkpoint_file(path) == {'step': 2}
+
+
+def test_mmengine_loads_go_through_the_safe_loader(tmp_path, monkeypatch):
+    """load_from / resume read files through load_checkpoint_file: clear refusal, trust switch."""
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    from beitmm.engine.checkpoint_io import install_checkpoint_loader
+    install_checkpoint_loader()
+    path = str(tmp_path / 'custom.pth')
+    torch.save({'state_dict': {'w': torch.ones(1)}, 'extra': Custom()}, path)
+    monkeypatch.delenv('BEITMM_TRUST_CHECKPOINT', raising=False)
+    with pytest.raises(UnsafeCheckpointError, match='Custom.*--trust-checkpoint'):
+        _load_checkpoint(path, map_location='cpu')
+    monkeypatch.setenv('BEITMM_TRUST_CHECKPOINT', '1')
+    assert torch.equal(_load_checkpoint(path, map_location='cpu')['state_dict']['w'], torch.ones(1))

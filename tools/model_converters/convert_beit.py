@@ -17,8 +17,6 @@ Only files loadable with ``torch.load(weights_only=True)`` are accepted.
 """
 import argparse
 import os
-import pickle
-import re
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -85,18 +83,11 @@ def load_weights(path: str) -> Dict[str, torch.Tensor]:
     Returns:
         dict[str, Tensor]: Its flat state dict.
     """
-    try:
-        obj = torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as err:
-        lines = re.sub(r'\x1b\[[0-9;]*m', '', str(err)).strip().splitlines()
-        first = next((ln.strip() for ln in lines if 'Unsupported global' in ln),
-                     lines[0] if lines else 'weights_only load failed')
-        raise SystemExit(
-            f'{path} holds pickled Python objects besides tensors ({first}). '
-            'Loading it needs unpickling, which can run arbitrary code, so '
-            'this tool refuses. If you trust the file, load it yourself with '
-            'weights_only=False and re-save only its state dict, then run '
-            'this tool on that file.') from None
+    from beitmm.engine.checkpoint_io import UnsafeCheckpointError, load_checkpoint_file
+    try:  # the beitmm allow-list (official unilm files carry an argparse.Namespace) and trust switch
+        obj = load_checkpoint_file(path, map_location='cpu')
+    except UnsafeCheckpointError as err:
+        raise SystemExit(f'{err} Refusing to convert (unpickling can run arbitrary code).') from None
     return unwrap_checkpoint(obj)
 
 

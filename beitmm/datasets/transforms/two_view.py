@@ -16,7 +16,7 @@ This is unilm's order (``DataAugmentationForBEiT``: jitter, flip, then the two-v
 crop); flip and jitter are separate standard transforms, so this one stays geometric.
 """
 import math
-from typing import Optional, Sequence, Tuple, Union
+from typing import Sequence, Tuple, Union
 
 import mmcv
 import numpy as np

@@ -280,7 +280,14 @@ def test_offline_tool(tmp_path, capsys):
     ref, _ = convert_checkpoint(pt, expand_depth=DEPTH, dst_grid=(5, 5))
     assert torch.allclose(out[TABLE.format(0)], ref[TABLE.format(0)])
     pickled = tmp_path / 'unsafe.pth'
-    torch.save({'model': pt, 'args': argparse.Namespace(lr=1)}, pickled)
+    torch.save({'model': pt, 'args': argparse.Namespace(lr=1)}, pickled)  # official unilm: allow-listed
+    tool.main([str(pickled), str(tmp_path / 'from_unilm.pth')])
+    assert (tmp_path / 'from_unilm.pth').exists()
+    torch.save({'model': pt, 'extra': UnsafeThing()}, pickled)
     with pytest.raises(SystemExit, match='unpickling'):
         tool.main([str(pickled), str(tmp_path / 'never.pth')])
     assert not (tmp_path / 'never.pth').exists()
+
+
+class UnsafeThing:
+    """Any class outside the allow-list: converting a file that holds it is refused."""
