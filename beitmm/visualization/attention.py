@@ -10,7 +10,6 @@ from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -35,15 +34,9 @@ def block_attention_probs(attn: nn.Module, x: Tensor, grid: Tuple[int, int],
     Returns:
         Softmax probabilities [B, heads, N+1, N+1] (query, key); each row sums to 1.
     """
-    B, N, C = x.shape
-    heads = attn.num_heads
-    bias = None if attn.q_bias is None else torch.cat((attn.q_bias, attn.k_bias, attn.v_bias))
-    qkv = F.linear(x, attn.qkv.weight, bias).reshape(B, N, 3, heads, C // heads)
-    q, k, _ = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each [B, heads, N+1, D]
-    logits = (q @ k.transpose(-2, -1)) * (C // heads)**-0.5  # [B, heads, N+1, N+1]
-    attn_bias = attn.rel_pos_bias(grid)  # [heads, N+1, N+1] or None
-    if shared_bias is not None:
-        attn_bias = shared_bias if attn_bias is None else attn_bias + shared_bias
+    q, k, _ = attn.qkv_heads(x)  # each [B, heads, N+1, D], the projection the block uses
+    logits = (q @ k.transpose(-2, -1)) * q.shape[-1]**-0.5  # [B, heads, N+1, N+1]
+    attn_bias = attn.attn_bias(grid, shared_bias)  # [heads, N+1, N+1] or None
     if attn_bias is not None:
         logits = logits + attn_bias.to(logits.dtype).unsqueeze(0)
     return logits.softmax(dim=-1)

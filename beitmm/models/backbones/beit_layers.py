@@ -126,6 +126,20 @@ class Attention(RelativePositionBias):
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
 
+    def qkv_heads(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """Project tokens [B, N, C] to q, k, v, each [B, heads, N, D] (k bias fixed at zero)."""
+        B, N, C = x.shape
+        bias = None if self.q_bias is None else torch.cat((self.q_bias, self.k_bias, self.v_bias))
+        qkv = F.linear(x, self.qkv.weight, bias).reshape(B, N, 3, self.num_heads, C // self.num_heads)
+        return qkv.permute(2, 0, 3, 1, 4).unbind(0)
+
+    def attn_bias(self, grid: Tuple[int, int], shared_bias: Optional[Tensor] = None) -> Optional[Tensor]:
+        """This layer's relative position bias plus the shared one: [heads, N+1, N+1] or None."""
+        bias = self.rel_pos_bias(grid)
+        if shared_bias is not None:
+            bias = shared_bias if bias is None else bias + shared_bias
+        return bias
+
     def forward(self, x: Tensor, grid: Tuple[int, int], shared_bias: Optional[Tensor] = None) -> Tensor:
         """Attend.
 
@@ -138,12 +152,8 @@ class Attention(RelativePositionBias):
             Tokens [B, N+1, C].
         """
         B, N, C = x.shape
-        bias = None if self.q_bias is None else torch.cat((self.q_bias, self.k_bias, self.v_bias))
-        qkv = F.linear(x, self.qkv.weight, bias).reshape(B, N, 3, self.num_heads, C // self.num_heads)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each [B, heads, N, D]
-        attn_bias = self.rel_pos_bias(grid)
-        if shared_bias is not None:
-            attn_bias = shared_bias if attn_bias is None else attn_bias + shared_bias
+        q, k, v = self.qkv_heads(x)  # each [B, heads, N, D]
+        attn_bias = self.attn_bias(grid, shared_bias)
         if attn_bias is not None:
             attn_bias = attn_bias.to(q.dtype).unsqueeze(0)  # [1, heads, N, N]
         x = F.scaled_dot_product_attention(
