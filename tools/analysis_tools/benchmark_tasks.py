@@ -128,10 +128,12 @@ def _classification(arch: dict, batch: int, img: int, with_cp: bool) -> Pair:
 def seg_model_cfg(backbone: dict, C: int, fast_head: bool, with_cp: bool = False) -> dict:
     """mmseg EncoderDecoder config of UperNet + BEiT with the official head widths (dropout off).
 
-    ``fast_head`` selects ``beitmm.FastUPerHead`` (``with_cp`` checkpoints its 1/4-scale maps).
+    ``fast_head`` selects ``beitmm.FastUPerHead`` and ``beitmm.CheckpointFCNHead`` (``with_cp`` recomputes
+    their maps and computes the upsampled loss in row bands).
     """
     norm = dict(type='BN', requires_grad=True)
     fast = dict(type='beitmm.FastUPerHead', with_cp=with_cp) if fast_head else dict(type='mmseg.UPerHead')
+    aux = dict(type='beitmm.CheckpointFCNHead', with_cp=with_cp) if fast_head else dict(type='mmseg.FCNHead')
     return dict(
         type='mmseg.EncoderDecoder', backbone=backbone,
         neck=dict(type='mmseg.Feature2Pyramid', embed_dim=C, rescales=[4, 2, 1, 0.5], norm_cfg=norm),
@@ -139,7 +141,7 @@ def seg_model_cfg(backbone: dict, C: int, fast_head: bool, with_cp: bool = False
                          in_index=[0, 1, 2, 3], pool_scales=(1, 2, 3, 6), channels=C, dropout_ratio=0.,
                          num_classes=150, norm_cfg=norm, align_corners=False,
                          loss_decode=dict(type='mmseg.CrossEntropyLoss', loss_weight=1.0)),
-        auxiliary_head=dict(type='mmseg.FCNHead', in_channels=C, in_index=2, channels=256, num_convs=1,
+        auxiliary_head=dict(**aux, in_channels=C, in_index=2, channels=256, num_convs=1,
                             concat_input=False, dropout_ratio=0., num_classes=150, norm_cfg=norm,
                             align_corners=False, loss_decode=dict(type='mmseg.CrossEntropyLoss', loss_weight=0.4)),
         train_cfg=dict(), test_cfg=dict(mode='whole'))

@@ -1,4 +1,6 @@
 """Decode heads for semantic segmentation (mmseg-compatible)."""
+from .checkpoint_fcn_head import CheckpointFCNHead
 from .fast_uper_head import FastUPerHead
+from .low_memory_loss import LowMemoryLossMixin, interp_matrix, upsampled_cross_entropy
 
-__all__ = ['FastUPerHead']
+__all__ = ['CheckpointFCNHead', 'FastUPerHead', 'LowMemoryLossMixin', 'interp_matrix', 'upsampled_cross_entropy']

@@ -23,10 +23,11 @@ from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
 from beitmm.registry import MODELS
+from .low_memory_loss import LowMemoryLossMixin
 
 
 @MODELS.register_module()
-class FastUPerHead(UPerHead):
+class FastUPerHead(LowMemoryLossMixin, UPerHead):
     """mmseg ``UPerHead`` whose fusion convolution runs the coarse levels at their own size.
 
     Takes exactly mmseg ``UPerHead``'s arguments (``in_channels``, ``channels``,
@@ -39,7 +40,8 @@ class FastUPerHead(UPerHead):
         with_cp: Activation checkpointing of the feature path while training: only the
             input pyramid is kept and the head's maps at 1/4 resolution are recomputed in the
             backward pass (one extra head forward). As with any checkpointed BatchNorm, the
-            running statistics are updated twice per step.
+            running statistics are updated twice per step. The loss on the upsampled logits
+            is computed in row bands and recomputed too (``LowMemoryLossMixin``).
         **kwargs: mmseg ``UPerHead`` keyword arguments.
     """
 
