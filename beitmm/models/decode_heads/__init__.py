@@ -1,6 +1,6 @@
 """Decode heads for semantic segmentation (mmseg-compatible)."""
 from .checkpoint_fcn_head import CheckpointFCNHead
 from .fast_uper_head import FastUPerHead
-from .low_memory_loss import LowMemoryLossMixin, interp_matrix, upsampled_cross_entropy
+from .low_memory import LowMemoryHeadMixin, interp_matrix, upsampled_cross_entropy
 
-__all__ = ['CheckpointFCNHead', 'FastUPerHead', 'LowMemoryLossMixin', 'interp_matrix', 'upsampled_cross_entropy']
+__all__ = ['CheckpointFCNHead', 'FastUPerHead', 'LowMemoryHeadMixin', 'interp_matrix', 'upsampled_cross_entropy']

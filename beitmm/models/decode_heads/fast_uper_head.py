@@ -20,14 +20,13 @@ import torch.nn.functional as F
 from mmseg.models.decode_heads import UPerHead
 from mmseg.models.utils import resize
 from torch import Tensor
-from torch.utils.checkpoint import checkpoint
 
 from beitmm.registry import MODELS
-from .low_memory_loss import LowMemoryLossMixin
+from .low_memory import LowMemoryHeadMixin
 
 
 @MODELS.register_module()
-class FastUPerHead(LowMemoryLossMixin, UPerHead):
+class FastUPerHead(LowMemoryHeadMixin, UPerHead):
     """mmseg ``UPerHead`` whose fusion convolution runs the coarse levels at their own size.
 
     Takes exactly mmseg ``UPerHead``'s arguments (``in_channels``, ``channels``,
@@ -41,21 +40,9 @@ class FastUPerHead(LowMemoryLossMixin, UPerHead):
             input pyramid is kept and the head's maps at 1/4 resolution are recomputed in the
             backward pass (one extra head forward). As with any checkpointed BatchNorm, the
             running statistics are updated twice per step. The loss on the upsampled logits
-            is computed in row bands and recomputed too (``LowMemoryLossMixin``).
+            is computed in row bands and recomputed too (:class:`LowMemoryHeadMixin`).
         **kwargs: mmseg ``UPerHead`` keyword arguments.
     """
-
-    def __init__(self, *args, with_cp: bool = False, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.with_cp = with_cp
-
-    def forward(self, inputs: List[Tensor]) -> Tensor:
-        """Segmentation logits [B, num_classes, H_0, W_0] from the multi-level features."""
-        if self.with_cp and self.training and any(x.requires_grad for x in inputs):
-            feats = checkpoint(self._forward_feature, list(inputs), use_reentrant=False)
-        else:
-            feats = self._forward_feature(inputs)
-        return self.cls_seg(feats)
 
     def _fast_path_ok(self) -> bool:
         conv = self.fpn_bottleneck.conv

@@ -1,4 +1,4 @@
-"""The banded upsample + cross-entropy equals mmseg's resize + CrossEntropyLoss + accuracy."""
+"""LowMemoryHeadMixin: the banded upsample + cross-entropy equals mmseg's resize + CrossEntropyLoss + accuracy."""
 import pytest
 import torch
 import torch.nn.functional as F

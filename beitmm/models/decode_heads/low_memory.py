@@ -1,4 +1,5 @@
-"""mmseg's "upsample the logits, then cross-entropy" without ever holding the upsampled logits.
+"""Low-memory training of mmseg decode heads: checkpointed maps, and "upsample the logits, then
+cross-entropy" without ever holding the upsampled logits.
 
 mmseg's ``BaseDecodeHead.loss_by_feat`` resizes the 1/4-scale logits to the label size and runs
 ``F.cross_entropy`` on them. For ADE20K (150 classes, 512 px, batch 2) the resized logits, their
@@ -11,10 +12,11 @@ weights to ``F.interpolate``), so a band of rows is ``Ry[r0:r1] @ x @ Rx^T``; th
 recomputes each band and accumulates the adjoint ``Ry[r0:r1]^T @ g @ Rx``. Nothing of output
 size outlives one band.
 """
-from typing import Tuple
+from typing import List, Tuple
 
 import torch
 from torch import Tensor
+from torch.utils.checkpoint import checkpoint
 
 from beitmm.engine.hooks.data_health import SegLabelRangeError
 
@@ -136,19 +138,35 @@ def upsampled_cross_entropy(logits: Tensor, label: Tensor, ignore_index: int = 2
     return loss, acc
 
 
-class LowMemoryLossMixin:
-    """For mmseg decode heads: with ``self.with_cp`` the loss runs through :func:`upsampled_cross_entropy`.
+class LowMemoryHeadMixin:
+    """``with_cp`` for an mmseg decode head (put it before the head class in the bases).
 
-    Used when the head's loss is a single mmseg ``CrossEntropyLoss`` (softmax, no class weights,
-    'mean') and no pixel sampler is set; otherwise mmseg's own ``loss_by_feat`` runs. Loss and
-    ``acc_seg`` equal mmseg's up to float rounding.
+    With ``with_cp=True``, while training: the head's feature path (``_forward_feature``) is
+    recomputed in the backward pass, so only its inputs and output are kept (as with any
+    checkpointed BatchNorm, running statistics are updated twice per step); and the loss runs
+    through :func:`upsampled_cross_entropy` when it is a single mmseg ``CrossEntropyLoss``
+    (softmax, no class weights, 'mean') without a pixel sampler, else mmseg's own
+    ``loss_by_feat`` runs. Losses, ``acc_seg`` and gradients equal mmseg's up to float rounding.
+    With ``with_cp=False`` the head is exactly the mmseg head.
     """
+
+    def __init__(self, *args, with_cp: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.with_cp = with_cp
+
+    def forward(self, inputs: List[Tensor]) -> Tensor:
+        """Logits [B, num_classes, h, w] (mmseg's ``cls_seg(_forward_feature(inputs))``)."""
+        if self.with_cp and self.training and any(x.requires_grad for x in inputs):
+            feats = checkpoint(self._forward_feature, list(inputs), use_reentrant=False)
+        else:
+            feats = self._forward_feature(inputs)
+        return self.cls_seg(feats)
 
     def _low_memory_loss_ok(self) -> bool:
         from mmseg.models.losses import CrossEntropyLoss
         losses = list(self.loss_decode) if isinstance(self.loss_decode, torch.nn.ModuleList) else [self.loss_decode]
         crit = losses[0]
-        return (getattr(self, 'with_cp', False) and self.sampler is None and len(losses) == 1
+        return (self.with_cp and self.sampler is None and len(losses) == 1
                 and type(crit) is CrossEntropyLoss and not crit.use_sigmoid and not crit.use_mask
                 and crit.class_weight is None and crit.reduction == 'mean')
 
