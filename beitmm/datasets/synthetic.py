@@ -17,8 +17,11 @@ from PIL import Image
 SHAPE_FAMILIES = ('disc', 'square', 'triangle', 'stripes', 'cross', 'ring', 'star', 'checker')
 # Solid families for segmentation (every painted pixel is labelled), raw labels 2, 3, ...
 SEG_FAMILIES = ('disc', 'square', 'triangle', 'cross', 'star', 'ring')
+# Fill patterns for segmentation classes defined by texture (cue='texture'), raw labels 2, 3, ...
+SEG_TEXTURES = ('solid', 'stripes', 'checker', 'dots', 'blotches', 'rings')
 # The first ADE20K class names (raw label k is ADE20K class k - 1 after reduce_zero_label).
 ADE20K_FIRST_CLASSES = ('wall', 'building', 'sky', 'floor', 'tree', 'ceiling', 'road')
+CUES = ('shape', 'texture', 'hue')  # what tells the segmentation classes apart
 MARKER = '.beitmm_synthetic'
 # Per-image generators are seeded by (seed, stream, index); streams: classification train 0 /
 # val 1, segmentation train 2 / val 3, unlabeled 4.
@@ -115,6 +118,40 @@ def _paint(img: np.ndarray, mask: np.ndarray, rng: np.random.Generator, hue: flo
     img[mask] = colour + rng.normal(0, 8, (int(mask.sum()), 3))
 
 
+def texture_ink(kind: str, rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """Boolean [H, W] map of a fill pattern's second colour, at a random phase and orientation.
+
+    Args:
+        kind (str): One of :data:`SEG_TEXTURES`.
+        rng (np.random.Generator): Source of randomness.
+        h, w (int): Image height and width.
+
+    Returns:
+        np.ndarray: ``[H, W]`` bool.
+    """
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    a = rng.uniform(0, np.pi)
+    u = xx * np.cos(a) + yy * np.sin(a) + rng.uniform(0, 8)
+    v = -xx * np.sin(a) + yy * np.cos(a) + rng.uniform(0, 8)
+    period = rng.uniform(4, 6)
+    if kind == 'solid':
+        return np.zeros((h, w), bool)
+    if kind == 'stripes':
+        return (u / period) % 1.0 < 0.5
+    if kind == 'checker':
+        return (np.floor(u / period) + np.floor(v / period)) % 2 == 0
+    if kind == 'dots':
+        return ((u % period) - period / 2) ** 2 + ((v % period) - period / 2) ** 2 < (period / 3.5) ** 2
+    if kind == 'blotches':  # smooth random field, thresholded
+        field = np.asarray(Image.fromarray(rng.uniform(0, 255, (h // 6 + 2, w // 6 + 2)).astype(np.uint8))
+                           .resize((w, h), Image.BICUBIC), np.float32)
+        return field > 128
+    if kind == 'rings':
+        cy, cx = rng.uniform(0, h), rng.uniform(0, w)
+        return (np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2) / period) % 1.0 < 0.5
+    raise ValueError(f"Unknown texture '{kind}'; choose from {SEG_TEXTURES}.")
+
+
 def render_classification_image(rng: np.random.Generator, kind: str, size: Tuple[int, int]) -> np.ndarray:
     """Render one image containing a single shape of family ``kind``.
 
@@ -182,21 +219,27 @@ def make_classification_data(root: str, num_classes: int = 4, train_per_class: i
                 num_val=val_per_class * num_classes)
 
 
-def render_segmentation_sample(rng: np.random.Generator, size: Tuple[int, int],
-                               num_classes: int) -> Tuple[np.ndarray, np.ndarray]:
+def render_segmentation_sample(rng: np.random.Generator, size: Tuple[int, int], num_classes: int,
+                               cue: str = 'shape') -> Tuple[np.ndarray, np.ndarray]:
     """Render an image and its ADE20K-convention label map.
 
-    Raw label 1 is the background, ``2..num_classes`` are shapes with a fixed family and hue band
-    each; 0 ("other", ignored after ``reduce_zero_label``) marks an occasional noise rectangle.
+    Raw label 1 is the background, ``2..num_classes`` are shapes of a fixed family each; 0
+    ("other", ignored after ``reduce_zero_label``) marks an occasional noise rectangle.
 
     Args:
         rng (np.random.Generator): Source of randomness.
         size (tuple[int, int]): ``(height, width)``.
         num_classes (int): Number of raw labels in use (1..num_classes).
+        cue (str): What tells the classes apart; every shape gets a random saturated colour
+            unless said otherwise. ``'shape'``: the shape family only. ``'texture'``: the fill
+            pattern (:data:`SEG_TEXTURES`, in a random colour pair) of a random shape. ``'hue'``:
+            the shape family and a hue band per class, so single pixels give the class away.
 
     Returns:
         tuple[np.ndarray, np.ndarray]: ``[H, W, 3]`` uint8 image, ``[H, W]`` uint8 labels.
     """
+    if cue not in CUES:
+        raise ValueError(f'cue must be one of {CUES}, got {cue!r}')
     h, w = size
     img = _background(rng, h, w, saturation=0.25)
     label = np.ones((h, w), np.uint8)
@@ -205,21 +248,28 @@ def render_segmentation_sample(rng: np.random.Generator, size: Tuple[int, int],
         y1, x1 = y0 + int(rng.integers(4, h // 4 + 5)), x0 + int(rng.integers(4, w // 4 + 5))
         img[y0:y1, x0:x1] = rng.uniform(0, 255, img[y0:y1, x0:x1].shape)
         label[y0:y1, x0:x1] = 0
-    for _ in range(int(rng.integers(1, 5))):
+    for _ in range(int(rng.integers(1, 4))):
         cls = int(rng.integers(2, num_classes + 1))
-        kind = SEG_FAMILIES[cls - 2]
-        radius = rng.uniform(0.12, 0.3) * min(h, w)
+        kind = SEG_FAMILIES[int(rng.integers(len(SEG_FAMILIES))) if cue == 'texture' else cls - 2]
+        radius = rng.uniform(0.18, 0.35) * min(h, w)
         center = (rng.uniform(0, w), rng.uniform(0, h))
         mask = shape_mask(kind, h, w, center, radius, rng.uniform(0, 2 * np.pi))
-        hue = (cls - 2) / max(1, num_classes - 1) + rng.uniform(-0.05, 0.05)
-        _paint(img, mask, rng, hue, contrast=False)  # the hue band is the class cue
+        if cue == 'hue':  # the hue band is a class cue
+            hue = (cls - 2) / max(1, num_classes - 1) + rng.uniform(-0.05, 0.05)
+        else:
+            hue = rng.uniform(0, 1)
+        _paint(img, mask, rng, hue, contrast=False)
+        if cue == 'texture':
+            ink = mask & texture_ink(SEG_TEXTURES[cls - 2], rng, h, w)
+            _paint(img, ink, rng, hue + rng.uniform(0.3, 0.7), contrast=False)
         label[mask] = cls
     return np.clip(img, 0, 255).astype(np.uint8), label
 
 
 
 def make_segmentation_data(root: str, num_train: int = 200, num_val: int = 40, img_size: int = 64,
-                           num_classes: int = 4, seed: int = 0, overwrite: bool = False) -> Dict:
+                           num_classes: int = 4, seed: int = 0, overwrite: bool = False,
+                           cue: str = 'shape') -> Dict:
     """Write an ADE20K-style (``ADEChallengeData2016``) segmentation dataset.
 
     Layout (mmseg ``ADE20KDataset``: ``img_suffix='.jpg'``, ``seg_map_suffix='.png'``,
@@ -240,12 +290,16 @@ def make_segmentation_data(root: str, num_train: int = 200, num_val: int = 40, i
         num_classes (int): Raw labels in use, in ``[2, 1 + len(SEG_FAMILIES)]``. Defaults to 4.
         seed (int): Random seed. Defaults to 0.
         overwrite (bool): Replace earlier synthetic output in ``root``. Defaults to False.
+        cue (str): What tells the classes apart: ``'shape'`` (default), ``'texture'`` or ``'hue'``
+            (see :func:`render_segmentation_sample`).
 
     Returns:
         dict: ``root``, ``classes`` (ADE20K names after reduce_zero_label), ``num_train``, ``num_val``.
     """
     if not 2 <= num_classes <= 1 + len(SEG_FAMILIES):
         raise ValueError(f'num_classes must be in [2, {1 + len(SEG_FAMILIES)}], got {num_classes}.')
+    if cue not in CUES:
+        raise ValueError(f'cue must be one of {CUES}, got {cue!r}')
     _prepare_root(root, overwrite)
     for split, count, stream, prefix in (('training', num_train, 2, 'ADE_train'),
                                          ('validation', num_val, 3, 'ADE_val')):
@@ -254,7 +308,7 @@ def make_segmentation_data(root: str, num_train: int = 200, num_val: int = 40, i
             os.makedirs(d, exist_ok=True)
         for i in range(count):
             rng = np.random.default_rng((seed, stream, i))
-            img, label = render_segmentation_sample(rng, (img_size, img_size), num_classes)
+            img, label = render_segmentation_sample(rng, (img_size, img_size), num_classes, cue)
             name = f'{prefix}_{i + 1:08d}'
             Image.fromarray(img).save(osp.join(img_dir, name + '.jpg'), format='JPEG', quality=92)
             Image.fromarray(label, mode='L').save(osp.join(ann_dir, name + '.png'))
@@ -263,7 +317,7 @@ def make_segmentation_data(root: str, num_train: int = 200, num_val: int = 40, i
 
 
 def make_unlabeled_data(root: str, num_images: int = 500, img_size: int = 64, seed: int = 0,
-                        overwrite: bool = False) -> Dict:
+                        overwrite: bool = False, scene_fraction: float = 0., scene_cue: str = 'shape') -> Dict:
     """Write a nested folder of unlabeled images for pretraining.
 
     Images mix ``.jpg`` / ``.png`` / ``.JPEG`` files, sit at three nesting depths
@@ -277,17 +331,30 @@ def make_unlabeled_data(root: str, num_images: int = 500, img_size: int = 64, se
         img_size (int): Shortest possible side in pixels. Defaults to 64.
         seed (int): Random seed. Defaults to 0.
         overwrite (bool): Replace earlier synthetic output in ``root``. Defaults to False.
+        scene_fraction (float): Share of images that are multi-shape scenes like the segmentation
+            data (all :data:`SEG_FAMILIES`, random colours); the rest show one shape of any
+            :data:`SHAPE_FAMILIES` family, like the classification data. Defaults to 0.
+        scene_cue (str): ``cue`` of the scenes (see :func:`render_segmentation_sample`); with
+            ``'texture'`` they use all :data:`SEG_TEXTURES`. Defaults to 'shape'.
 
     Returns:
         dict: ``root``, ``num_images``, ``files`` (sorted paths relative to ``root``).
     """
+    if not 0 <= scene_fraction <= 1:
+        raise ValueError(f'scene_fraction must be in [0, 1], got {scene_fraction}')
+    if scene_cue not in CUES:
+        raise ValueError(f'scene_cue must be one of {CUES}, got {scene_cue!r}')
     _prepare_root(root, overwrite)
     files = []
     for i in range(num_images):
         rng = np.random.default_rng((seed, 4, i))
         h, w = (int(rng.integers(img_size, img_size * 3 // 2 + 1)) for _ in range(2))
-        kind = SHAPE_FAMILIES[int(rng.integers(len(SHAPE_FAMILIES)))]
-        img = render_classification_image(rng, kind, (h, w))
+        if scene_fraction and rng.uniform() < scene_fraction:
+            n = 1 + len(SEG_TEXTURES if scene_cue == 'texture' else SEG_FAMILIES)
+            img, _ = render_segmentation_sample(rng, (h, w), n, cue=scene_cue)
+        else:
+            kind = SHAPE_FAMILIES[int(rng.integers(len(SHAPE_FAMILIES)))]
+            img = render_classification_image(rng, kind, (h, w))
         folder = ('', f'part_{i % 2}', osp.join(f'part_{i % 2}', 'more'))[i % 3]
         ext = ('.jpg', '.png', '.jpg', '.JPEG')[i % 4]
         rel = osp.join(folder, f'img_{i:05d}{ext}')

@@ -70,6 +70,50 @@ def test_segmentation_labels_match_painted_pixels():
     assert sat[label >= 2].mean() > sat[label == 1].mean() + 0.15
 
 
+def _class_hues(cue, n=60):
+    """Hue (0..1) of the mean colour of each shape class region, over ``n`` generated scenes."""
+    import colorsys
+    hues = {c: [] for c in (2, 3, 4)}
+    for i in range(n):
+        img, label = synthetic.render_segmentation_sample(np.random.default_rng(i), (48, 48), 4, cue=cue)
+        for c in hues:
+            if (label == c).sum() > 30:
+                r, g, b = img[label == c].astype(float).mean(0) / 255
+                hues[c].append(colorsys.rgb_to_hsv(r, g, b)[0])
+    return hues
+
+
+def test_segmentation_classes_by_shape_not_colour():
+    """Default cue 'shape': every class takes colours from the whole hue circle, so colour gives nothing away;
+    cue 'hue': each class keeps its own hue band (the easy variant)."""
+    for c, hs in _class_hues('shape').items():
+        assert len(hs) >= 10
+        assert len({int(h * 6) for h in hs}) >= 4, f'class {c} hues {sorted(hs)} cover too few sextants'
+    bands = _class_hues('hue')
+    centres = {c: float(np.angle(np.exp(2j * np.pi * np.array(hs)).mean()) / (2 * np.pi)) % 1 for c, hs in bands.items()}
+    for c, hs in bands.items():
+        nearest = [min(centres, key=lambda k: min(abs(h - centres[k]), 1 - abs(h - centres[k]))) for h in hs]
+        assert np.mean([k == c for k in nearest]) > 0.9
+    with pytest.raises(ValueError, match='cue'):
+        synthetic.render_segmentation_sample(np.random.default_rng(0), (32, 32), 4, cue='stripes')
+
+
+def test_segmentation_classes_by_texture():
+    """cue 'texture': class 2 is filled with one colour, classes 3 and 4 with a two-colour pattern."""
+    spread = {c: [] for c in (2, 3, 4)}
+    for i in range(40):
+        img, label = synthetic.render_segmentation_sample(np.random.default_rng(i), (64, 64), 4, cue='texture')
+        for c in spread:
+            if (label == c).sum() > 60:
+                spread[c].append(img[label == c].astype(float).std(0).mean())
+    assert all(len(v) >= 5 for v in spread.values())
+    # pixel noise only vs. two colours (medians: two solid shapes of different colours may share an image)
+    assert np.median(spread[2]) < 20 < min(np.median(spread[3]), np.median(spread[4]))
+    for kind in synthetic.SEG_TEXTURES:
+        ink = synthetic.texture_ink(kind, np.random.default_rng(0), 48, 48)
+        assert ink.shape == (48, 48) and (kind == 'solid') == (not ink.any())
+
+
 def test_unlabeled_layout(unlabeled_info):
     root, files = unlabeled_info['root'], unlabeled_info['files']
     assert unlabeled_info['num_images'] == len(files) == 20 and files == sorted(files)
@@ -79,6 +123,24 @@ def test_unlabeled_layout(unlabeled_info):
     sizes = {Image.open(osp.join(root, f)).size for f in files}
     assert len(sizes) > 1 and all(32 <= s <= 48 for size in sizes for s in size)
     assert Image.open(osp.join(root, files[1])).format in ('PNG', 'JPEG')
+
+
+def test_unlabeled_scenes(tmp_path):
+    """scene_fraction=1: every image is a segmentation-style scene (checked on the lossless PNGs)."""
+    info = make_unlabeled_data(str(tmp_path / 'u'), num_images=8, img_size=32, seed=3, scene_fraction=1.0)
+    pngs = [f for f in info['files'] if f.endswith('.png')]
+    assert len(pngs) == 2
+    for rel in pngs:
+        i = int(osp.basename(rel)[4:9])
+        rng = np.random.default_rng((3, 4, i))
+        h, w = (int(rng.integers(32, 32 * 3 // 2 + 1)) for _ in range(2))
+        assert rng.uniform() < 1.0
+        expected, _ = synthetic.render_segmentation_sample(rng, (h, w), 1 + len(synthetic.SEG_FAMILIES))
+        np.testing.assert_array_equal(np.asarray(Image.open(osp.join(info['root'], rel))), expected)
+    plain = make_unlabeled_data(str(tmp_path / 'p'), num_images=8, img_size=32, seed=3)
+    assert _digest(plain['root'])[pngs[0]] != _digest(info['root'])[pngs[0]]
+    with pytest.raises(ValueError, match='scene_fraction'):
+        make_unlabeled_data(str(tmp_path / 'x'), num_images=1, scene_fraction=1.5)
 
 
 def test_deterministic_and_seeded(tmp_path):

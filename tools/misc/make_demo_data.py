@@ -34,9 +34,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--val-per-class', type=int, default=25)
     parser.add_argument('--ade-classes', type=int, default=4,
                         help='raw ADE20K labels in use (1 = background, 2.. = shapes)')
+    parser.add_argument('--ade-cue', choices=('shape', 'texture', 'hue'), default='shape',
+                        help='what tells the segmentation classes apart: shape, fill texture, or shape + hue band')
     parser.add_argument('--ade-train', type=int, default=200)
     parser.add_argument('--ade-val', type=int, default=40)
     parser.add_argument('--unlabeled', type=int, default=500, help='number of unlabeled images')
+    parser.add_argument('--unlabeled-scenes', type=float, default=0.5,
+                        help='share of unlabeled images that are multi-shape scenes (the rest: one shape each)')
+    parser.add_argument('--unlabeled-scene-cue', choices=('shape', 'texture', 'hue'), default='shape',
+                        help='what tells the shapes of the unlabeled scenes apart (as --ade-cue)')
     parser.add_argument('--only', nargs='+', choices=PARTS, default=list(PARTS),
                         help='generate only these parts')
     parser.add_argument('--overwrite', action='store_true',
@@ -67,7 +73,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         info = make_segmentation_data(
             osp.join(args.out, 'ade', 'ADEChallengeData2016'), num_train=args.ade_train,
             num_val=args.ade_val, img_size=args.img_size, num_classes=args.ade_classes,
-            seed=args.seed, overwrite=args.overwrite)
+            seed=args.seed, overwrite=args.overwrite, cue=args.ade_cue)
         print(f"ade20k   : {info['num_train']} train + {info['num_val']} val images, "
               f"classes after reduce_zero_label {info['classes']} -> {info['root']} "
               f'({time.perf_counter() - t:.1f}s)')
@@ -76,7 +82,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     if 'unlabeled' in args.only:
         t = time.perf_counter()
         info = make_unlabeled_data(osp.join(args.out, 'unlabeled'), num_images=args.unlabeled,
-                                   img_size=args.img_size, seed=args.seed, overwrite=args.overwrite)
+                                   img_size=args.img_size, seed=args.seed, overwrite=args.overwrite,
+                                   scene_fraction=args.unlabeled_scenes, scene_cue=args.unlabeled_scene_cue)
         print(f"unlabeled: {info['num_images']} images -> {info['root']} ({time.perf_counter() - t:.1f}s)")
         print(f"           config: type='beitmm.UnlabeledImageFolder', data_root='{info['root']}'")
     print(f'done in {time.perf_counter() - start:.1f}s')
