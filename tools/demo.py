@@ -71,17 +71,17 @@ def main() -> None:
     p.add_argument('--data', default=osp.join(ROOT, 'data/demo'))
     p.add_argument('--pretrain-epochs', type=int, default=None, help='override the demo config (default 20)')
     p.add_argument('--cls-epochs', type=int, default=None, help='override the demo config (default 10)')
-    p.add_argument('--seg-iters', type=int, default=None, help='override the demo config (default 300)')
+    p.add_argument('--seg-iters', type=int, default=None, help='override the demo config (default 600)')
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     py = sys.executable
     t_start = time.time()
 
-    print('[demo] 1/6 generating data: 2000 unlabeled images, 100 labeled per class, ADE20K-layout scenes',
-          flush=True)
+    print('[demo] 1/6 generating data: 2000 unlabeled images, 100 labeled per class, 200 + 100 ADE20K-layout '
+          'scenes', flush=True)
     # regenerated each run in seconds; only folders that carry the generator's marker are ever replaced
     run([py, 'tools/misc/make_demo_data.py', '--out', args.data, '--train-per-class', '100', '--val-per-class', '50',
-         '--unlabeled', '2000', '--overwrite'], osp.join(args.out, 'data.log'))
+         '--ade-val', '100', '--unlabeled', '2000', '--overwrite'], osp.join(args.out, 'data.log'))
     cls_opts = [f'{k}.dataset.data_root={args.data}/imagenet'
                 for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
     seg_root = f'{args.data}/ade/ADEChallengeData2016'

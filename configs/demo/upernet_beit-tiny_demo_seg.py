@@ -1,6 +1,7 @@
 # Demo: UperNet + the tiny BEiT on the generated ADE20K-layout scenes, initialised from the demo
 # pretraining checkpoint (tools/demo.py passes it as load_from). Same config family as
-# configs/beit/upernet_beit-b_ade20k.py, sized for 2 CPU cores.
+# configs/beit/upernet_beit-b_ade20k.py, sized for 2 CPU cores. The scenes' classes are shape families in
+# random colours (beitmm.datasets.synthetic, cue='shape'): no single pixel tells the class.
 _base_ = ['../beit/upernet_beit-b_ade20k.py']
 arch = dict(_delete_=True, embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384)
 crop_size = (64, 64)
@@ -11,8 +12,8 @@ model = dict(
     backbone=dict(arch=arch, img_size=crop_size, patch_size=8, out_indices=(0, 1, 2, 3), drop_path_rate=0.05,
                   init_cfg=None),
     neck=dict(embed_dim=96),
-    decode_head=dict(in_channels=[96] * 4, channels=64),
-    auxiliary_head=dict(in_channels=96, channels=32),
+    decode_head=dict(in_channels=[96] * 4, channels=64, num_classes=4),  # the scenes use 4 ADE20K classes
+    auxiliary_head=dict(in_channels=96, channels=32, num_classes=4),
     test_cfg=dict(mode='whole'))
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -37,8 +38,8 @@ test_dataloader = val_dataloader
 optim_wrapper = dict(optimizer=dict(lr=1e-3), paramwise_cfg=dict(layer_decay_rate=0.75))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=50),
-    dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=50, end=300),
+    dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=50, end=600),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=300, val_interval=300)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=600, val_interval=600)
 auto_scale_lr = dict(enable=False)
-default_hooks = dict(logger=dict(interval=25), checkpoint=dict(by_epoch=False, interval=300, max_keep_ckpts=1))
+default_hooks = dict(logger=dict(interval=50), checkpoint=dict(by_epoch=False, interval=600, max_keep_ckpts=1))

@@ -39,7 +39,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--ade-train', type=int, default=200)
     parser.add_argument('--ade-val', type=int, default=40)
     parser.add_argument('--unlabeled', type=int, default=500, help='number of unlabeled images')
-    parser.add_argument('--unlabeled-scenes', type=float, default=0.5,
+    parser.add_argument('--unlabeled-scenes', type=float, default=0.,
                         help='share of unlabeled images that are multi-shape scenes (the rest: one shape each)')
     parser.add_argument('--unlabeled-scene-cue', choices=('shape', 'texture', 'hue'), default='shape',
                         help='what tells the shapes of the unlabeled scenes apart (as --ade-cue)')
