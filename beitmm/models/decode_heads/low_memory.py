@@ -72,6 +72,10 @@ class UpsampledCrossEntropy(torch.autograd.Function):
             x = logits.float()
             ry = interp_matrix(h, H, align_corners, x.device)  # [H, h]
             rx = interp_matrix(w, W, align_corners, x.device)  # [W, w]
+            bad = (label != ignore_index) & ((label >= K) | (label < 0))
+            if bool(bad.any()):  # one check (one device sync) per step, not per band
+                raise SegLabelRangeError(f'segmentation labels {label[bad].unique().tolist()[:10]} are outside '
+                                         f'[0, {K - 1}] for a head with {K} classes (ignore_index={ignore_index})')
             loss = x.new_zeros(())
             correct = x.new_zeros(())
             for r0, r1 in UpsampledCrossEntropy._bands(H, B, K, W, band_elems):
@@ -79,10 +83,6 @@ class UpsampledCrossEntropy(torch.autograd.Function):
                 lbl = label[:, r0:r1]  # [B, rows, W]
                 valid = lbl != ignore_index
                 tgt = lbl.where(valid, 0)
-                if bool((tgt >= K).any() or (tgt < 0).any()):
-                    bad = sorted(set(lbl[valid & ((lbl >= K) | (lbl < 0))].unique().tolist()))
-                    raise SegLabelRangeError(f'segmentation labels {bad[:10]} are outside [0, {K - 1}] for a head '
-                                             f'with {K} classes (ignore_index={ignore_index})')
                 nll = up.logsumexp(1) - up.gather(1, tgt[:, None]).squeeze(1)  # [B, rows, W]
                 loss += (nll * valid).sum()
                 correct += ((up.argmax(1) == lbl) & valid).sum()
