@@ -1,5 +1,6 @@
-"""`make demo`: BEiT-pretrain a tiny model on unlabeled images, then fine-tune classification and UperNet
-segmentation from that checkpoint and from scratch on the same budget, and print both.
+"""`make demo`: BEiT-pretrain a tiny model on unlabeled images, then fine-tune classification, linear-head
+segmentation (3 seeds) and UperNet segmentation from that checkpoint and from scratch on the same budget, and
+print both.
 
     python tools/demo.py [--out demo_out] [--data data/demo] [--pretrain-epochs 20] [--cls-epochs 10]
                          [--seg-iters 300]
@@ -21,6 +22,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PRE_CFG = osp.join(ROOT, 'configs/demo/beit-tiny_demo_pretrain.py')
 CLS_CFG = osp.join(ROOT, 'configs/demo/beit-tiny_demo_cls.py')
 SEG_CFG = osp.join(ROOT, 'configs/demo/upernet_beit-tiny_demo_seg.py')
+LIN_CFG = osp.join(ROOT, 'configs/demo/linear_beit-tiny_demo_seg.py')
+LIN_SEEDS = (0, 1, 2)
 
 
 def run(cmd: list, log: str) -> None:
@@ -77,7 +80,7 @@ def main() -> None:
     py = sys.executable
     t_start = time.time()
 
-    print('[demo] 1/6 generating data: 2000 unlabeled images, 100 labeled per class, 200 + 100 ADE20K-layout '
+    print('[demo] 1/7 generating data: 2000 unlabeled images, 100 labeled per class, 200 + 100 ADE20K-layout '
           'scenes', flush=True)
     # regenerated each run in seconds; only folders that carry the generator's marker are ever replaced
     run([py, 'tools/misc/make_demo_data.py', '--out', args.data, '--train-per-class', '100', '--val-per-class', '50',
@@ -87,12 +90,12 @@ def main() -> None:
     seg_root = f'{args.data}/ade/ADEChallengeData2016'
     seg_opts = [f'{k}.dataset.data_root={seg_root}' for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
 
-    print('[demo] 2/6 fitting the visual vocabulary: k-means of 8x8 patches, 256 tokens', flush=True)
+    print('[demo] 2/7 fitting the visual vocabulary: k-means of 8x8 patches, 256 tokens', flush=True)
     vocab = osp.join(args.data, 'kmeans_256.pth')
     run([py, 'tools/misc/fit_kmeans_tokenizer.py', f'{args.data}/unlabeled', vocab, '--patch-size', '8',
          '--vocab-size', '256', '--view-size', '64'], osp.join(args.out, 'vocab.log'))
 
-    print('[demo] 3/6 BEiT pretraining on the unlabeled images (configs/demo/beit-tiny_demo_pretrain.py)',
+    print('[demo] 3/7 BEiT pretraining on the unlabeled images (configs/demo/beit-tiny_demo_pretrain.py)',
           flush=True)
     pre_dir = osp.join(args.out, 'pretrain')
     extra = [f'train_cfg.max_epochs={args.pretrain_epochs}',
@@ -103,7 +106,7 @@ def main() -> None:
     pre_ckpt = last_checkpoint(pre_dir)
 
     results = {}
-    print('[demo] 4/6 classification, same recipe and budget: from the pretrained checkpoint and from scratch',
+    print('[demo] 4/7 classification, same recipe and budget: from the pretrained checkpoint and from scratch',
           flush=True)
     extra = [f'train_cfg.max_epochs={args.cls_epochs}', f'param_scheduler.1.end={args.cls_epochs}'] \
         if args.cls_epochs else []
@@ -111,15 +114,24 @@ def main() -> None:
         results[('cls', init)] = train_and_test(py, CLS_CFG, osp.join(args.out, f'cls_{init}'),
                                                 [*cls_opts, *extra, *load], osp.join(args.out, f'cls_{init}'))
 
-    print('[demo] 5/6 UperNet segmentation, same recipe and budget: from the same pretrained checkpoint and '
-          'from scratch', flush=True)
+    print(f'[demo] 5/7 segmentation with a linear head on the backbone (the backbone does all the work), seeds '
+          f'{LIN_SEEDS}: from the pretrained checkpoint and from scratch', flush=True)
     extra = [f'train_cfg.max_iters={args.seg_iters}', f'param_scheduler.1.end={args.seg_iters}',
              f'train_cfg.val_interval={args.seg_iters}'] if args.seg_iters else []
+    for init, load in (('pretrained', [f'load_from={pre_ckpt}']), ('scratch', [])):
+        runs = [train_and_test(py, LIN_CFG, osp.join(args.out, f'linseg_{init}_seed{s}'),
+                               [*seg_opts, *extra, *load, f'randomness.seed={s}'],
+                               osp.join(args.out, f'linseg_{init}_seed{s}')) for s in LIN_SEEDS]
+        results[('linseg', init)] = dict(mIoU=sum(r['mIoU'] for r in runs) / len(runs),
+                                         seeds=[r['mIoU'] for r in runs])
+
+    print('[demo] 6/7 UperNet segmentation, same recipe and budget: from the same pretrained checkpoint and '
+          'from scratch', flush=True)
     for init, load in (('pretrained', [f'load_from={pre_ckpt}']), ('scratch', [])):
         results[('seg', init)] = train_and_test(py, SEG_CFG, osp.join(args.out, f'seg_{init}'),
                                                 [*seg_opts, *extra, *load], osp.join(args.out, f'seg_{init}'))
 
-    print('[demo] 6/6 drawing predictions and what pretraining learned', flush=True)
+    print('[demo] 7/7 drawing predictions and what pretraining learned', flush=True)
     png = osp.join(args.out, 'predictions.png')
     run([py, 'tools/analysis_tools/visualize_predictions.py', '--cls-config', CLS_CFG, '--cls-checkpoint',
          results[('cls', 'pretrained')]['checkpoint'], '--seg-config', SEG_CFG, '--seg-checkpoint',
@@ -132,14 +144,18 @@ def main() -> None:
 
     with open(osp.join(args.data, 'imagenet/meta/classes.txt')) as f:
         n_cls = len([line for line in f if line.strip()])
-    rows = [('classification top-1', 'accuracy/top1', f'{100 / n_cls:.1f}'),
-            ('segmentation mIoU', 'mIoU', f'{seg_chance(args.data):.1f}')]
+    seg_ch = f'{seg_chance(args.data):.1f}'
+    rows = [('classification top-1', 'cls', 'accuracy/top1', f'{100 / n_cls:.1f}'),
+            (f'seg. mIoU, linear x{len(LIN_SEEDS)}', 'linseg', 'mIoU', seg_ch),
+            ('seg. mIoU, UperNet', 'seg', 'mIoU', seg_ch)]
     print('\n[demo] results on the generated validation sets (same fine-tuning recipe and budget)')
     print(f'  {"":22s} {"BEiT-pretrained":>16s} {"from scratch":>13s} {"chance":>7s}')
-    for name, key, chance in rows:
-        task = 'cls' if key.startswith('acc') else 'seg'
+    for name, task, key, chance in rows:
         print(f'  {name:22s} {results[(task, "pretrained")][key]:15.2f}% {results[(task, "scratch")][key]:12.2f}% '
               f'{chance:>6s}%')
+    seeds = ', '.join(f'{p:.2f} vs {q:.2f}' for p, q in zip(results[('linseg', 'pretrained')]['seeds'],
+                                                           results[('linseg', 'scratch')]['seeds']))
+    print(f'  linear head: mean over seeds {LIN_SEEDS} ({seeds}); UperNet: seed 0 only')
     print(f'  chance: the majority class (segmentation: the most frequent class everywhere); per-class IoU in '
           f'{osp.relpath(osp.join(args.out, "seg_pretrained_metrics.json"), ROOT)}')
     print(f'  predictions          : {osp.relpath(png, ROOT)}')

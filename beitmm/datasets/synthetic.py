@@ -220,7 +220,8 @@ def make_classification_data(root: str, num_classes: int = 4, train_per_class: i
 
 
 def render_segmentation_sample(rng: np.random.Generator, size: Tuple[int, int], num_classes: int,
-                               cue: str = 'shape') -> Tuple[np.ndarray, np.ndarray]:
+                               cue: str = 'shape', max_shapes: int = 3,
+                               radius: Tuple[float, float] = (0.18, 0.35)) -> Tuple[np.ndarray, np.ndarray]:
     """Render an image and its ADE20K-convention label map.
 
     Raw label 1 is the background, ``2..num_classes`` are shapes of a fixed family each; 0
@@ -234,12 +235,17 @@ def render_segmentation_sample(rng: np.random.Generator, size: Tuple[int, int], 
             unless said otherwise. ``'shape'``: the shape family only. ``'texture'``: the fill
             pattern (:data:`SEG_TEXTURES`, in a random colour pair) of a random shape. ``'hue'``:
             the shape family and a hue band per class, so single pixels give the class away.
+        max_shapes (int): Each scene has 1 to ``max_shapes`` shapes. Defaults to 3.
+        radius (tuple[float, float]): Range of the shapes' radius, as a fraction of the shorter
+            image side. Defaults to (0.18, 0.35).
 
     Returns:
         tuple[np.ndarray, np.ndarray]: ``[H, W, 3]`` uint8 image, ``[H, W]`` uint8 labels.
     """
     if cue not in CUES:
         raise ValueError(f'cue must be one of {CUES}, got {cue!r}')
+    if max_shapes < 1 or not 0 < radius[0] <= radius[1]:
+        raise ValueError(f'need max_shapes >= 1 and 0 < radius[0] <= radius[1], got {max_shapes}, {radius}')
     h, w = size
     img = _background(rng, h, w, saturation=0.25)
     label = np.ones((h, w), np.uint8)
@@ -248,12 +254,12 @@ def render_segmentation_sample(rng: np.random.Generator, size: Tuple[int, int], 
         y1, x1 = y0 + int(rng.integers(4, h // 4 + 5)), x0 + int(rng.integers(4, w // 4 + 5))
         img[y0:y1, x0:x1] = rng.uniform(0, 255, img[y0:y1, x0:x1].shape)
         label[y0:y1, x0:x1] = 0
-    for _ in range(int(rng.integers(1, 4))):
+    for _ in range(int(rng.integers(1, max_shapes + 1))):
         cls = int(rng.integers(2, num_classes + 1))
         kind = SEG_FAMILIES[int(rng.integers(len(SEG_FAMILIES))) if cue == 'texture' else cls - 2]
-        radius = rng.uniform(0.18, 0.35) * min(h, w)
+        r = rng.uniform(*radius) * min(h, w)
         center = (rng.uniform(0, w), rng.uniform(0, h))
-        mask = shape_mask(kind, h, w, center, radius, rng.uniform(0, 2 * np.pi))
+        mask = shape_mask(kind, h, w, center, r, rng.uniform(0, 2 * np.pi))
         if cue == 'hue':  # the hue band is a class cue
             hue = (cls - 2) / max(1, num_classes - 1) + rng.uniform(-0.05, 0.05)
         else:
@@ -269,7 +275,8 @@ def render_segmentation_sample(rng: np.random.Generator, size: Tuple[int, int], 
 
 def make_segmentation_data(root: str, num_train: int = 200, num_val: int = 40, img_size: int = 64,
                            num_classes: int = 4, seed: int = 0, overwrite: bool = False,
-                           cue: str = 'shape') -> Dict:
+                           cue: str = 'shape', max_shapes: int = 3,
+                           radius: Tuple[float, float] = (0.18, 0.35)) -> Dict:
     """Write an ADE20K-style (``ADEChallengeData2016``) segmentation dataset.
 
     Layout (mmseg ``ADE20KDataset``: ``img_suffix='.jpg'``, ``seg_map_suffix='.png'``,
@@ -292,6 +299,9 @@ def make_segmentation_data(root: str, num_train: int = 200, num_val: int = 40, i
         overwrite (bool): Replace earlier synthetic output in ``root``. Defaults to False.
         cue (str): What tells the classes apart: ``'shape'`` (default), ``'texture'`` or ``'hue'``
             (see :func:`render_segmentation_sample`).
+        max_shapes (int): Shapes per scene: 1 to ``max_shapes``. Defaults to 3.
+        radius (tuple[float, float]): Shape radius range, fraction of the image side.
+            Defaults to (0.18, 0.35).
 
     Returns:
         dict: ``root``, ``classes`` (ADE20K names after reduce_zero_label), ``num_train``, ``num_val``.
@@ -308,7 +318,8 @@ def make_segmentation_data(root: str, num_train: int = 200, num_val: int = 40, i
             os.makedirs(d, exist_ok=True)
         for i in range(count):
             rng = np.random.default_rng((seed, stream, i))
-            img, label = render_segmentation_sample(rng, (img_size, img_size), num_classes, cue)
+            img, label = render_segmentation_sample(rng, (img_size, img_size), num_classes, cue, max_shapes,
+                                                    radius)
             name = f'{prefix}_{i + 1:08d}'
             Image.fromarray(img).save(osp.join(img_dir, name + '.jpg'), format='JPEG', quality=92)
             Image.fromarray(label, mode='L').save(osp.join(ann_dir, name + '.png'))

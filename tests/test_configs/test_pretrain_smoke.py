@@ -89,3 +89,34 @@ def test_demo_pretraining_with_kmeans_tokens(unlabeled_root, tmp_path):
                        weights_only=True)['state_dict']
     assert not any(k.startswith('target_generator.') for k in state)
     assert state['head.fc.weight'].shape == (16, TINY['embed_dims'])
+
+
+def test_pretraining_checkpoint_initialises_demo_linear_segmentation(pretrained, ade20k_root, tmp_path):
+    """configs/demo/linear_beit-tiny_demo_seg.py: the backbone and one 1x1 conv, initialised from the checkpoint."""
+    from mmengine.config import Config
+    from shrink import _loaders, _scale_pipeline
+    cfg = Config.fromfile(config_path('demo/linear_beit-tiny_demo_seg.py'))
+    cfg.work_dir = str(tmp_path)
+    c = TINY['embed_dims']
+    cfg.model.data_preprocessor.size = (64, 64)
+    cfg.model.backbone.update(arch=TINY, img_size=(64, 64), patch_size=16, out_indices=(1, ),
+                              init_cfg=dict(type='Pretrained', checkpoint=pretrained['ckpt']))
+    cfg.model.decode_head.update(in_channels=c, channels=c)
+    _loaders(cfg, ade20k_root)
+    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
+        _scale_pipeline(loader.dataset.pipeline, 64)
+    cfg.train_cfg.update(max_iters=2, val_interval=2)
+    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=2)]
+    cfg.default_hooks.checkpoint.interval = 2
+    runner = build_runner(cfg)
+    runner.model.init_weights()
+    model = runner.model
+    assert not model.with_neck
+    head = {k: tuple(v.shape) for k, v in model.decode_head.named_parameters()}
+    assert head == {'conv_seg.weight': (4, c, 1, 1), 'conv_seg.bias': (4, )}  # linear: nothing else to learn
+    state = torch.load(pretrained['ckpt'], map_location='cpu', weights_only=True)['state_dict']
+    torch.testing.assert_close(model.backbone.blocks[1].attn.qkv.weight.detach(),
+                               state['backbone.blocks.1.attn.qkv.weight'])
+    runner.train()
+    logs = open(glob.glob(osp.join(str(tmp_path), '*', '*.log'))[0]).read()
+    assert 'mIoU' in logs

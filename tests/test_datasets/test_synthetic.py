@@ -98,6 +98,26 @@ def test_segmentation_classes_by_shape_not_colour():
         synthetic.render_segmentation_sample(np.random.default_rng(0), (32, 32), 4, cue='stripes')
 
 
+def test_scene_shape_count_and_size():
+    """max_shapes bounds the number of shapes; radius sets their size; the defaults keep old scenes."""
+    def areas(**kw):
+        out = []
+        for i in range(30):
+            _, label = synthetic.render_segmentation_sample(np.random.default_rng(i), (64, 64), 4, **kw)
+            out.append((label >= 2).mean())
+        return np.array(out)
+    small, big = areas(radius=(0.1, 0.12)), areas(radius=(0.3, 0.35))
+    assert small.max() < 0.2 and np.median(big) > 2 * np.median(small)
+    one = areas(max_shapes=1, radius=(0.3, 0.3))
+    assert one.max() <= 0.35  # one shape of radius 0.3 covers at most ~a third of the image
+    img, label = synthetic.render_segmentation_sample(np.random.default_rng(3), (48, 48), 4)
+    img2, label2 = synthetic.render_segmentation_sample(np.random.default_rng(3), (48, 48), 4, max_shapes=3,
+                                                        radius=(0.18, 0.35))
+    assert np.array_equal(img, img2) and np.array_equal(label, label2)
+    with pytest.raises(ValueError, match='max_shapes'):
+        synthetic.render_segmentation_sample(np.random.default_rng(0), (32, 32), 4, max_shapes=0)
+
+
 def test_segmentation_classes_by_texture():
     """cue 'texture': class 2 is filled with one colour, classes 3 and 4 with a two-colour pattern."""
     spread = {c: [] for c in (2, 3, 4)}

@@ -48,6 +48,8 @@ def main() -> None:
     p.add_argument('--vocab-size', type=int, default=512)
     p.add_argument('--view-size', type=int, default=224, help='side of the tokenizer view in pixels')
     p.add_argument('--pool', type=int, default=4)
+    p.add_argument('--no-normalize', dest='normalize', action='store_false',
+                   help='cluster raw pooled pixels (colour kept) instead of contrast-normalised patches')
     p.add_argument('--crops-per-image', type=int, default=2)
     p.add_argument('--max-images', type=int, default=2000)
     p.add_argument('--iters', type=int, default=20)
@@ -62,11 +64,12 @@ def main() -> None:
     paths = [osp.join(args.img_dir, q) if not osp.isabs(q) else q for q in paths]
     paths = [paths[i] for i in sorted(rng.permutation(len(paths))[:args.max_images])]
     t0 = time.time()
-    tok = KMeansTokenizer(args.patch_size, args.vocab_size, args.pool)
+    tok = KMeansTokenizer(args.patch_size, args.vocab_size, args.pool, normalize=args.normalize)
     counts = tok.fit(random_crops(paths, args.view_size, args.crops_per_image, args.seed), args.iters, args.seed)
     stats = tok.usage(counts)
     save_checkpoint_atomic(dict(state_dict=dict(codebook=tok.codebook.clone()),
                                 meta=dict(patch_size=args.patch_size, vocab_size=args.vocab_size, pool=args.pool,
+                                          normalize=args.normalize,
                                           num_images=len(paths), used=stats['used'],
                                           perplexity=stats['perplexity'])), args.out)
     print(f'fitted {args.vocab_size} centroids on {int(counts.sum())} patches of {len(paths)} images in '

@@ -36,6 +36,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='raw ADE20K labels in use (1 = background, 2.. = shapes)')
     parser.add_argument('--ade-cue', choices=('shape', 'texture', 'hue'), default='shape',
                         help='what tells the segmentation classes apart: shape, fill texture, or shape + hue band')
+    parser.add_argument('--ade-max-shapes', type=int, default=3, help='1 to this many shapes per scene')
+    parser.add_argument('--ade-radius', type=float, nargs=2, default=(0.18, 0.35), metavar=('MIN', 'MAX'),
+                        help='shape radius range, fraction of the image side')
     parser.add_argument('--ade-train', type=int, default=200)
     parser.add_argument('--ade-val', type=int, default=40)
     parser.add_argument('--unlabeled', type=int, default=500, help='number of unlabeled images')
@@ -73,7 +76,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         info = make_segmentation_data(
             osp.join(args.out, 'ade', 'ADEChallengeData2016'), num_train=args.ade_train,
             num_val=args.ade_val, img_size=args.img_size, num_classes=args.ade_classes,
-            seed=args.seed, overwrite=args.overwrite, cue=args.ade_cue)
+            seed=args.seed, overwrite=args.overwrite, cue=args.ade_cue, max_shapes=args.ade_max_shapes,
+            radius=tuple(args.ade_radius))
         print(f"ade20k   : {info['num_train']} train + {info['num_val']} val images, "
               f"classes after reduce_zero_label {info['classes']} -> {info['root']} "
               f'({time.perf_counter() - t:.1f}s)')

@@ -17,17 +17,18 @@ from torch import Tensor
 from beitmm.registry import MODELS
 
 
-def patch_features(img: Tensor, patch_size: int, pool: int, eps: float = 0.1) -> Tensor:
-    """Contrast-normalised, average-pooled patches.
+def patch_features(img: Tensor, patch_size: int, pool: int, eps: float = 0.1, normalize: bool = True) -> Tensor:
+    """Average-pooled patches, contrast-normalised unless ``normalize=False``.
 
     Args:
         img: Images [B, 3, H, W] (any fixed scale, e.g. [0, 1]).
         patch_size: Patch side p; H and W must be multiples of it.
         pool: Each patch is average-pooled to ``pool x pool`` pixels.
         eps: Added to the per-patch std, so flat patches are not amplified noise.
+        normalize: Subtract each patch's mean and divide by its std; False keeps colour and brightness.
 
     Returns:
-        Features [B, N, 3 * pool * pool] in raster patch order, zero mean per patch.
+        Features [B, N, 3 * pool * pool] in raster patch order (zero mean per patch if normalised).
     """
     B, C, H, W = img.shape
     if H % patch_size or W % patch_size:
@@ -37,6 +38,8 @@ def patch_features(img: Tensor, patch_size: int, pool: int, eps: float = 0.1) ->
     x = F.avg_pool2d(img.float(), patch_size // pool)  # [B, 3, H/p*pool, W/p*pool]
     h, w = H // patch_size, W // patch_size
     x = x.reshape(B, C, h, pool, w, pool).permute(0, 2, 4, 1, 3, 5).reshape(B, h * w, C * pool * pool)
+    if not normalize:
+        return x  # [B, N, D]
     x = x - x.mean(-1, keepdim=True)
     return x / (x.std(-1, keepdim=True) + eps)  # [B, N, D]
 
@@ -50,13 +53,16 @@ class KMeansTokenizer(nn.Module):
         vocab_size: Number of centroids V.
         pool: Patches are average-pooled to ``pool x pool`` before clustering.
         eps: Contrast-normalisation epsilon (on the input's scale).
+        normalize: Contrast-normalise patches (tokens carry structure only); False keeps their colour,
+            like the DALL-E dVAE's tokens, which decode back to coloured pixels.
         checkpoint: File written by ``fit_kmeans_tokenizer.py`` (``state_dict.codebook`` [V, D]).
     """
 
     def __init__(self, patch_size: int = 16, vocab_size: int = 512, pool: int = 4, eps: float = 0.1,
-                 checkpoint: Optional[str] = None) -> None:
+                 normalize: bool = True, checkpoint: Optional[str] = None) -> None:
         super().__init__()
         self.patch_size, self.vocab_size, self.pool, self.eps = patch_size, vocab_size, pool, eps
+        self.normalize = normalize
         self.register_buffer('codebook', torch.zeros(vocab_size, 3 * pool * pool))  # [V, D]
         if checkpoint:
             self.load(checkpoint)
@@ -71,6 +77,10 @@ class KMeansTokenizer(nn.Module):
         if tuple(codebook.shape) != tuple(self.codebook.shape):
             raise ValueError(f"'{path}' holds a codebook of shape {tuple(codebook.shape)}, the config asks for "
                              f'{tuple(self.codebook.shape)} (vocab_size, 3 * pool * pool)')
+        fitted_norm = ckpt.get('meta', {}).get('normalize', True)
+        if fitted_norm != self.normalize:
+            raise ValueError(f"'{path}' was fitted with normalize={fitted_norm}, the config asks for "
+                             f'normalize={self.normalize}')
         self.codebook.copy_(codebook)
 
     @property
@@ -80,7 +90,7 @@ class KMeansTokenizer(nn.Module):
 
     def features(self, img: Tensor) -> Tensor:
         """[B, 3, H, W] -> [B, N, D] patch features."""
-        return patch_features(img, self.patch_size, self.pool, self.eps)
+        return patch_features(img, self.patch_size, self.pool, self.eps, self.normalize)
 
     @torch.no_grad()
     def forward(self, img: Tensor) -> Tensor:
@@ -96,15 +106,15 @@ class KMeansTokenizer(nn.Module):
     def decode(self, ids: Tensor) -> Tensor:
         """Draw token ids [B, h, w] as their centroid patterns: [B, 3, h*p, w*p] in [0, 1].
 
-        Centroids carry shape, not brightness (patches are contrast-normalised), so each patch
-        shows its centroid around mid-grey.
+        Contrast-normalised centroids carry shape, not brightness, so each patch shows its
+        centroid around mid-grey; colour centroids are drawn as they are.
         """
         B, h, w = ids.shape
         pool = self.pool
         pats = self.codebook.float()[ids.flatten()].reshape(B, h, w, 3, pool, pool)
         img = pats.permute(0, 3, 1, 4, 2, 5).reshape(B, 3, h * pool, w * pool)
         img = F.interpolate(img, scale_factor=self.patch_size // pool, mode='nearest')
-        return (0.5 + 0.2 * img).clamp(0, 1)
+        return ((0.5 + 0.2 * img) if self.normalize else img).clamp(0, 1)
 
     @torch.no_grad()
     def fit(self, batches: Iterable[Tensor], iters: int = 20, seed: int = 0) -> Tensor:

@@ -27,6 +27,24 @@ def test_patch_features_are_contrast_normalised_and_raster_ordered():
                           patch_features(img, 8, 2, eps=0.0)[0, 1], atol=1e-5)
 
 
+def test_colour_tokens_keep_brightness_and_decode_to_it():
+    img = torch.zeros(2, 3, 8, 16)
+    img[0, 0] = 0.8  # red image
+    img[1, 2, :, 8:] = 0.6  # second image: blue right patch
+    f = patch_features(img, patch_size=8, pool=2, normalize=False)  # [B, N, 12]
+    assert torch.allclose(f[0, :, :4], torch.full((2, 4), 0.8)) and torch.all(f[0, :, 4:] == 0)
+    assert torch.all(f[1, 0] == 0) and torch.allclose(f[1, 1, 8:], torch.full((4, ), 0.6))
+    tok = KMeansTokenizer(patch_size=8, vocab_size=3, pool=2, normalize=False)
+    tok.codebook.copy_(torch.stack([torch.zeros(12), f[0, 0], f[1, 1]]))  # black, red, blue
+    ids = tok(img)
+    assert ids.tolist() == [[[1, 1]], [[0, 2]]]
+    assert torch.allclose(tok.decode(ids), img)  # colour centroids draw the colours back
+    # dark and bright red: one contrast-normalised feature, two colour features
+    dark = img[:1] * 0.5
+    assert torch.allclose(patch_features(dark, 8, 2, eps=0.), patch_features(img[:1], 8, 2, eps=0.), atol=1e-5)
+    assert not torch.allclose(patch_features(dark, 8, 2, normalize=False), f[:1])
+
+
 def test_fit_recovers_clusters_and_tokenizes():
     torch.manual_seed(0)
     # three patch patterns: vertical edge, horizontal edge, diagonal; random brightness / contrast
@@ -61,6 +79,11 @@ def test_checkpoint_roundtrip_and_shape_errors(tmp_path):
         KMeansTokenizer(patch_size=8, vocab_size=8, pool=2, checkpoint=path)
     with pytest.raises(ValueError, match='multiple of the patch size'):
         again(torch.rand(1, 3, 12, 16))
+    # a colour codebook must not be read as a contrast-normalised one (and vice versa)
+    torch.save(dict(state_dict=dict(codebook=tok.codebook.clone()), meta=dict(normalize=False)), path)
+    with pytest.raises(ValueError, match='normalize=False, the config asks for normalize=True'):
+        KMeansTokenizer(patch_size=8, vocab_size=4, pool=2, checkpoint=path)
+    assert KMeansTokenizer(patch_size=8, vocab_size=4, pool=2, normalize=False, checkpoint=path).fitted
 
 
 def test_fit_tool_writes_a_loadable_codebook(tmp_path, unlabeled_root):
@@ -73,6 +96,12 @@ def test_fit_tool_writes_a_loadable_codebook(tmp_path, unlabeled_root):
     tok = KMeansTokenizer(patch_size=16, vocab_size=8, pool=4, checkpoint=out)
     ids = tok(torch.rand(2, 3, 32, 32))
     assert ids.shape == (2, 2, 2) and int(ids.max()) < 8
+    proc = subprocess.run([sys.executable, osp.join(ROOT, 'tools/misc/fit_kmeans_tokenizer.py'), unlabeled_root, out,
+                           '--patch-size', '16', '--vocab-size', '8', '--view-size', '32', '--iters', '3',
+                           '--pool', '2', '--no-normalize'], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    tok = KMeansTokenizer(patch_size=16, vocab_size=8, pool=2, normalize=False, checkpoint=out)
+    assert tok.codebook.min() >= 0 and tok.codebook.max() <= 1  # centroids of pixel values in [0, 1]
 
 
 def test_mim_reconstruction_decodes_kmeans_tokens():
