@@ -3,10 +3,10 @@ segmentation (3 seeds) and UperNet segmentation from that checkpoint and from sc
 print both.
 
     python tools/demo.py [--out demo_out] [--data data/demo] [--pretrain-epochs 20] [--cls-epochs 10]
-                         [--seg-iters 300]
+                         [--seg-iters 600]
 
 Every stage is a plain `tools/train.py` / `tools/test.py` run of a config in configs/demo/; the pretraining
-checkpoint initialises both downstream configs as it is (no conversion). Writes demo_out/predictions.png
+checkpoint initialises the three downstream configs as it is (no conversion). Writes demo_out/predictions.png
 (classifier and segmentor outputs) and demo_out/mim/*.png (masks, tokens, cls attention of the pretrained model).
 """
 import argparse
