@@ -54,16 +54,24 @@ def tiny_cls_config(path: str, data_root: str, work_dir: str, num_classes: int, 
 
 
 def tiny_seg_config(path: str, data_root: str, work_dir: str, size: int = 32) -> Config:
-    """A UperNet config with a 2-block, 32-dim BEiT on ``size`` px crops, 2 iterations."""
+    """A segmentation config with a 2-block, 32-dim BEiT on ``size`` px crops, 2 iterations.
+
+    UperNet configs read blocks (0, 0, 1, 1) through the neck; neck-less ones (a linear head) read block 1.
+    """
     cfg = Config.fromfile(path)
     cfg.work_dir = work_dir
     c = TINY['embed_dims']
     cfg.model.data_preprocessor.size = (size, size)
-    cfg.model.backbone.update(arch=TINY, img_size=(size, size), patch_size=16, out_indices=(0, 0, 1, 1),
-                              init_cfg=None)
-    cfg.model.neck.embed_dim = c
-    cfg.model.decode_head.update(in_channels=[c] * 4, channels=16)
-    cfg.model.auxiliary_head.update(in_channels=c, channels=8)
+    linear = cfg.model.get('neck') is None
+    cfg.model.backbone.update(arch=TINY, img_size=(size, size), patch_size=16,
+                              out_indices=(1, ) if linear else (0, 0, 1, 1), init_cfg=None)
+    if linear:
+        cfg.model.decode_head.update(in_channels=c, channels=c)
+    else:
+        cfg.model.neck.embed_dim = c
+        cfg.model.decode_head.update(in_channels=[c] * 4, channels=16)
+    if cfg.model.get('auxiliary_head'):
+        cfg.model.auxiliary_head.update(in_channels=c, channels=8)
     if cfg.model.test_cfg.mode == 'slide':
         cfg.model.test_cfg.update(crop_size=(size, size), stride=(size * 2 // 3, size * 2 // 3))
     _loaders(cfg, data_root)

@@ -93,21 +93,9 @@ def test_demo_pretraining_with_kmeans_tokens(unlabeled_root, tmp_path):
 
 def test_pretraining_checkpoint_initialises_demo_linear_segmentation(pretrained, ade20k_root, tmp_path):
     """configs/demo/linear_beit-tiny_demo_seg.py: the backbone and one 1x1 conv, initialised from the checkpoint."""
-    from mmengine.config import Config
-    from shrink import _loaders, _scale_pipeline
-    cfg = Config.fromfile(config_path('demo/linear_beit-tiny_demo_seg.py'))
-    cfg.work_dir = str(tmp_path)
+    cfg = tiny_seg_config(config_path('demo/linear_beit-tiny_demo_seg.py'), ade20k_root, str(tmp_path), size=64)
+    cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=pretrained['ckpt'])
     c = TINY['embed_dims']
-    cfg.model.data_preprocessor.size = (64, 64)
-    cfg.model.backbone.update(arch=TINY, img_size=(64, 64), patch_size=16, out_indices=(1, ),
-                              init_cfg=dict(type='Pretrained', checkpoint=pretrained['ckpt']))
-    cfg.model.decode_head.update(in_channels=c, channels=c)
-    _loaders(cfg, ade20k_root)
-    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
-        _scale_pipeline(loader.dataset.pipeline, 64)
-    cfg.train_cfg.update(max_iters=2, val_interval=2)
-    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=2)]
-    cfg.default_hooks.checkpoint.interval = 2
     runner = build_runner(cfg)
     runner.model.init_weights()
     model = runner.model
