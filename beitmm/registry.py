@@ -1,11 +1,13 @@
 """beitmm registries: children of mmengine's root registries (scope ``beitmm``).
 
 Only mmengine is imported here. ``locations`` are imported lazily the first time a
-registry is used, so ``type='beitmm.X'`` works from any mmseg / mmpretrain config.
+registry is used, so ``type='beitmm.X'`` works from any mmseg / mmpretrain config; every location
+exists (``tests/test_registry.py`` checks it).
 """
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
@@ -23,6 +25,7 @@ DATA_SAMPLERS = Registry(
 TRANSFORMS = Registry(
     'transform', parent=MMENGINE_TRANSFORMS, scope='beitmm', locations=['beitmm.datasets.transforms'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='beitmm', locations=['beitmm.engine'])
+LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope='beitmm', locations=['beitmm.engine'])
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='beitmm', locations=['beitmm.engine'])
 OPTIM_WRAPPERS = Registry(
     'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='beitmm', locations=['beitmm.engine'])

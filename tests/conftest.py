@@ -24,7 +24,7 @@ import pytest
 @pytest.fixture(scope='session')
 def imagenet_info(tmp_path_factory: pytest.TempPathFactory) -> Dict:
     """ImageNet layout: 4 classes x (6 train + 3 val) at 32 px; yields the generator dict."""
-    from beitmm.datasets.synthetic import make_classification_data
+    from beitmm.testing.synthetic import make_classification_data
     root = tmp_path_factory.mktemp('data') / 'imagenet'
     return make_classification_data(str(root), num_classes=4, train_per_class=6, val_per_class=3,
                                     img_size=32, seed=0)
@@ -39,7 +39,7 @@ def imagenet_root(imagenet_info: Dict) -> str:
 @pytest.fixture(scope='session')
 def ade20k_info(tmp_path_factory: pytest.TempPathFactory) -> Dict:
     """ADEChallengeData2016 layout: 8 + 4 images at 64 px, raw labels 0..4."""
-    from beitmm.datasets.synthetic import make_segmentation_data
+    from beitmm.testing.synthetic import make_segmentation_data
     root = tmp_path_factory.mktemp('data') / 'ade' / 'ADEChallengeData2016'
     return make_segmentation_data(str(root), num_train=8, num_val=4, img_size=64, num_classes=4, seed=0)
 
@@ -53,7 +53,7 @@ def ade20k_root(ade20k_info: Dict) -> str:
 @pytest.fixture(scope='session')
 def unlabeled_info(tmp_path_factory: pytest.TempPathFactory) -> Dict:
     """20 nested unlabeled images (32-48 px); yields the generator dict."""
-    from beitmm.datasets.synthetic import make_unlabeled_data
+    from beitmm.testing.synthetic import make_unlabeled_data
     root = tmp_path_factory.mktemp('data') / 'unlabeled'
     return make_unlabeled_data(str(root), num_images=20, img_size=32, seed=0)
 

@@ -5,7 +5,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from beitmm.engine.checkpoint_io import register_safe_globals
+from beitmm.checkpoint import register_safe_globals
 
 SEG_USER_CONFIG = '''
 _base_ = ['mmseg::_base_/datasets/ade20k.py', 'mmseg::_base_/default_runtime.py']

@@ -9,6 +9,11 @@ Every stage is a plain `tools/train.py` / `tools/test.py` run of a config in con
 checkpoint initialises the three downstream configs as it is (no conversion). Writes demo_out/predictions.png
 (classifier and segmentor outputs) and demo_out/mim/*.png (masks, tokens, cls attention of the pretrained model).
 """
+import os.path as _osp
+import sys as _sys
+
+_sys.path.append(_osp.dirname(_osp.abspath(__file__)))  # tools/
+import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import argparse
 import glob
 import json

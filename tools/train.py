@@ -3,6 +3,11 @@
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--cfg-options k=v ...]
     bash tools/dist_train.sh CONFIG NUM_PROCS [same options]
 """
+import os.path as _osp
+import sys as _sys
+
+_sys.path.append(_osp.dirname(_osp.abspath(__file__)))  # tools/
+import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import argparse
 import os
 import os.path as osp

@@ -33,7 +33,7 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, dev
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'beitmm'))
-    from beitmm.engine.checkpoint_io import load_checkpoint_file, register_safe_globals
+    from beitmm.checkpoint import load_checkpoint_file, register_safe_globals
     register_safe_globals()
     if checkpoint is not None:
         cfg.model.get('backbone', {}).pop('init_cfg', None)  # the checkpoint replaces pretrained init
@@ -43,7 +43,7 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, dev
     if checkpoint is None:
         model.init_weights()
     else:
-        from beitmm.models.utils.loading import load_model_checkpoint
+        from beitmm.checkpoint import load_model_checkpoint
         ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
         load_model_checkpoint(model, ckpt)
         meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}

@@ -9,6 +9,7 @@ mmengine's root registries); unscoped names may come from any scope, since mmeng
 them in the scope of the enclosing component.
 """
 import difflib
+import importlib
 from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 from mmengine.config import Config
@@ -30,6 +31,27 @@ def _root_registries() -> List[Registry]:
     return list({id(r): r for r in roots}.values())
 
 
+def _import_locations(registry: Registry) -> None:
+    """Import a registry's lazy ``locations``, letting a broken import raise.
+
+    mmengine's ``Registry.import_from_location`` logs a failing import at DEBUG level and goes on, so a
+    syntax error or a missing dependency in a registered module would surface as "unknown type".
+
+    Raises:
+        ImportError: Names the location and the registry, chained to the original error.
+    """
+    if registry.scope == 'mmengine':
+        registry.import_from_location()
+        return
+    for location in getattr(registry, '_locations', []) or []:
+        try:
+            importlib.import_module(location)
+        except ImportError as err:
+            raise ImportError(f'{location} (a location of the {registry.scope!r} {registry.name} registry) '
+                              f'failed to import: {err}') from err
+    registry.import_from_location()
+
+
 def _known_names(import_scopes: Optional[Set[str]] = None) -> Dict[str, Set[str]]:
     """Registered names by scope ('mmengine' holds the root registries).
 
@@ -42,10 +64,7 @@ def _known_names(import_scopes: Optional[Set[str]] = None) -> Dict[str, Set[str]
     for root in _root_registries():
         for registry in [root, *root._children.values()]:
             if '*' in import_scopes or registry.scope in import_scopes:
-                try:
-                    registry.import_from_location()
-                except Exception:  # an optional codebase failing to import must not hide the real error
-                    pass
+                _import_locations(registry)
             names.setdefault(registry.scope, set()).update(registry.module_dict)
     return names
 

@@ -12,11 +12,12 @@ augmentation seeding (:func:`~beitmm.datasets.samplers.install_sample_seeding`).
 import logging
 
 from mmengine.logging import print_log
-from mmengine.registry import LOOPS
+# _InfiniteDataloaderIterator is private mmengine API: safe under the mmengine==0.10.7 pin (requirements/runtime.txt)
 from mmengine.runner.loops import EpochBasedTrainLoop, IterBasedTrainLoop, _InfiniteDataloaderIterator
 
 from beitmm.datasets.samplers import install_sample_seeding
 from beitmm.engine.rng import fork_rng
+from beitmm.registry import LOOPS
 
 
 def _sampler(dataloader):

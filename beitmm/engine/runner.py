@@ -1,6 +1,8 @@
 """Build the mmengine Runner for a beitmm config (the one place tools and APIs go through)."""
 import os
+import warnings
 from datetime import timedelta
+from typing import List
 
 import torch
 import torch.distributed as dist
@@ -26,34 +28,56 @@ def _short(type_name) -> str:
     return type_name.rpartition('.')[2] if isinstance(type_name, str) else getattr(type_name, '__name__', '')
 
 
-def _make_reliable(cfg: Config) -> None:
-    """Exact-resume loops and samplers, reliability hooks and the counting AMP wrapper (in place)."""
+def _make_reliable(cfg: Config) -> List[str]:
+    """Exact-resume loops and samplers, reliability hooks and the counting AMP wrapper (in place).
+
+    Returns:
+        One line per change made to the config, for the log.
+    """
+    changes = []
     train_cfg = cfg.get('train_cfg')
     if train_cfg:
         kind = _short(train_cfg.get('type', ''))
         by_epoch = train_cfg.get('by_epoch', 'max_epochs' in train_cfg)
+        new = None
         if kind == 'EpochBasedTrainLoop' or (not kind and by_epoch):
-            train_cfg.pop('by_epoch', None)
-            train_cfg['type'] = 'ResumableEpochBasedTrainLoop'
+            new = 'beitmm.ResumableEpochBasedTrainLoop'
         elif kind == 'IterBasedTrainLoop' or (not kind and not by_epoch):
+            new = 'beitmm.ResumableIterBasedTrainLoop'
+        if new:
             train_cfg.pop('by_epoch', None)
-            train_cfg['type'] = 'ResumableIterBasedTrainLoop'
+            changes.append(f"train_cfg.type: {train_cfg.get('type', kind or '(by_epoch)')} -> {new} (exact resume)")
+            train_cfg['type'] = new
     sampler = (cfg.get('train_dataloader') or {}).get('sampler')
     if sampler:
         swap = dict(DefaultSampler='beitmm.ResumableSampler', InfiniteSampler='beitmm.ResumableInfiniteSampler')
-        sampler['type'] = swap.get(_short(sampler.get('type')), sampler.get('type'))
+        new = swap.get(_short(sampler.get('type')))
+        if new:
+            changes.append(f"train_dataloader.sampler.type: {sampler['type']} -> {new} (skips trained samples on resume)")
+            sampler['type'] = new
     hooks = list(cfg.get('custom_hooks') or [])
     present = {_short(h.get('type')) for h in hooks}
     for name in ('ResumeStateHook', 'NonFiniteLossHook', 'DataHealthHook'):
         if name not in present:
             hooks.append(dict(type=f'beitmm.{name}'))
+            changes.append(f'custom_hooks: + beitmm.{name}')
     cfg.custom_hooks = hooks
     optim_wrapper = cfg.get('optim_wrapper')
-    if optim_wrapper and _short(optim_wrapper.get('type')) == 'AmpOptimWrapper':
+    if optim_wrapper and _short(optim_wrapper.get('type')) == 'AmpOptimWrapper' and \
+            optim_wrapper.get('type') != 'beitmm.AmpOptimWrapper':
+        changes.append(f"optim_wrapper.type: {optim_wrapper['type']} -> beitmm.AmpOptimWrapper (counts skipped steps)")
         optim_wrapper['type'] = 'beitmm.AmpOptimWrapper'
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(key)
+        if loader and loader.get('persistent_workers') and not loader.get('num_workers'):
+            loader['persistent_workers'] = False
+            changes.append(f'{key}.persistent_workers: True -> False (num_workers=0 has no workers to keep)')
+            warnings.warn(f'{key}: persistent_workers=True needs num_workers > 0; turned off for num_workers=0')
     timeout = os.environ.get('BEITMM_DIST_TIMEOUT')
     if timeout:
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['timeout'] = int(timeout)
+        changes.append(f'env_cfg.dist_cfg.timeout: {timeout} s (BEITMM_DIST_TIMEOUT)')
+    return changes
 
 
 def _init_cpu_dist(cfg: Config) -> None:
@@ -82,14 +106,14 @@ def build_runner(cfg: Config) -> Runner:
     Returns:
         The Runner (``runner_type`` from the config when given, else mmengine's Runner).
     """
-    from beitmm.engine.checkpoint_io import install_checkpoint_loader, register_safe_globals
+    from beitmm.checkpoint import install_checkpoint_loader, register_safe_globals
     register_safe_globals()  # mmengine resumes under torch.load(weights_only=True), allow-list only
     install_checkpoint_loader()
     import beitmm.datasets  # noqa: F401  registers the samplers and transforms used below
-    from beitmm.engine import loops  # noqa: F401  registers the resumable loops in mmengine's LOOPS
+    from beitmm.engine import loops  # noqa: F401  registers the resumable loops in beitmm's LOOPS
     from beitmm.engine.config_check import check_config_types
     check_config_types(cfg)
-    _make_reliable(cfg)
+    changes = _make_reliable(cfg)
     if cfg.get('launcher', 'none') != 'none' and not torch.cuda.is_available():
         if _sync_bn_to_bn(cfg._cfg_dict):
             print('[beitmm] no CUDA device: SyncBN layers are built as BN')
@@ -103,5 +127,9 @@ def build_runner(cfg: Config) -> Runner:
             _init_cpu_dist(cfg)
     if 'runner_type' in cfg:
         from beitmm.registry import RUNNERS
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    if changes:
+        runner.logger.info('beitmm.engine.runner.build_runner changed the config:\n  ' + '\n  '.join(changes))
+    return runner

@@ -1,16 +1,21 @@
-"""Models: backbones, tokenizers, heads, losses, the MIM algorithm and checkpoint utilities."""
-from . import algorithms, backbones, data_preprocessors, decode_heads, heads, losses, necks, targets, teachers, tokenizers  # noqa: F401
-from .algorithms import MaskedImageModeling
+"""Models: shared layers, backbones, visual tokenizers, teachers, targets, necks, heads, losses and algorithms."""
+from . import (algorithms, backbones, classifiers, data_preprocessors, decode_heads, heads, layers, losses, necks,
+               targets, teachers, tokenizers)
+from .algorithms import CIM, MaskedImageModeling
 from .backbones import BEiT
-from .decode_heads import FastUPerHead
+from .classifiers import LinearProbeClassifier
 from .data_preprocessors import TwoViewDataPreprocessor
+from .decode_heads import FastUPerHead, LowMemoryFCNHead
 from .heads import MIMHead
 from .losses import FeatureRegressionLoss, TokenClassificationLoss
 from .necks import BEiTV2Neck, LinearProbeNeck
 from .teachers import CLIPViT, DINOViT
-from .tokenizers import VQKD, DALLETokenizer
+from .tokenizers import VQKD, DALLETokenizer, KMeansTokenizer
 
 __all__ = [
-    'BEiT', 'FastUPerHead', 'DALLETokenizer', 'MaskedImageModeling', 'MIMHead', 'TokenClassificationLoss', 'FeatureRegressionLoss',
-    'TwoViewDataPreprocessor', 'CLIPViT', 'DINOViT', 'VQKD', 'BEiTV2Neck', 'LinearProbeNeck'
+    'algorithms', 'backbones', 'classifiers', 'data_preprocessors', 'decode_heads', 'heads', 'layers', 'losses',
+    'necks', 'targets', 'teachers', 'tokenizers', 'BEiT', 'CIM', 'FastUPerHead', 'LowMemoryFCNHead',
+    'DALLETokenizer', 'KMeansTokenizer', 'MaskedImageModeling', 'MIMHead', 'TokenClassificationLoss',
+    'FeatureRegressionLoss', 'TwoViewDataPreprocessor', 'CLIPViT', 'DINOViT', 'VQKD', 'BEiTV2Neck',
+    'LinearProbeNeck', 'LinearProbeClassifier'
 ]

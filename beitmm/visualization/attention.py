@@ -1,6 +1,6 @@
 """Self-attention probabilities of a BEiT backbone, recomputed from the block weights.
 
-The backbone's :class:`~beitmm.models.backbones.beit_layers.Attention` runs through
+The backbone's :class:`~beitmm.models.layers.Attention` runs through
 ``F.scaled_dot_product_attention``, which never materialises the attention matrix. The
 functions here recompute it from the same weights: ``q, k`` from ``qkv`` with the q bias (the
 key bias is zero), the block's own relative position bias plus the backbone's shared one,

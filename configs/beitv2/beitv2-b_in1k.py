@@ -10,3 +10,8 @@ model = dict(
         init_cfg=dict(type='Pretrained', checkpoint='work_dirs/beitv2-b_pretrain_in1k/epoch_300.pth')))
 data_preprocessor = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 optim_wrapper = dict(optimizer=dict(lr=5e-4), paramwise_cfg=dict(layer_decay_rate=0.65))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=20, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=20, end=100, eta_min_ratio=1e-6 / 5e-4,  # min_lr 1e-6
+         convert_to_iter_based=True),
+]

@@ -6,7 +6,7 @@
 # because the CLS-pretraining branch trains the final cls token to summarise the image.
 _base_ = ['../_base_/datasets/imagenet_bs128_beit.py', '../_base_/default_runtime.py']
 default_scope = 'mmpretrain'
-custom_imports = dict(imports=['beitmm', 'beitmm.models.classifiers'], allow_failed_imports=False)
+custom_imports = dict(imports=['beitmm'], allow_failed_imports=False)
 model = dict(
     type='beitmm.LinearProbeClassifier',
     backbone=dict(
@@ -30,7 +30,7 @@ model = dict(
         init_cfg=dict(type='Normal', layer='Linear', std=0.01)))
 data_preprocessor = dict(num_classes=1000, mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 train_dataloader = dict(dataset=dict(pipeline=[
-    dict(type='LoadImageFromFile'),
+    dict(type='beitmm.RobustLoadImageFromFile', on_corrupt='skip'),  # corrupt/truncated: warn, count, skip
     dict(type='RandomResizedCrop', scale=224, backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),

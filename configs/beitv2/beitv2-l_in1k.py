@@ -11,6 +11,7 @@ model = dict(
 optim_wrapper = dict(optimizer=dict(lr=5e-4), paramwise_cfg=dict(layer_decay_rate=0.8))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=5, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=5, end=50, eta_min=1e-6, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=5, end=50, eta_min_ratio=1e-6 / 5e-4,  # min_lr 1e-6
+         convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=50)

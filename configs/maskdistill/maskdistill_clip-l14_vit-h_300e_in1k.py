@@ -9,12 +9,12 @@ model = dict(
         teacher=dict(arch='large', patch_size=14, img_size=224, checkpoint='pretrain/clip/ViT-L-14.pt'),
         student_patch_size=14))
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='beitmm.RobustLoadImageFromFile', on_corrupt='skip'),  # corrupt/truncated: warn, count, skip
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='beitmm.TwoViewRandomResizedCrop', size=224, second_size=224, scale=(0.2, 1.0),
          interpolation='bicubic', second_interpolation='bicubic', backend='pillow'),
     dict(type='beitmm.BlockwiseMaskGenerator', input_size=16, num_masking_patches=102, min_num_patches=16,
-         max_num_patches=None, min_aspect=0.3),
+         max_num_patches=None, min_aspect=0.3, exact=True),
     dict(type='beitmm.PackMIMInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

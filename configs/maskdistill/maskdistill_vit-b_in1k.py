@@ -10,7 +10,7 @@ model = dict(backbone=dict(
     drop_path_rate=0.1,
     init_cfg=dict(type='Pretrained', checkpoint='work_dirs/maskdistill_clip-b16_vit-b_300e_in1k/epoch_300.pth')))
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='beitmm.RobustLoadImageFromFile', on_corrupt='skip'),  # corrupt/truncated: warn, count, skip
     dict(type='RandomResizedCrop', scale=224, backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandAugment', policies='timm_increasing', num_policies=2, total_level=10, magnitude_level=9,
@@ -21,3 +21,8 @@ train_pipeline = [
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 optim_wrapper = dict(optimizer=dict(lr=5e-4), paramwise_cfg=dict(layer_decay_rate=0.65))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=20, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=20, end=100, eta_min_ratio=1e-6 / 5e-4,  # min_lr 1e-6
+         convert_to_iter_based=True),
+]

@@ -1,7 +1,7 @@
 """beitmm.apis on a classification config: init_model loads any layout, inference_model predicts."""
 import numpy as np
 import torch
-from shrink import config_path, tiny_cls_config
+from beitmm.testing.shrink import config_path, tiny_cls_config
 
 from beitmm.apis import inference_model, init_model
 

@@ -6,8 +6,8 @@ import os.path as osp
 
 import pytest
 import torch
-from shrink import TINY, config_path, tiny_cls_config, tiny_seg_config
-from shrink_v2 import shrink_v2_pretrain_config, shrink_vqkd_config
+from beitmm.testing.shrink import TINY, config_path, tiny_cls_config, tiny_seg_config
+from beitmm.testing.beitv2 import shrink_v2_pretrain_config, shrink_vqkd_config
 
 from beitmm.engine.runner import build_runner
 
@@ -77,14 +77,17 @@ def test_pretraining_uses_the_vqkd_checkpoint_and_the_cls_branch(pretrained, vqk
 
 
 def test_pretrained_backbone_loads_with_zero_missing_keys(pretrained):
-    from beitmm.models.utils.loading import load_pretrained_backbone
+    from beitmm.checkpoint import load_pretrained_backbone
     from beitmm.registry import MODELS
     backbone = MODELS.build(dict(type='beitmm.BEiT', arch=TINY, img_size=64, use_rel_pos_bias=True))
     report = load_pretrained_backbone(backbone, pretrained['ckpt'])
     assert list(report.missing) == []
+    # F2: the per-token final norm of pretraining does not become the pooled norm (unilm's fc_norm starts fresh)
+    assert sorted(dict(report.reinitialised)) == ['norm.bias', 'norm.weight']
+    torch.testing.assert_close(backbone.norm.weight.detach(), torch.ones(TINY['embed_dims']))
     state = _state(pretrained['ckpt'])
     for k, v in backbone.state_dict().items():
-        if 'relative_position_bias_table' not in k:
+        if 'relative_position_bias_table' not in k and not k.startswith('norm.'):
             torch.testing.assert_close(v, state['backbone.' + k])
     # the same weights in the official unilm v2 layout (top-level keys, cls_pt_layers.*, lm_head.*)
     official = {k[len('backbone.'):]: v for k, v in state.items() if k.startswith('backbone.')}

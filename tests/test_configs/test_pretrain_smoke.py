@@ -4,7 +4,7 @@ import os.path as osp
 
 import pytest
 import torch
-from shrink import TINY, config_path, tiny_cls_config, tiny_pretrain_config, tiny_seg_config
+from beitmm.testing.shrink import TINY, config_path, tiny_cls_config, tiny_pretrain_config, tiny_seg_config
 
 from beitmm.engine.runner import build_runner
 

@@ -5,7 +5,7 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from shrink import config_path, tiny_cls_config, tiny_seg_config
+from beitmm.testing.shrink import config_path, tiny_cls_config, tiny_seg_config
 
 from beitmm.engine.runner import build_runner
 
@@ -68,7 +68,7 @@ def test_segmentation_other_sizes(trained_seg, mode):
 
 def test_classification_checkpoint_initialises_segmentation(trained_cls, trained_seg, ade20k_root, tmp_path):
     """A classification checkpoint loads into UperNet with zero missing backbone keys, and back."""
-    from beitmm.models.utils.loading import load_model_checkpoint, load_pretrained_backbone
+    from beitmm.checkpoint import load_model_checkpoint, load_pretrained_backbone
     from beitmm.apis import init_model
     seg = init_model(trained_seg['cfg'])
     cls_state = torch.load(trained_cls['ckpt'], map_location='cpu', weights_only=True)['state_dict']

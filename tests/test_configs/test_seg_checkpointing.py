@@ -3,7 +3,7 @@ import copy
 
 import torch
 from mmengine.registry import DefaultScope
-from shrink import config_path, tiny_seg_config
+from beitmm.testing.shrink import config_path, tiny_seg_config
 
 from beitmm.engine.runner import build_runner
 

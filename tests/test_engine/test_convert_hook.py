@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 import torch
 import torch.nn as nn
-from shrink import TINY
+from beitmm.testing.shrink import TINY
 
 from beitmm.engine.hooks.convert_checkpoint import CheckpointConvertHook
 from beitmm.models.backbones import BEiT

@@ -5,7 +5,7 @@ from typing import Dict
 
 import torch
 from mmengine.config import Config
-from shrink import config_path, tiny_cls_config, tiny_pretrain_config
+from beitmm.testing.shrink import config_path, tiny_cls_config, tiny_pretrain_config
 
 
 def cls_config(imagenet_root: str, work_dir: str, workers: int = 0, epochs: int = 2) -> Config:

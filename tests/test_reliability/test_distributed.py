@@ -11,8 +11,8 @@ import sys
 import time
 
 import pytest
-from helpers import cls_config
-from shrink import ROOT
+from .helpers import cls_config
+from beitmm.testing.shrink import ROOT
 
 from beitmm.engine.runner import build_runner
 

@@ -5,10 +5,10 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from helpers import cls_config, load, pretrain_config
+from .helpers import cls_config, load, pretrain_config
 from mmengine.hooks import Hook
 from PIL import Image
-from shrink import config_path, tiny_seg_config
+from beitmm.testing.shrink import config_path, tiny_seg_config
 
 from beitmm.engine.runner import build_runner
 
@@ -86,7 +86,7 @@ def test_default_configs_load_images_robustly():
 
 # ---------------------------------------------------------------- segmentation labels
 def test_segmentation_label_out_of_range_names_file(ade20k_root, tmp_path):
-    from beitmm.engine.hooks import SegLabelRangeError
+    from beitmm.models.decode_heads import SegLabelRangeError
     root = str(tmp_path / 'ade')
     shutil.copytree(ade20k_root, root)
     ann_dir = osp.join(root, 'annotations', 'training')

@@ -10,8 +10,8 @@ import time
 
 import pytest
 import torch
-from helpers import (assert_same_training_state, cls_config, final_checkpoint, load, pretrain_config)
-from shrink import ROOT
+from .helpers import (assert_same_training_state, cls_config, final_checkpoint, load, pretrain_config)
+from beitmm.testing.shrink import ROOT
 
 from beitmm.engine.runner import build_runner
 
@@ -68,8 +68,9 @@ def _train_tool():
     return module
 
 
-def test_sigkill_during_checkpoint_write_then_resume(cls_reference, imagenet_root, tmp_path):
+def test_sigkill_during_checkpoint_write_then_resume(cls_reference, imagenet_root, tmp_path, monkeypatch):
     """SIGKILL while iter_6.pth is half written: --resume continues from iter_3.pth and ends identical."""
+    monkeypatch.syspath_prepend(HERE)  # the resumed config names slow_checkpoint_write in custom_imports
     work = str(tmp_path / 'work')
     cfg = cls_config(imagenet_root, work, workers=0)
     cfg.custom_imports = dict(imports=['beitmm', 'slow_checkpoint_write'], allow_failed_imports=False)

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 
-from shrink import ROOT, config_path, tiny_cls_config
+from beitmm.testing.shrink import ROOT, config_path, tiny_cls_config
 
 
 def _free_port() -> int:

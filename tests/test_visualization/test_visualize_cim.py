@@ -14,7 +14,7 @@ from beitmm.registry import MODELS
 from beitmm.visualization import cim_visualization
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TINY = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+from beitmm.testing.shrink import TINY
 TOKENIZER = dict(type='beitmm.DALLETokenizer', encoder_checkpoint=None, decoder_checkpoint=None, with_decoder=True,
                  n_hid=16, n_blk_per_group=1, vocab_size=64, n_init=16)
 

@@ -15,7 +15,7 @@ from beitmm.registry import MODELS
 from beitmm.visualization import attention_probs, cls_attention_maps, mask_overlay, mim_reconstruction
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TINY = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+from beitmm.testing.shrink import TINY
 TOKENIZER = dict(n_hid=64, n_blk_per_group=1, vocab_size=512, n_init=32)
 
 

@@ -15,6 +15,11 @@ implementation), the FLOPs per image and the fraction of the matmul peak measure
 ``--ref-precision fp32,bf16`` times the reference at several precisions and compares beitmm to
 the fastest. ``--precision auto`` picks bf16 where the device runs it natively, fp32 otherwise.
 """
+import os.path as _osp
+import sys as _sys
+
+_sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
+import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import argparse
 import json
 import os

@@ -10,6 +10,11 @@ an exact count), kept here for comparison only: one draws from NumPy's global RN
 library transform must, for mmengine seeding), the other from Python's ``random`` like
 unilm itself.
 """
+import os.path as _osp
+import sys as _sys
+
+_sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
+import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import argparse
 import math
 import random

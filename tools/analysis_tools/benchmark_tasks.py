@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List
 
 import torch
+from mmengine.registry import DefaultScope
 from torch import Tensor, nn
 
-from beitmm.models.utils import convert_backbone_state_dict
+from beitmm.checkpoint import convert_backbone_state_dict
 
 TASKS = ('pretrain', 'classification', 'segmentation')
 TINY_ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
@@ -57,20 +58,21 @@ def _pretrain(arch: dict, batch: int, img: int, with_cp: bool, tokenizer_hid: in
     C, L = arch['embed_dims'], arch['num_layers']
     ref_arch = dict(embed_dims=C, num_layers=L, num_heads=arch['num_heads'], feedforward_channels=arch[
         'feedforward_channels'])
-    ref = MMPRE.build(dict(
-        type='mmpretrain.BEiT',
-        backbone=dict(type='mmpretrain.BEiTPretrainViT', arch=ref_arch, img_size=img, patch_size=16,
-                      final_norm=True, out_type='raw', layer_scale_init_value=0.1),
-        neck=None,
-        head=dict(type='mmpretrain.BEiTV1Head', embed_dims=C, num_embed=8192,
-                  loss=dict(type='mmpretrain.CrossEntropyLoss')),
-        target_generator=dict(type='mmpretrain.DALL-E', n_hid=tokenizer_hid)))
-    ours = MODELS.build(dict(
-        type='beitmm.MaskedImageModeling',
-        backbone=dict(type='beitmm.BEiT', arch=arch, img_size=img, out_type='raw', layer_scale_init_value=0.1,
-                      use_rel_pos_bias=False, use_shared_rel_pos_bias=True, use_mask_token=True, with_cp=with_cp),
-        head=dict(type='beitmm.MIMHead', in_channels=C, out_channels=8192),
-        target_generator=dict(type='beitmm.DALLETokenizer', with_decoder=False, n_hid=tokenizer_hid)))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):  # nested unscoped defaults resolve in mmpretrain
+        ref = MMPRE.build(dict(
+            type='mmpretrain.BEiT',
+            backbone=dict(type='mmpretrain.BEiTPretrainViT', arch=ref_arch, img_size=img, patch_size=16,
+                          final_norm=True, out_type='raw', layer_scale_init_value=0.1),
+            neck=None,
+            head=dict(type='mmpretrain.BEiTV1Head', embed_dims=C, num_embed=8192,
+                      loss=dict(type='mmpretrain.CrossEntropyLoss')),
+            target_generator=dict(type='mmpretrain.DALL-E', n_hid=tokenizer_hid)))
+        ours = MODELS.build(dict(
+            type='beitmm.MaskedImageModeling',
+            backbone=dict(type='beitmm.BEiT', arch=arch, img_size=img, out_type='raw', layer_scale_init_value=0.1,
+                          use_rel_pos_bias=False, use_shared_rel_pos_bias=True, use_mask_token=True, with_cp=with_cp),
+            head=dict(type='beitmm.MIMHead', in_channels=C, out_channels=8192),
+            target_generator=dict(type='beitmm.DALLETokenizer', with_decoder=False, n_hid=tokenizer_hid)))
     ref.init_weights()
     _copy_backbone(ref.backbone, ours.backbone)
     ours.head.fc.load_state_dict(ref.head.cls_head.state_dict())
@@ -102,16 +104,17 @@ def _classification(arch: dict, batch: int, img: int, with_cp: bool) -> Pair:
     C = arch['embed_dims']
     head = dict(type='mmpretrain.LinearClsHead', num_classes=1000, in_channels=C,
                 loss=dict(type='mmpretrain.CrossEntropyLoss'))
-    ref = MMPRE.build(dict(
-        type='mmpretrain.ImageClassifier',
-        backbone=dict(type='mmpretrain.BEiTViT', arch={k: v for k, v in arch.items()}, img_size=img,
-                      out_type='avg_featmap', use_abs_pos_emb=False, use_rel_pos_bias=True,
-                      use_shared_rel_pos_bias=False, layer_scale_init_value=0.1),
-        head=head))
-    ours = MMPRE.build(dict(
-        type='mmpretrain.ImageClassifier',
-        backbone=dict(type='beitmm.BEiT', arch=arch, img_size=img, out_type='avg_featmap', with_cp=with_cp),
-        head=copy.deepcopy(head)))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):  # nested unscoped defaults resolve in mmpretrain
+        ref = MMPRE.build(dict(
+            type='mmpretrain.ImageClassifier',
+            backbone=dict(type='mmpretrain.BEiTViT', arch={k: v for k, v in arch.items()}, img_size=img,
+                          out_type='avg_featmap', use_abs_pos_emb=False, use_rel_pos_bias=True,
+                          use_shared_rel_pos_bias=False, layer_scale_init_value=0.1),
+            head=head))
+        ours = MMPRE.build(dict(
+            type='mmpretrain.ImageClassifier',
+            backbone=dict(type='beitmm.BEiT', arch=arch, img_size=img, out_type='avg_featmap', with_cp=with_cp),
+            head=copy.deepcopy(head)))
     ref.init_weights()
     _copy_backbone(ref.backbone, ours.backbone)
     ours.head.load_state_dict(ref.head.state_dict())
@@ -128,12 +131,12 @@ def _classification(arch: dict, batch: int, img: int, with_cp: bool) -> Pair:
 def seg_model_cfg(backbone: dict, C: int, fast_head: bool, with_cp: bool = False) -> dict:
     """mmseg EncoderDecoder config of UperNet + BEiT with the official head widths (dropout off).
 
-    ``fast_head`` selects ``beitmm.FastUPerHead`` and ``beitmm.CheckpointFCNHead`` (``with_cp`` recomputes
+    ``fast_head`` selects ``beitmm.FastUPerHead`` and ``beitmm.LowMemoryFCNHead`` (``with_cp`` recomputes
     their maps and computes the upsampled loss in row bands).
     """
     norm = dict(type='BN', requires_grad=True)
     fast = dict(type='beitmm.FastUPerHead', with_cp=with_cp) if fast_head else dict(type='mmseg.UPerHead')
-    aux = dict(type='beitmm.CheckpointFCNHead', with_cp=with_cp) if fast_head else dict(type='mmseg.FCNHead')
+    aux = dict(type='beitmm.LowMemoryFCNHead', with_cp=with_cp) if fast_head else dict(type='mmseg.FCNHead')
     return dict(
         type='mmseg.EncoderDecoder', backbone=backbone,
         neck=dict(type='mmseg.Feature2Pyramid', embed_dim=C, rescales=[4, 2, 1, 0.5], norm_cfg=norm),
@@ -156,13 +159,14 @@ def _segmentation(arch: dict, batch: int, img: int, with_cp: bool) -> Pair:
     if L < 4:
         raise ValueError('segmentation needs >= 4 blocks (four pyramid levels)')
     outs = tuple(round(L * f) - 1 for f in (1 / 3, 1 / 2, 2 / 3, 1))  # (3, 5, 7, 11) for 12 blocks
-    ref = MMSEG.build(seg_model_cfg(dict(  # mmseg's BEiT has no activation checkpointing
-        type='mmseg.BEiT', img_size=img, embed_dims=C, num_layers=L, num_heads=arch['num_heads'],
-        mlp_ratio=arch['feedforward_channels'] // C, out_indices=outs, qv_bias=True, init_values=0.1,
-        norm_cfg=dict(type='LN', eps=1e-6)), C, fast_head=False))
-    ours = MMSEG.build(seg_model_cfg(dict(
-        type='beitmm.BEiT', arch=arch, img_size=img, out_indices=outs, out_type='featmap', with_cp=with_cp),
-        C, fast_head=True, with_cp=with_cp))
+    with DefaultScope.overwrite_default_scope('mmseg'):  # nested unscoped defaults resolve in mmseg
+        ref = MMSEG.build(seg_model_cfg(dict(  # mmseg's BEiT has no activation checkpointing
+            type='mmseg.BEiT', img_size=img, embed_dims=C, num_layers=L, num_heads=arch['num_heads'],
+            mlp_ratio=arch['feedforward_channels'] // C, out_indices=outs, qv_bias=True, init_values=0.1,
+            norm_cfg=dict(type='LN', eps=1e-6)), C, fast_head=False))
+        ours = MMSEG.build(seg_model_cfg(dict(
+            type='beitmm.BEiT', arch=arch, img_size=img, out_indices=outs, out_type='featmap', with_cp=with_cp),
+            C, fast_head=True, with_cp=with_cp))
     ref.init_weights()
     _copy_backbone(ref.backbone, ours.backbone)
     rest = {k: v for k, v in ref.state_dict().items() if not k.startswith('backbone.')}

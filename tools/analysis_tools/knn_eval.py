@@ -10,12 +10,18 @@ Example:
 The config gives the data (``train_dataloader`` / ``val_dataloader``), the preprocessing and the
 backbone; any checkpoint layout beitmm converts works (pretraining, fine-tuned, official unilm).
 """
+import os.path as _osp
+import sys as _sys
+
+_sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
+import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import argparse
 import os
 from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmengine.config import DictAction
 from torch import Tensor
 
 FEATURES = ('cls', 'mean', 'cls_mean')
@@ -41,6 +47,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--batch-size', type=int, default=None, help='override the dataloaders batch size')
     p.add_argument('--max-train', type=int, default=None, help='use only the first N training images')
     p.add_argument('--trust-checkpoint', action='store_true', help='allow pickled objects in the checkpoint')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='override config entries, key=value (e.g. train_dataloader.dataset.data_root=DIR)')
     return p.parse_args(argv)
 
 
@@ -115,8 +123,10 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     from mmengine.runner import Runner
 
     import beitmm  # noqa: F401
-    from beitmm.models.utils.loading import load_pretrained_backbone
+    from beitmm.checkpoint import load_pretrained_backbone
     cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     from mmpretrain.registry import MODELS
     backbone_cfg = dict(cfg.model.backbone, out_type='raw', out_indices=[args.layer], init_cfg=None,

@@ -13,6 +13,11 @@ sliding-window normalised) and the enhancer's prediction, both shown as values i
 mapped to [0, 1] per channel (MSE in the title); for RevDet the true replacements and the
 enhancer's replacement probability per token.
 """
+import os.path as _osp
+import sys as _sys
+
+_sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
+import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import argparse
 import os
 import os.path as osp
@@ -25,7 +30,7 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.dataset import pseudo_collate  # noqa: E402
 
 from beitmm.apis import init_model  # noqa: E402
@@ -52,6 +57,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--full-crop', action='store_true', help='crop the whole image (scale 1) instead of a random part')
     p.add_argument('--device', default='cpu')
     p.add_argument('--seed', type=int, default=0, help='seed of the crop, the mask and the sampling (per image)')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries, key=value')
     return p.parse_args(argv)
 
 
@@ -90,8 +96,8 @@ def load_cim_checkpoint(model: torch.nn.Module, path: str, skip_parts: Sequence[
     Returns:
         Whether the checkpoint held the tokenizer (``save_tokenizer=True``).
     """
-    from beitmm.engine.checkpoint_io import load_checkpoint_file
-    from beitmm.models.utils.ckpt_formats import unwrap_checkpoint
+    from beitmm.checkpoint import load_checkpoint_file
+    from beitmm.checkpoint import unwrap_checkpoint
     state = unwrap_checkpoint(load_checkpoint_file(path, map_location='cpu'))
     skip = tuple(f'tokenizer.{part}.' for part in skip_parts)
     state = {k: v for k, v in state.items() if not (skip and k.startswith(skip))}
@@ -152,6 +158,8 @@ def main(argv: Optional[List[str]] = None) -> List[str]:
     """
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     if not str(cfg.model.get('type', '')).endswith('CIM'):
         raise ValueError(f'{args.config} is not a CIM config (model type {cfg.model.get("type")})')
     unset = prepare_cfg(cfg, args)

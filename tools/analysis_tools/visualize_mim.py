@@ -15,6 +15,11 @@ Pretraining configs build the tokenizer without its decoder: give the dVAE decod
 (DALL-E ``decoder.pkl``) with --decoder-checkpoint; without them only the reconstruction panels
 are left out.
 """
+import os.path as _osp
+import sys as _sys
+
+_sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
+import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import argparse
 import os
 import os.path as osp

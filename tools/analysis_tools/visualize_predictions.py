@@ -3,6 +3,11 @@
     python tools/analysis_tools/visualize_predictions.py --cls-config C --cls-checkpoint K \
         --seg-config C --seg-checkpoint K --data data/demo --out predictions.png [--num 6]
 """
+import os.path as _osp
+import sys as _sys
+
+_sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
+import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import argparse
 import glob
 import os.path as osp
@@ -13,6 +18,7 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import mmcv  # noqa: E402
 import numpy as np  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 
 from beitmm.apis import inference_model, init_model  # noqa: E402
 
@@ -32,9 +38,11 @@ def main() -> None:
     p.add_argument('--data', required=True, help='root written by tools/misc/make_demo_data.py')
     p.add_argument('--out', required=True)
     p.add_argument('--num', type=int, default=6)
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='override entries of both configs, key=value (as tools/train.py)')
     args = p.parse_args()
 
-    cls_model = init_model(args.cls_config, args.cls_checkpoint)
+    cls_model = init_model(args.cls_config, args.cls_checkpoint, cfg_options=args.cfg_options)
     with open(osp.join(args.data, 'imagenet/meta/val.txt')) as f:
         lines = [line.split() for line in f if line.strip()]
     with open(osp.join(args.data, 'imagenet/meta/classes.txt')) as f:
@@ -44,7 +52,7 @@ def main() -> None:
     cls_imgs = [osp.join(args.data, 'imagenet/val', rel) for rel, _ in picks]
     cls_preds = inference_model(cls_model, cls_imgs)
 
-    seg_model = init_model(args.seg_config, args.seg_checkpoint)
+    seg_model = init_model(args.seg_config, args.seg_checkpoint, cfg_options=args.cfg_options)
     seg_root = osp.join(args.data, 'ade/ADEChallengeData2016')
     seg_imgs = sorted(glob.glob(osp.join(seg_root, 'images/validation/*.jpg')))[:args.num]
     seg_preds = inference_model(seg_model, seg_imgs)

@@ -7,6 +7,11 @@ Each image gives random square crops resized to the tokenizer view (scale 0.3-1,
 pretraining crop); all their patches are clustered. The file loads with
 ``target_generator=dict(type='beitmm.KMeansTokenizer', checkpoint=OUT.pth, ...)``.
 """
+import os.path as _osp
+import sys as _sys
+
+_sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
+import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import argparse
 import os.path as osp
 import time
@@ -17,7 +22,7 @@ import torch
 from PIL import Image
 
 from beitmm.datasets.unlabeled import list_images
-from beitmm.engine.checkpoint_io import save_checkpoint_atomic
+from beitmm.checkpoint import save_checkpoint_atomic
 from beitmm.models.tokenizers.kmeans import KMeansTokenizer
 
 

@@ -5,12 +5,17 @@ Example:
 
 writes ``<out>/imagenet``, ``<out>/ade/ADEChallengeData2016`` and ``<out>/unlabeled``.
 """
+import os.path as _osp
+import sys as _sys
+
+_sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
+import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import argparse
 import os.path as osp
 import time
 from typing import List, Optional
 
-from beitmm.datasets.synthetic import (make_classification_data, make_segmentation_data,
+from beitmm.testing.synthetic import (make_classification_data, make_segmentation_data,
                                        make_unlabeled_data)
 
 PARTS = ('imagenet', 'ade', 'unlabeled')

@@ -15,6 +15,11 @@ Example::
 
 Only files loadable with ``torch.load(weights_only=True)`` are accepted.
 """
+import os.path as _osp
+import sys as _sys
+
+_sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
+import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import argparse
 import os
 import sys
@@ -24,14 +29,14 @@ from typing import Dict, List, Optional, Tuple
 import torch
 
 try:
-    from beitmm.models.utils.ckpt_convert import (convert_checkpoint,
+    from beitmm.checkpoint import (convert_checkpoint,
                                                   unwrap_checkpoint)
-    from beitmm.models.utils.ckpt_formats import FORMATS
+    from beitmm.checkpoint import FORMATS
 except ImportError:  # run from a source checkout without installation
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from beitmm.models.utils.ckpt_convert import (convert_checkpoint,
+    from beitmm.checkpoint import (convert_checkpoint,
                                                   unwrap_checkpoint)
-    from beitmm.models.utils.ckpt_formats import FORMATS
+    from beitmm.checkpoint import FORMATS
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -83,7 +88,7 @@ def load_weights(path: str) -> Dict[str, torch.Tensor]:
     Returns:
         dict[str, Tensor]: Its flat state dict.
     """
-    from beitmm.engine.checkpoint_io import UnsafeCheckpointError, load_checkpoint_file
+    from beitmm.checkpoint import UnsafeCheckpointError, load_checkpoint_file
     try:  # the beitmm allow-list (official unilm files carry an argparse.Namespace) and trust switch
         obj = load_checkpoint_file(path, map_location='cpu')
     except UnsafeCheckpointError as err:

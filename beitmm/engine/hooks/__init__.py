@@ -2,10 +2,10 @@
 from .atomic_checkpoint import ATOMIC_BACKEND, AtomicCheckpointHook, AtomicLocalBackend
 from .codebook_health import CodebookHealthHook
 from .convert_checkpoint import CheckpointConvertHook
-from .data_health import DataHealthHook, SegLabelRangeError
+from .data_health import DataHealthHook
 from .nan_guard import NonFiniteLossError, NonFiniteLossHook
 from .rng_state import ResumeMismatchError, ResumeStateHook
 
 __all__ = ['ATOMIC_BACKEND', 'AtomicCheckpointHook', 'AtomicLocalBackend', 'CheckpointConvertHook', 'CodebookHealthHook',
-           'DataHealthHook', 'SegLabelRangeError', 'NonFiniteLossError', 'NonFiniteLossHook', 'ResumeMismatchError',
+           'DataHealthHook', 'NonFiniteLossError', 'NonFiniteLossHook', 'ResumeMismatchError',
            'ResumeStateHook']

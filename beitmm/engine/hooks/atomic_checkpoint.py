@@ -29,7 +29,7 @@ from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import save_checkpoint
 
-from beitmm.engine.checkpoint_io import (atomic_write_bytes, atomic_write_text,
+from beitmm.checkpoint import (atomic_write_bytes, atomic_write_text,
                                          load_checkpoint_file, register_safe_globals)
 from beitmm.registry import HOOKS
 

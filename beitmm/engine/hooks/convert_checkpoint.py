@@ -12,6 +12,8 @@ class CheckpointConvertHook(Hook):
     mmengine calls ``after_load_checkpoint`` between reading the file and loading its weights,
     so official unilm / timm / HF / mmpretrain / mmseg checkpoints, bare backbone checkpoints and
     pretraining checkpoints with a shared relative position bias all load with no offline step.
+    The conversion is the one the backbone declares (``checkpoint_converter``, see
+    :mod:`beitmm.checkpoint.converters`); backbones that declare none load unchanged.
     A table of renamed / resized / dropped / missing keys is logged, and a missing backbone
     weight stops the run. beitmm's own checkpoints pass through unchanged.
 
@@ -25,12 +27,16 @@ class CheckpointConvertHook(Hook):
         self.backbone_prefix = backbone_prefix
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        from beitmm.models.utils.ckpt_convert import unwrap_checkpoint
-        from beitmm.models.utils.loading import convert_state_for_model
-        from beitmm.models.backbones import BEiT
+        """Replace ``checkpoint['state_dict']`` by its conversion to the model's layout.
+
+        Args:
+            runner (Runner): The runner.
+            checkpoint (dict): The loaded checkpoint (weights not yet in the model).
+        """
+        from beitmm.checkpoint import convert_state_for_model, converter_for, unwrap_checkpoint
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        if not isinstance(getattr(model, self.backbone_prefix.rstrip('.'), None), BEiT):
-            return  # another backbone (e.g. mmpretrain's ResNet): mmengine loads the file as it is
+        if converter_for(getattr(model, self.backbone_prefix.rstrip('.'), None)) is None:
+            return  # a backbone with no declared converter (e.g. mmpretrain's ResNet): mmengine loads the file as is
         state = unwrap_checkpoint(checkpoint)
         checkpoint['state_dict'] = convert_state_for_model(
             model, state, self.backbone_prefix, source=str(getattr(runner, '_load_from', None) or 'checkpoint'))

@@ -9,16 +9,12 @@ with the annotation file, the bad values and the fix.
 import logging
 from typing import Optional
 
-import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
+from beitmm.models.decode_heads.label_check import SegLabelRangeError, out_of_range_labels
 from beitmm.registry import HOOKS
-
-
-class SegLabelRangeError(ValueError):
-    """A segmentation map holds a value outside ``[0, num_classes)`` that is not ``ignore_index``."""
 
 
 def _corrupt_counters(dataset):
@@ -62,8 +58,7 @@ class DataHealthHook(Hook):
             seg = getattr(sample, 'gt_sem_seg', None)
             if seg is None:
                 continue
-            values = torch.unique(seg.data)
-            bad = values[((values < 0) | (values >= num_classes)) & (values != ignore_index)]
+            bad = out_of_range_labels(seg.data, num_classes, ignore_index)
             if bad.numel():
                 path = sample.metainfo.get('seg_map_path', '<unknown annotation file>')
                 reduce = sample.metainfo.get('reduce_zero_label')

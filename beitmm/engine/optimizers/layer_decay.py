@@ -24,8 +24,9 @@ from mmengine.optim import DefaultOptimWrapperConstructor
 
 from beitmm.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
-DEFAULT_NO_DECAY_NAMES = ('pos_embed', 'cls_token', 'mask_token', 'relative_position_bias_table',
-                          'gamma_1', 'gamma_2', 'gamma', 'q_bias', 'v_bias')
+# unilm's fine-tuning ``no_weight_decay()``; 1-D tensors (biases, norms, layer-scale gammas, q/v biases) are
+# always exempt. Per-layer relative position tables are decayed, as unilm does by default.
+DEFAULT_NO_DECAY_NAMES = ('pos_embed', 'cls_token')
 _KNOWN_KEYS = {'layer_decay_rate', 'custom_keys', 'no_decay_names'}
 
 LayerDepthFn = Callable[[str], Tuple[int, int]]

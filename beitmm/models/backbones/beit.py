@@ -13,15 +13,12 @@ from mmengine.model import BaseModule
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
+from beitmm.checkpoint import ConversionTarget, load_pretrained_backbone
+from beitmm.checkpoint.pos_resize import resize_abs_pos_embed
 from beitmm.registry import MODELS
-from .beit_layers import Block, RelativePositionBias, init_blocks
+from ..layers import INIT_MODES, Block, RelativePositionBias, init_blocks, trunc_normal_init_
+from .beit_args import translate_openmmlab_args
 
-ARCH_ZOO = {
-    **dict.fromkeys(['t', 'tiny'], dict(embed_dims=192, num_layers=12, num_heads=3, feedforward_channels=768)),
-    **dict.fromkeys(['s', 'small'], dict(embed_dims=384, num_layers=12, num_heads=6, feedforward_channels=1536)),
-    **dict.fromkeys(['b', 'base'], dict(embed_dims=768, num_layers=12, num_heads=12, feedforward_channels=3072)),
-    **dict.fromkeys(['l', 'large'], dict(embed_dims=1024, num_layers=24, num_heads=16, feedforward_channels=4096)),
-}
 OUT_TYPES = ('raw', 'cls_token', 'featmap', 'avg_featmap')
 
 
@@ -34,17 +31,19 @@ class BEiT(BaseModule):
     """Vision Transformer of BEiT with relative position bias, layer scale and q/v bias.
 
     Args:
-        arch: 'tiny' | 'small' | 'base' | 'large' or a dict with ``embed_dims``, ``num_layers``,
-            ``num_heads``, ``feedforward_channels``.
+        arch: 'tiny' | 'small' | 'base' | 'large' | 'huge' (``ARCH_ZOO``; 'small' is timm's 384-wide
+            ViT-S) or a dict with ``embed_dims``, ``num_layers``, ``num_heads``, ``feedforward_channels``.
         img_size: Training image size (int or (H, W)); fixes the learned position grid. Other
             input sizes work at run time (position tables are resized on the fly).
         patch_size: Patch size.
         in_channels: Input channels.
         out_indices: Blocks whose output is returned (negative counts from the end).
         out_type: 'raw' tokens [B, N+1, C] | 'cls_token' [B, C] | 'featmap' [B, C, Hp, Wp] |
-            'avg_featmap' [B, C] (mean patch token). The final ``norm`` is applied to the last
-            block's output for 'raw' and 'cls_token' (per token) and 'avg_featmap' (after the
-            mean, as unilm's ``fc_norm``); 'featmap' outputs are not normalised.
+            'avg_featmap' [B, C] (mean patch token). None: 'featmap' when several ``out_indices``
+            are asked for (dense prediction, mmseg's ``BEiT``), else 'avg_featmap' (mmpretrain's
+            default). The final ``norm`` is applied to the last block's output for 'raw' and
+            'cls_token' (per token) and 'avg_featmap' (after the mean, as unilm's ``fc_norm``);
+            'featmap' outputs are not normalised (see ``final_norm``).
         drop_rate: Dropout after attention projections and in MLPs.
         attn_drop_rate: Attention dropout.
         drop_path_rate: Stochastic depth, linearly increasing to this value.
@@ -55,10 +54,27 @@ class BEiT(BaseModule):
         use_shared_rel_pos_bias: One table shared by all blocks (pretraining layout).
         use_mask_token: Learn a mask token (masked image modeling input).
         norm_eps: LayerNorm epsilon.
+        act_cfg: MLP activation config (default GELU; THE-X approximations plug in here).
+        init_mode: 'pretrain': unilm's pretraining initialisation (``modeling_pretrain.py``:
+            truncated normal at +-1 std for every Linear, the patch-embedding Conv2d, the cls / mask
+            tokens and absolute positions, zero biases); 'finetune': its fine-tuning one
+            (``modeling_finetune.py``: timm's truncated normal with bounds +-2, patch embedding left
+            at PyTorch's default). Both rescale the block output projections (``fix_init_weight``).
+            Only matters when no checkpoint is loaded.
+        final_norm: Override whether the last block's tokens go through ``norm`` for 'raw',
+            'cls_token' and 'featmap' (None: beitmm's rule above). 'avg_featmap' always normalises
+            after pooling and cannot also normalise per token.
+        frozen_stages: Freeze the embeddings and the first ``frozen_stages`` blocks (and ``norm``
+            when all are frozen), as mmpretrain's ``frozen_stages``; -1 or 0 freezes nothing.
         with_cp: Activation checkpointing of every block while training (less memory).
         init_cfg: mmengine init config; ``dict(type='Pretrained', checkpoint=PATH, prefix=...)``
-            loads any supported checkpoint layout (see ``beitmm.models.utils.ckpt_convert``).
+            loads any supported checkpoint layout (see ``beitmm.checkpoint``).
+        **openmmlab_kwargs: mmseg ``BEiT`` / mmpretrain ``BEiTViT`` argument names (``embed_dims``,
+            ``num_layers``, ``num_heads``, ``mlp_ratio``, ``init_values``, ``norm_cfg``, ``bias``,
+            ``pretrained``, ...), translated by :func:`~beitmm.models.backbones.beit_args.translate_openmmlab_args`.
     """
+
+    checkpoint_converter = 'beit'  # beitmm.checkpoint.BEiTConverter: every BEiT-family layout
 
     def __init__(self,
                  arch: Union[str, dict] = 'base',
@@ -66,7 +82,7 @@ class BEiT(BaseModule):
                  patch_size: int = 16,
                  in_channels: int = 3,
                  out_indices: Union[int, Sequence[int]] = -1,
-                 out_type: str = 'avg_featmap',
+                 out_type: Optional[str] = None,
                  drop_rate: float = 0.,
                  attn_drop_rate: float = 0.,
                  drop_path_rate: float = 0.,
@@ -77,18 +93,30 @@ class BEiT(BaseModule):
                  use_shared_rel_pos_bias: bool = False,
                  use_mask_token: bool = False,
                  norm_eps: float = 1e-6,
+                 act_cfg: Optional[dict] = None,
+                 init_mode: str = 'finetune',
+                 final_norm: Optional[bool] = None,
+                 frozen_stages: int = -1,
                  with_cp: bool = False,
-                 init_cfg: Optional[Union[dict, list]] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        if isinstance(arch, str):
-            if arch.lower() not in ARCH_ZOO:
-                raise ValueError(f'unknown BEiT arch {arch!r}; choose one of {sorted(set(ARCH_ZOO))} or pass a dict')
-            arch = ARCH_ZOO[arch.lower()]
-        missing = {'embed_dims', 'num_layers', 'num_heads', 'feedforward_channels'} - set(arch)
-        if missing:
-            raise ValueError(f'BEiT arch dict lacks {sorted(missing)}')
+                 init_cfg: Optional[Union[dict, list]] = None,
+                 **openmmlab_kwargs) -> None:
+        given = dict(layer_scale_init_value=layer_scale_init_value, qv_bias=qv_bias, norm_eps=norm_eps,
+                     act_cfg=act_cfg, init_cfg=init_cfg, final_norm=final_norm, frozen_stages=frozen_stages)
+        translated = translate_openmmlab_args(arch, openmmlab_kwargs)
+        arch = translated.pop('arch')
+        given.update(translated)
+        super().__init__(init_cfg=given['init_cfg'])
+        out_indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
+        if out_type is None:
+            out_type = 'featmap' if len(out_indices) > 1 else 'avg_featmap'
         if out_type not in OUT_TYPES:
             raise ValueError(f'out_type {out_type!r} is not one of {OUT_TYPES}')
+        if init_mode not in INIT_MODES:
+            raise ValueError(f'init_mode {init_mode!r} is not one of {INIT_MODES}')
+        final_norm = given['final_norm']
+        if out_type == 'avg_featmap' and final_norm:
+            raise ValueError("out_type='avg_featmap' normalises after pooling (unilm's fc_norm); a per-token "
+                             'final norm as well (final_norm=True) is not supported: leave final_norm unset')
         self.embed_dims = C = arch['embed_dims']
         self.num_layers = depth = arch['num_layers']
         self.num_heads = arch['num_heads']
@@ -98,11 +126,12 @@ class BEiT(BaseModule):
             raise ValueError(f'img_size {self.img_size} is not a multiple of patch_size {patch_size}')
         self.grid = (self.img_size[0] // patch_size, self.img_size[1] // patch_size)
         self.out_type = out_type
-        out_indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
+        self.norm_tokens = out_type in ('raw', 'cls_token') if final_norm is None else bool(final_norm)
         self.out_indices = sorted(i + depth if i < 0 else i for i in out_indices)
         bad = [i for i in self.out_indices if not 0 <= i < depth]
         if bad:
             raise ValueError(f'out_indices {out_indices} out of range for {depth} blocks')
+        self.init_mode = init_mode
         self.with_cp = with_cp
 
         self.patch_embed = nn.Module()
@@ -115,29 +144,63 @@ class BEiT(BaseModule):
         self.rel_pos_bias = RelativePositionBias(self.grid, self.num_heads) if use_shared_rel_pos_bias else None
         dpr = torch.linspace(0, drop_path_rate, depth).tolist()
         self.blocks = nn.ModuleList([
-            Block(C, self.num_heads, arch['feedforward_channels'], qv_bias,
-                  self.grid if use_rel_pos_bias else None, layer_scale_init_value, drop_rate,
-                  attn_drop_rate, dpr[i], norm_eps) for i in range(depth)
+            Block(C, self.num_heads, arch['feedforward_channels'], given['qv_bias'],
+                  self.grid if use_rel_pos_bias else None, given['layer_scale_init_value'], drop_rate,
+                  attn_drop_rate, dpr[i], given['norm_eps'], given['act_cfg']) for i in range(depth)
         ])
-        self.norm = nn.LayerNorm(C, eps=norm_eps)
-        if out_type == 'featmap':
+        self.norm = nn.LayerNorm(C, eps=given['norm_eps'])
+        if out_type == 'featmap' and not self.norm_tokens:
             # The final norm is unused for dense outputs; keep its keys (one layout for every
             # task) but out of the optimizer and out of DDP's unused-parameter check.
             self.norm.requires_grad_(False)
+        self.frozen_stages = given['frozen_stages']
+        self._freeze_stages()
 
     # ------------------------------------------------------------------ init
+    def _frozen_modules(self) -> list:
+        k = min(self.frozen_stages, self.num_layers)
+        if k <= 0:
+            return []
+        mods = [self.patch_embed, *self.blocks[:k]]
+        return mods + [self.norm] if k == self.num_layers else mods
+
+    def _freeze_stages(self) -> None:
+        frozen = self._frozen_modules()
+        if not frozen:
+            return
+        for p in (self.cls_token, self.pos_embed, self.mask_token):
+            if p is not None:
+                p.requires_grad_(False)
+        if self.rel_pos_bias is not None:
+            self.rel_pos_bias.requires_grad_(False)
+        for m in frozen:
+            m.requires_grad_(False)
+            m.eval()
+
+    def train(self, mode: bool = True) -> 'BEiT':
+        """Train mode, frozen stages (``frozen_stages``) staying in eval mode."""
+        super().train(mode)
+        for m in self._frozen_modules():
+            m.eval()
+        return self
+
     def init_weights(self) -> None:
-        """Official initialisation, or load a checkpoint of any supported layout."""
+        """unilm's initialisation (``init_mode``), or load a checkpoint of any supported layout."""
         if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
-            from ..utils.loading import load_pretrained_backbone
             load_pretrained_backbone(self, self.init_cfg['checkpoint'], prefix=self.init_cfg.get('prefix'))
             self._is_init = True
             return
         super().init_weights()
         for p in (self.cls_token, self.mask_token, self.pos_embed):
             if p is not None:
-                nn.init.trunc_normal_(p, std=.02)
-        init_blocks(self.blocks)
+                trunc_normal_init_(p, .02, self.init_mode)
+        if self.init_mode == 'pretrain':
+            init_blocks(self.patch_embed, mode='pretrain')
+        init_blocks(self.blocks, mode=self.init_mode)
+
+    def checkpoint_target(self) -> ConversionTarget:
+        """What the checkpoint converter needs: state shapes, patch grid and the pooling's norm."""
+        return ConversionTarget(self.state_shapes(), self.grid, pooled_norm=self.out_type == 'avg_featmap')
 
     # --------------------------------------------------------------- forward
     def embed(self, x: Tensor, mask: Optional[Tensor] = None) -> Tuple[Tensor, Tuple[int, int]]:
@@ -170,7 +233,6 @@ class BEiT(BaseModule):
         if self.pos_embed is not None:
             pos = self.pos_embed
             if grid != self.grid:
-                from ..utils.pos_resize import resize_abs_pos_embed
                 pos = resize_abs_pos_embed(pos, self.grid, grid, num_extra_tokens=1)
             x = x + pos.to(x.dtype)
         return self.pos_drop(x), grid
@@ -210,13 +272,13 @@ class BEiT(BaseModule):
         return tuple(outs)
 
     def _format(self, x: Tensor, grid: Tuple[int, int], is_last: bool) -> Tensor:
-        if self.out_type == 'featmap':
-            return x[:, 1:].transpose(1, 2).reshape(x.shape[0], -1, *grid)  # [B, C, Hp, Wp]
         if self.out_type == 'avg_featmap':
             x = x[:, 1:].mean(dim=1)  # [B, C]
             return self.norm(x) if is_last else x
-        if is_last:
+        if is_last and self.norm_tokens:
             x = self.norm(x)
+        if self.out_type == 'featmap':
+            return x[:, 1:].transpose(1, 2).reshape(x.shape[0], -1, *grid)  # [B, C, Hp, Wp]
         return x[:, 0] if self.out_type == 'cls_token' else x
 
     # ------------------------------------------------------------ utilities

@@ -1,4 +1,4 @@
-"""Classifiers built on mmpretrain (imported on demand through ``custom_imports``)."""
+"""Classifiers built on mmpretrain."""
 from .linear_probe import LinearProbeClassifier
 
 __all__ = ['LinearProbeClassifier']

@@ -1,8 +1,4 @@
-"""Linear probing: an mmpretrain ImageClassifier whose backbone is frozen (no grad, eval mode).
-
-Import this module (``custom_imports``) in linear-probe configs; it pulls in mmpretrain, which
-``import beitmm.models`` avoids.
-"""
+"""Linear probing: an mmpretrain ImageClassifier whose backbone is frozen (no grad, eval mode)."""
 from typing import Optional
 
 import torch

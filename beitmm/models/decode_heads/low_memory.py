@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
-from beitmm.engine.hooks.data_health import SegLabelRangeError
+from .label_check import SegLabelRangeError, out_of_range_labels
 
 
 def interp_matrix(n_in: int, n_out: int, align_corners: bool, device=None) -> Tensor:
@@ -72,9 +72,9 @@ class UpsampledCrossEntropy(torch.autograd.Function):
             x = logits.float()
             ry = interp_matrix(h, H, align_corners, x.device)  # [H, h]
             rx = interp_matrix(w, W, align_corners, x.device)  # [W, w]
-            bad = (label != ignore_index) & ((label >= K) | (label < 0))
-            if bool(bad.any()):  # one check (one device sync) per step, not per band
-                raise SegLabelRangeError(f'segmentation labels {label[bad].unique().tolist()[:10]} are outside '
+            bad = out_of_range_labels(label, K, ignore_index)  # one check (one device sync) per step
+            if bad.numel():
+                raise SegLabelRangeError(f'segmentation labels {bad.tolist()[:10]} are outside '
                                          f'[0, {K - 1}] for a head with {K} classes (ignore_index={ignore_index})')
             loss = x.new_zeros(())
             correct = x.new_zeros(())

@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from beitmm.registry import MODELS
+from ..layers import trunc_normal_init_
 
 
 @MODELS.register_module()
@@ -19,7 +20,8 @@ class MIMHead(BaseModule):
         in_channels: Token dimension C of the backbone.
         out_channels: Vocabulary size (token targets) or target feature dimension.
         loss: Loss config (``beitmm.TokenClassificationLoss`` / ``beitmm.FeatureRegressionLoss``).
-        init_std: Std of the trunc-normal weight init.
+        init_std: Std of the weight init: a normal truncated at +-1 std with zero bias, as unilm's
+            pretraining ``lm_head`` (``modeling_pretrain.py``).
     """
 
     def __init__(self, in_channels: int, out_channels: int, loss: dict = dict(type='beitmm.TokenClassificationLoss'),
@@ -30,7 +32,8 @@ class MIMHead(BaseModule):
         self.init_std = init_std
 
     def init_weights(self) -> None:
-        nn.init.trunc_normal_(self.fc.weight, std=self.init_std)
+        """unilm's ``lm_head`` init: truncated normal (+-1 std), zero bias."""
+        trunc_normal_init_(self.fc.weight, self.init_std, mode='pretrain')
         nn.init.zeros_(self.fc.bias)
 
     def forward(self, tokens: Tensor, mask: Tensor) -> Tensor:

@@ -15,8 +15,8 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from beitmm.registry import MODELS
-from ..backbones.beit import ARCH_ZOO
-from ..backbones.beit_layers import Block, init_blocks
+from ..backbones.beit_args import resolve_arch
+from ..layers import Block, rescale_blocks
 
 
 @MODELS.register_module()
@@ -43,10 +43,7 @@ class BEiTV2Neck(BaseModule):
                  drop_path_rate: float = 0., layer_scale_init_value: float = 0.1, qv_bias: bool = True,
                  norm_eps: float = 1e-6, init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if isinstance(arch, str):
-            if arch.lower() not in ARCH_ZOO:
-                raise ValueError(f'unknown arch {arch!r}; choose one of {sorted(set(ARCH_ZOO))} or pass a dict')
-            arch = ARCH_ZOO[arch.lower()]
+        arch = resolve_arch(arch)
         depth = arch['num_layers']
         if not 1 <= early_layers <= depth:
             raise ValueError(f'early_layers={early_layers} must be in [1, {depth}] (backbone depth)')
@@ -58,9 +55,16 @@ class BEiTV2Neck(BaseModule):
         ])
 
     def init_weights(self) -> None:
-        """Trunc-normal 0.02 linears; output projections scaled by 1/sqrt(2 * depth position) (unilm)."""
+        """unilm's init of the branch: PyTorch's default ``nn.Linear`` init (uniform weights and biases),
+        then the output projections divided by sqrt(2 * depth position) (``fix_init_cls_pt_weight``).
+
+        unilm creates ``cls_pt_layers`` after its model-wide ``apply(_init_weights)``, so the trunc-normal
+        init never reaches them; the layers here are as PyTorch built them, and only rescaled, once.
+        """
         super().init_weights()
-        init_blocks(self.cls_pt_layers, first_depth=self.early_layers + 1)
+        if not getattr(self, '_branch_rescaled', False):
+            rescale_blocks(self.cls_pt_layers, first_depth=self.early_layers + 1)
+            self._branch_rescaled = True
 
     def forward(self, backbone: nn.Module, img: Tensor, mask: Optional[Tensor] = None) -> List[Tensor]:
         """Run the backbone and the branch.

@@ -5,6 +5,7 @@ teacher T (CLIP, DINO, any beitmm BEiT checkpoint, or the identity on pixels) ap
 full image, then a normalisation N (LayerNorm without affine for MaskDistill, per-patch
 normalisation for MAE-style pixels, none for MaskFeat-style features).
 """
+import inspect
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
@@ -13,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from beitmm.registry import MODELS
-from ..backbones import BEiT
+from beitmm.checkpoint import converter_for, load_pretrained_backbone
 
 NORMS = ('layernorm', 'none', 'patch_pixel')
 
@@ -80,12 +81,13 @@ class FeatureTarget(nn.Module):
     def _build_teacher(cfg: dict, checkpoint: Optional[str]) -> nn.Module:
         cfg = dict(cfg)
         kind = cfg.get('type')
-        if kind is BEiT or (isinstance(kind, str) and kind.split('.')[-1] == 'BEiT'):
+        cls = MODELS.get(kind) if isinstance(kind, str) else kind
+        convertible = getattr(cls, 'checkpoint_converter', None) is not None  # a beitmm backbone
+        if convertible and 'out_type' in inspect.signature(cls).parameters:
             cfg.update(out_type='raw', out_indices=-1)  # last block, all tokens, final norm applied
         teacher = MODELS.build(cfg)
-        if isinstance(teacher, BEiT):
+        if converter_for(teacher) is not None:
             if checkpoint is not None:
-                from ..utils.loading import load_pretrained_backbone
                 load_pretrained_backbone(teacher, checkpoint)
             elif isinstance(teacher.init_cfg, dict) and teacher.init_cfg.get('type') == 'Pretrained':
                 teacher.init_weights()

@@ -7,8 +7,8 @@ import torch.nn as nn
 from mmengine.logging import print_log
 from torch import Tensor
 
-from ..utils.pos_resize import resize_abs_pos_embed
-from .torchscript_io import is_torchscript_archive, read_torchscript_state_dict
+from beitmm.checkpoint.pos_resize import resize_abs_pos_embed
+from beitmm.checkpoint.torchscript import is_torchscript_archive, read_torchscript_state_dict
 
 ARCH_KEYS = ('embed_dims', 'num_layers', 'num_heads', 'feedforward_channels')
 _WRAPPERS = ('state_dict', 'model', 'module', 'teacher')
@@ -37,8 +37,8 @@ def read_teacher_weights(checkpoint: Union[str, Mapping]) -> Dict[str, Tensor]:
     """Flat ``{name: tensor}`` of a teacher file, read safely.
 
     TorchScript archives (OpenAI CLIP ``.pt``) go through
-    :func:`~beitmm.models.teachers.torchscript_io.read_torchscript_state_dict`; every other file
-    through ``beitmm.engine.checkpoint_io.load_checkpoint_file`` (``weights_only=True``).
+    :func:`~beitmm.checkpoint.torchscript.read_torchscript_state_dict`; every other file
+    through ``beitmm.checkpoint.load_checkpoint_file`` (``weights_only=True``).
     Wrappers ``state_dict`` / ``model`` / ``module`` / ``teacher`` (DINO full checkpoints) and a
     leading ``module.`` are removed.
 
@@ -51,7 +51,7 @@ def read_teacher_weights(checkpoint: Union[str, Mapping]) -> Dict[str, Tensor]:
     if isinstance(checkpoint, str):
         if is_torchscript_archive(checkpoint):
             return dict(read_torchscript_state_dict(checkpoint))
-        from beitmm.engine.checkpoint_io import load_checkpoint_file
+        from beitmm.checkpoint import load_checkpoint_file
         checkpoint = load_checkpoint_file(checkpoint, map_location='cpu')
     obj = checkpoint
     for _ in range(3):

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from beitmm.registry import MODELS
-from .dalle_io import extract_dalle_part, load_dalle_file
+from beitmm.checkpoint.dalle_pickle import extract_dalle_part, load_dalle_file
 
 LOGIT_LAPLACE_EPS = 0.1
 

@@ -69,7 +69,7 @@ class KMeansTokenizer(nn.Module):
 
     def load(self, path: str) -> None:
         """Load a fitted codebook (safe ``weights_only`` loading)."""
-        from beitmm.engine.checkpoint_io import load_checkpoint_file
+        from beitmm.checkpoint import load_checkpoint_file
         ckpt = load_checkpoint_file(path, map_location='cpu')
         codebook = ckpt.get('state_dict', ckpt).get('codebook')
         if codebook is None:

@@ -16,7 +16,9 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 from torch import Tensor
 
+from beitmm.checkpoint import read_state_dict
 from beitmm.registry import MODELS
+from ..layers import trunc_normal_init_
 from .quantizer import NormEMAQuantizer
 
 # Official keys that are not tokenizer weights (frozen teacher, its input scaling, loss modules).
@@ -25,6 +27,14 @@ _FOREIGN_PREFIXES = ('teacher', 'scaling', 'loss')
 
 def _task_layer(dim: int, out_dim: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(dim, dim), nn.Tanh(), nn.Linear(dim, out_dim))
+
+
+def _init_task_layer(layer: nn.Module) -> None:
+    """unilm ``modeling_vqkd.py``: ``task_layer.apply(_init_weights)``, trunc-normal 0.02 weights, zero biases."""
+    for m in layer.modules():
+        if isinstance(m, nn.Linear):
+            trunc_normal_init_(m.weight, .02, mode='finetune')
+            nn.init.zeros_(m.bias)
 
 
 def _tokens(out) -> Tensor:
@@ -132,12 +142,8 @@ class VQKD(BaseModel):
             KeyError: The file lacks tokenizer weights, or holds weights this model does not have
                 (e.g. another codebook size or architecture).
         """
-        from beitmm.models.utils.ckpt_formats import unwrap_checkpoint
         source = checkpoint if isinstance(checkpoint, str) else 'state dict'
-        if isinstance(checkpoint, str):
-            from beitmm.engine.checkpoint_io import load_checkpoint_file
-            checkpoint = load_checkpoint_file(checkpoint, map_location='cpu')
-        state = unwrap_checkpoint(checkpoint)
+        state = read_state_dict(checkpoint)
         result = self.load_state_dict(state, strict=False)
         missing = [k for k in result.missing_keys if not k.startswith('teacher.')]
         if missing or result.unexpected_keys:
@@ -147,6 +153,18 @@ class VQKD(BaseModel):
         if not bool(self.quantize.embedding.initted):
             raise KeyError(f'{source} holds an uninitialised codebook (quantize.embedding.initted == 0)')
         self._is_init = True  # a later init_weights() must not overwrite the loaded weights
+
+    def init_weights(self) -> None:
+        """Encoder / decoder as their configs say; task layers as unilm (trunc-normal 0.02, zero bias).
+
+        A tokenizer loaded from ``checkpoint`` keeps its weights.
+        """
+        loaded = self._is_init
+        super().init_weights()
+        if not loaded:
+            for layer in (self.encode_task_layer, self.decode_task_layer):
+                if layer is not None:
+                    _init_task_layer(layer)
 
     def train(self, mode: bool = True) -> 'VQKD':
         super().train(mode)

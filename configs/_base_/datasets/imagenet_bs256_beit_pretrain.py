@@ -1,6 +1,7 @@
 # BEiT pretraining data (unilm beit/datasets.py DataAugmentationForBEiT): colour jitter 0.4, flip, one random
 # resized crop giving a 224 px bicubic student view and a 112 px Lanczos view for the DALL-E tokenizer
-# (8x downsampling -> 14x14 tokens aligned with the 16 px patches), 75 of 196 patches masked blockwise.
+# (8x downsampling -> 14x14 tokens aligned with the 16 px patches), up to 75 of 196 patches masked blockwise with
+# unilm v1's law (beit/masking_generator.py stops when a block adds nothing: 33% of masks have fewer than 75).
 # No labels are read: any folder of images works (beitmm.UnlabeledImageFolder; or give ann_file='meta/train.txt').
 data_root = 'data/imagenet'
 train_pipeline = [
@@ -10,7 +11,7 @@ train_pipeline = [
     dict(type='beitmm.TwoViewRandomResizedCrop', size=224, second_size=112, scale=(0.08, 1.0),
          interpolation='bicubic', second_interpolation='lanczos', backend='pillow'),  # PIL antialiases like unilm
     dict(type='beitmm.BlockwiseMaskGenerator', input_size=14, num_masking_patches=75, min_num_patches=16,
-         max_num_patches=None, min_aspect=0.3),
+         max_num_patches=None, min_aspect=0.3, exact=False),
     dict(type='beitmm.PackMIMInputs'),
 ]
 train_dataloader = dict(

@@ -9,7 +9,7 @@ train_pipeline = [
     dict(type='beitmm.TwoViewRandomResizedCrop', size=224, second_size=224, scale=(0.2, 1.0),
          interpolation='bicubic', second_interpolation='bicubic', backend='pillow'),
     dict(type='beitmm.BlockwiseMaskGenerator', input_size=14, num_masking_patches=75, min_num_patches=16,
-         max_num_patches=None, min_aspect=0.3),
+         max_num_patches=None, min_aspect=0.3, exact=True),  # beit2/masking_generator.py: exactly 75
     dict(type='beitmm.PackMIMInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

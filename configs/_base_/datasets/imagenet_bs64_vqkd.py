@@ -2,7 +2,7 @@
 # no colour jitter. No labels are read: any folder of images works (beitmm.UnlabeledImageFolder).
 data_root = 'data/imagenet'
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='beitmm.RobustLoadImageFromFile', on_corrupt='skip'),  # corrupt/truncated: warn, count, skip
     dict(type='mmpretrain.RandomResizedCrop', scale=224, crop_ratio_range=(0.08, 1.0), backend='pillow',
          interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),

@@ -23,7 +23,8 @@ model = dict(
         use_abs_pos_emb=False,
         use_rel_pos_bias=False,
         use_shared_rel_pos_bias=True,
-        use_mask_token=True),
+        use_mask_token=True,
+        init_mode='pretrain'),  # trained from scratch: BEiT's pretraining init
     generator_head=dict(type='beitmm.MIMHead', in_channels=256, out_channels=8192,
                         loss=dict(type='beitmm.TokenClassificationLoss', loss_weight=1.0)),
     # Frozen DALL-E dVAE: the encoder gives the generator's targets, the decoder draws the corrupted image from
@@ -46,7 +47,8 @@ model = dict(
         use_abs_pos_emb=False,
         use_rel_pos_bias=False,
         use_shared_rel_pos_bias=True,
-        use_mask_token=False),
+        use_mask_token=False,
+        init_mode='pretrain'),  # trained from scratch: BEiT's pretraining init
     enhancer_mean=(0.5, 0.5, 0.5),  # enhancer input normalisation on the [0, 1] scale (BEiT: 0.5 / 0.5)
     enhancer_std=(0.5, 0.5, 0.5),
     # ResPix: every original pixel, normalised in a sliding 9x9 window (window size is our choice: the

@@ -38,7 +38,7 @@ model = dict(
         align_corners=False,
         loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
     auxiliary_head=dict(
-        type='beitmm.CheckpointFCNHead',  # mmseg FCNHead (same weights) + optional with_cp
+        type='beitmm.LowMemoryFCNHead',  # mmseg FCNHead (same weights) + optional with_cp
         in_channels=768,
         in_index=2,
         channels=256,

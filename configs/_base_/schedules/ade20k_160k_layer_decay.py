@@ -4,7 +4,9 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=3e-5, betas=(0.9, 0.999), weight_decay=0.05),
     constructor='beitmm.LayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(layer_decay_rate=0.9))
+    # unilm's segmentation LayerDecayOptimizerConstructor exempts only 1-D tensors and biases from weight decay
+    # (review F7): the relative position tables and the cls token are decayed, so no names are exempted here.
+    paramwise_cfg=dict(layer_decay_rate=0.9, no_decay_names=()))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
     dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=1500, end=160000),

@@ -6,7 +6,7 @@ from mmengine.structures import BaseDataElement
 from beitmm.models.algorithms.cim import replace_masked, sample_tokens
 from beitmm.registry import MODELS
 
-TINY = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+from beitmm.testing.shrink import TINY
 VOCAB = 64
 TOKENIZER = dict(type='beitmm.DALLETokenizer', with_decoder=True, n_hid=16, n_blk_per_group=1, vocab_size=VOCAB,
                  n_init=16)
@@ -177,7 +177,7 @@ def test_configuration_errors_name_the_problem():
 
 def test_own_checkpoint_passes_the_load_from_converter_unchanged():
     """``load_from`` / ``--resume`` of a ViT CIM run go through CheckpointConvertHook's conversion."""
-    from beitmm.models.utils.loading import convert_state_for_model
+    from beitmm.checkpoint import convert_state_for_model
     model = build_cim('revdet', save_tokenizer=True)
     state = model.state_dict()
     converted = convert_state_for_model(model, state)

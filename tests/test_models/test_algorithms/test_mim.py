@@ -8,7 +8,7 @@ from mmengine.structures import BaseDataElement
 from beitmm.models import MaskedImageModeling
 from beitmm.registry import MODELS
 
-TINY = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+from beitmm.testing.shrink import TINY
 TOKENIZER = dict(type='beitmm.DALLETokenizer', with_decoder=False, n_hid=64, n_blk_per_group=1, vocab_size=512,
                  n_init=32)
 

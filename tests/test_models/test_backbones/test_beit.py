@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from beitmm.models.backbones.beit import BEiT
-from beitmm.models.utils.ckpt_convert import convert_backbone_state_dict
+from beitmm.checkpoint import convert_backbone_state_dict
 
-TINY = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+from beitmm.testing.shrink import TINY
 
 
 def tiny(**kw):

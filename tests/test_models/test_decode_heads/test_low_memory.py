@@ -6,8 +6,8 @@ from mmengine.structures import PixelData
 from mmseg.models.decode_heads import FCNHead, UPerHead
 from mmseg.structures import SegDataSample
 
-from beitmm.engine.hooks.data_health import SegLabelRangeError
-from beitmm.models.decode_heads import CheckpointFCNHead, FastUPerHead, interp_matrix, upsampled_cross_entropy
+from beitmm.models.decode_heads import SegLabelRangeError
+from beitmm.models.decode_heads import LowMemoryFCNHead, FastUPerHead, interp_matrix, upsampled_cross_entropy
 
 
 @pytest.fixture(autouse=True)
@@ -81,7 +81,7 @@ def test_heads_with_cp_give_mmseg_losses_and_gradients(pair):
         kw = dict(in_channels=8, in_index=0, channels=8, num_convs=1, concat_input=False, dropout_ratio=0.,
                   num_classes=6, norm_cfg=dict(type='BN'),
                   loss_decode=dict(type='CrossEntropyLoss', loss_weight=0.4, avg_non_ignore=True))
-        ref, ours = FCNHead(**kw), CheckpointFCNHead(**kw, with_cp=True)
+        ref, ours = FCNHead(**kw), LowMemoryFCNHead(**kw, with_cp=True)
         feats = [torch.randn(2, 8, 4, 4)]
     ours.load_state_dict(ref.state_dict(), strict=True)
     assert ours._low_memory_loss_ok()
@@ -101,10 +101,10 @@ def test_heads_with_cp_give_mmseg_losses_and_gradients(pair):
 
 
 def test_falls_back_to_mmseg_for_other_losses():
-    head = CheckpointFCNHead(in_channels=8, channels=8, num_convs=1, num_classes=3, with_cp=True,
+    head = LowMemoryFCNHead(in_channels=8, channels=8, num_convs=1, num_classes=3, with_cp=True,
                              loss_decode=dict(type='CrossEntropyLoss', class_weight=[1., 2., 1.]))
     assert not head._low_memory_loss_ok()
-    plain = CheckpointFCNHead(in_channels=8, channels=8, num_convs=1, num_classes=3)
+    plain = LowMemoryFCNHead(in_channels=8, channels=8, num_convs=1, num_classes=3)
     assert not plain._low_memory_loss_ok()  # without with_cp it is mmseg's FCNHead
     # (no ignored pixels: mmseg's class-weighted CE indexes the weights with the ignore label)
     losses = head.loss([torch.randn(1, 8, 4, 4)], _samples(1, 16, 16, 3, ignored_rows=0), train_cfg={})

@@ -8,7 +8,7 @@ from mmengine.structures import BaseDataElement
 from beitmm.models.targets import FeatureTarget
 from beitmm.registry import MODELS
 
-TINY = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+from beitmm.testing.shrink import TINY
 CLIP = dict(type='beitmm.CLIPViT', arch=dict(embed_dims=32, num_layers=1, num_heads=2, output_dims=24), img_size=32)
 
 

@@ -2,7 +2,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from teacher_fakes import TINY_CLIP, openai_clip_state
+from .teacher_fakes import TINY_CLIP, openai_clip_state
 
 from beitmm.models.teachers import CLIPViT
 from beitmm.registry import MODELS

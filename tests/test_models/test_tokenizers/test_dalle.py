@@ -10,8 +10,9 @@ import pytest
 import torch
 import torch.nn as nn
 
-from beitmm.models.tokenizers import (DALLETokenizer, RestrictedUnpickler, load_dalle_file, map_pixels,
-                                      restricted_pickle, unmap_pixels)
+from beitmm.checkpoint.dalle_pickle import RestrictedUnpickler, load_dalle_file, restricted_pickle
+from beitmm.models.tokenizers import (DALLETokenizer, map_pixels,
+                                      unmap_pixels)
 from beitmm.registry import MODELS
 
 TINY = dict(n_hid=64, n_blk_per_group=1, vocab_size=512, n_init=32)  # official validators: n_hid>=64, vocab>=512

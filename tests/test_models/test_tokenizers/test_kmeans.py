@@ -106,7 +106,7 @@ def test_fit_tool_writes_a_loadable_codebook(tmp_path, unlabeled_root):
 
 def test_mim_reconstruction_decodes_kmeans_tokens():
     """The MIM figure tool decodes with the k-means tokenizer itself (a module with buffers only)."""
-    from shrink import TINY
+    from beitmm.testing.shrink import TINY
 
     from beitmm.registry import MODELS
     from beitmm.visualization import mim_reconstruction

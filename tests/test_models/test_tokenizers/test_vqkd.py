@@ -2,7 +2,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from shrink_v2 import TINY_CODE_DIM, TINY_CODES, tiny_vqkd, tokenizer_of
+from beitmm.testing.beitv2 import TINY_CODE_DIM, TINY_CODES, tiny_vqkd, tokenizer_of
 
 from beitmm.models.tokenizers.quantizer import NormEMAQuantizer, kmeans_cosine, l2norm
 from beitmm.registry import MODELS
@@ -193,7 +193,7 @@ def test_trained_checkpoint_is_the_pretraining_target_generator(tmp_path):
 
 def test_kmeans_ema_and_restarts_are_all_reduced_across_ranks(tmp_path):
     import torch.multiprocessing as mp
-    from quantizer_dist_worker import two_rank_worker
+    from .quantizer_dist_worker import two_rank_worker
     out = str(tmp_path / 'out.pth')
     mp.spawn(two_rank_worker, args=(str(tmp_path / 'init'), out), nprocs=2, join=True)
     res = torch.load(out, weights_only=True)

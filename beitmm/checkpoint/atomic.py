@@ -1,0 +1,74 @@
+"""Atomic file writes: a temp file next to the target, fsync, ``os.replace``; a crash keeps the old file."""
+import contextlib
+import os
+import os.path as osp
+import secrets
+from typing import Any, Callable
+
+import torch
+
+
+def _fsync_dir(directory: str) -> None:
+    """fsync a directory so a rename inside it is durable (no-op where unsupported)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: str, write: Callable[[Any], None]) -> None:
+    """Write via ``write(fileobj)`` to a temp file next to ``path``, then rename over it."""
+    path = os.fspath(path)
+    directory = osp.dirname(osp.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    tmp = osp.join(directory, f'.{osp.basename(path)}.{secrets.token_hex(4)}.tmp')
+    # os.open honours the umask (mkstemp would force 0600 on the final file).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+    _fsync_dir(directory)
+
+
+def atomic_write_bytes(data: bytes, path: str) -> None:
+    """Atomically replace ``path`` with ``data``.
+
+    Args:
+        data (bytes): File content.
+        path (str): Destination; its directory is created if missing.
+    """
+    _atomic_write(path, lambda f: f.write(data))
+
+
+def atomic_write_text(text: str, path: str, encoding: str = 'utf-8') -> None:
+    """Atomically replace ``path`` with ``text``.
+
+    Args:
+        text (str): File content.
+        path (str): Destination.
+        encoding (str): Text encoding. Defaults to ``'utf-8'``.
+    """
+    atomic_write_bytes(text.encode(encoding), path)
+
+
+def save_checkpoint_atomic(obj: Any, path: str) -> None:
+    """``torch.save`` to a temp file, fsync, then ``os.replace``; a crash keeps the old file.
+
+    Args:
+        obj (Any): Object to save (usually a checkpoint dict).
+        path (str): Destination file.
+    """
+    _atomic_write(path, lambda f: torch.save(obj, f))

@@ -1,0 +1,52 @@
+"""What a checkpoint conversion did, as data and as the table every load prints."""
+from dataclasses import dataclass, field
+from typing import List, Tuple
+
+
+@dataclass
+class ConversionReport:
+    """What a checkpoint conversion did.
+
+    Attributes:
+        source_format: Detected or given source layout.
+        renamed: Number of output keys whose name differs from the source key they came from.
+        resized: ``(key, old_shape, new_shape)`` for interpolated keys.
+        dropped: ``(key, reason)`` for source keys left out because the model has no use for them.
+        reinitialised: ``(key, reason)`` for model keys deliberately left at the model's own
+            initialisation although the checkpoint has a weight for them (a head whose class
+            count changed, a pretraining norm that unilm's fine-tuning starts afresh).
+        missing: Model keys the converted dict does not provide (re-initialised keys excluded).
+        unexpected: Converted keys the model does not have (left out of the returned dict).
+        notes: Other remarks (e.g. shared table expanded, modules initialised fresh).
+    """
+    source_format: str = 'unknown'
+    renamed: int = 0
+    resized: List[Tuple[str, tuple, tuple]] = field(default_factory=list)
+    dropped: List[Tuple[str, str]] = field(default_factory=list)
+    reinitialised: List[Tuple[str, str]] = field(default_factory=list)
+    missing: List[str] = field(default_factory=list)
+    unexpected: List[str] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)
+
+    def table(self) -> str:
+        """Render the report as a plain-text table.
+
+        Returns:
+            Summary line, notes, then one row per resized, dropped, re-initialised, missing and
+            unexpected key.
+        """
+        rows = [('resized', k, f'{tuple(a)} -> {tuple(b)}') for k, a, b in self.resized]
+        rows += [('dropped', k, why) for k, why in self.dropped]
+        rows += [('re-initialised', k, why) for k, why in self.reinitialised]
+        rows += [('missing', k, 'not in checkpoint') for k in self.missing]
+        rows += [('unexpected', k, 'not in model') for k in self.unexpected]
+        lines = [f'source format: {self.source_format} | renamed: {self.renamed} | resized: {len(self.resized)} | '
+                 f'dropped: {len(self.dropped)} | re-initialised: {len(self.reinitialised)} | '
+                 f'missing: {len(self.missing)} | unexpected: {len(self.unexpected)}']
+        lines += [f'note: {n}' for n in self.notes]
+        if rows:
+            w0, w1 = (max(len(r[i]) for r in rows) for i in (0, 1))
+            lines.append(f'{"action":<{w0}}  {"key":<{w1}}  detail')
+            lines.append(f'{"-" * w0}  {"-" * w1}  ------')
+            lines += [f'{a:<{w0}}  {k:<{w1}}  {d}' for a, k, d in rows]
+        return '\n'.join(lines)

@@ -1,0 +1,2 @@
+"""beitmm's metrics, registered in ``beitmm.registry.METRICS``."""
+__all__: list = []

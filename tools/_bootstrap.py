@@ -1,0 +1,24 @@
+"""Make ``python tools/...`` work in a new shell after ``make demo`` / ``make test``.
+
+Imported first by every tool. When the interpreter that started the tool cannot import beitmm's
+dependencies (a fresh shell where ``.venv`` is not activated) and the repository's ``.venv`` exists,
+the tool is re-run with ``.venv/bin/python``, same arguments. An interpreter that has the
+dependencies (an activated ``.venv``, or your own environment) is used as it is.
+Set ``BEITMM_NO_VENV=1`` to never switch.
+"""
+import importlib.util
+import os
+import os.path as osp
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+VENV_PYTHON = osp.join(ROOT, '.venv', 'bin', 'python')
+
+
+def _has_dependencies() -> bool:
+    return all(importlib.util.find_spec(name) is not None for name in ('torch', 'mmengine', 'beitmm'))
+
+
+if os.environ.get('BEITMM_NO_VENV') != '1' and not _has_dependencies() and osp.isfile(VENV_PYTHON) \
+        and osp.realpath(sys.executable) != osp.realpath(VENV_PYTHON):
+    os.execv(VENV_PYTHON, [VENV_PYTHON, *sys.argv])
