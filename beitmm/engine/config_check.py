@@ -52,6 +52,19 @@ def _import_locations(registry: Registry) -> None:
     registry.import_from_location()
 
 
+def _import_scope_registry(scope: str) -> None:
+    """Import ``{scope}.registry`` as mmengine's ``Registry.get`` would; only a missing package is not an error.
+
+    Raises:
+        ImportError: The package exists but its registry module fails to import.
+    """
+    try:
+        importlib.import_module(f'{scope}.registry')
+    except ModuleNotFoundError as err:
+        if err.name not in (scope, f'{scope}.registry'):
+            raise ImportError(f'{scope}.registry failed to import: {err}') from err
+
+
 def _known_names(import_scopes: Optional[Set[str]] = None) -> Dict[str, Set[str]]:
     """Registered names by scope ('mmengine' holds the root registries).
 
@@ -113,6 +126,8 @@ def check_config_types(cfg: Config) -> None:
     entries = list(_types(cfg.to_dict(), ''))
     missing = entries
     scopes = {'mmengine', 'beitmm', cfg.get('default_scope') or 'mmengine'}
+    for scope in sorted(scopes | {t.rpartition('.')[0] for _, t in entries} - {'', 'mmengine'}):
+        _import_scope_registry(scope)
     # lazily registered modules are imported only when needed: the run's scopes first, then all
     for import_scopes in (None, scopes | {t.rpartition('.')[0] for _, t in entries}, {'*'}):
         names = _known_names(import_scopes)

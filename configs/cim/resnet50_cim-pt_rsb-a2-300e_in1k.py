@@ -6,3 +6,22 @@ _base_ = ['mmpretrain::resnet/resnet50_8xb256-rsb-a2-300e_in1k.py']
 custom_imports = dict(imports=['beitmm'], allow_failed_imports=False)  # safe checkpoint loading (tools/train.py)
 model = dict(backbone=dict(init_cfg=dict(
     type='Pretrained', checkpoint='work_dirs/cim-respix_resnet50_300e_in1k/epoch_300.pth', prefix='backbone.')))
+# mmpretrain's RSB-A2 pipelines with beitmm's image loader (corrupt images: skipped in training, named in testing).
+bgr_mean = [103.53, 116.28, 123.675]
+train_pipeline = [
+    dict(type='beitmm.RobustLoadImageFromFile', on_corrupt='skip'),
+    dict(type='RandomResizedCrop', scale=224, backend='pillow', interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandAugment', policies='timm_increasing', num_policies=2, total_level=10, magnitude_level=7,
+         magnitude_std=0.5, hparams=dict(pad_val=[round(x) for x in bgr_mean], interpolation='bicubic')),
+    dict(type='PackInputs'),
+]
+test_pipeline = [
+    dict(type='beitmm.RobustLoadImageFromFile'),
+    dict(type='ResizeEdge', scale=236, edge='short', backend='pillow', interpolation='bicubic'),
+    dict(type='CenterCrop', crop_size=224),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))

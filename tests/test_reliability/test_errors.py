@@ -73,17 +73,6 @@ def test_corrupt_image_skip_mode_counts_and_dataset_refetches(broken_imagenet):
     assert ok['img'].shape == (32, 32, 3)
 
 
-def test_default_configs_load_images_robustly():
-    from mmengine.config import Config
-    for name in ('imagenet_bs128_beit.py', 'imagenet_bs256_beit_pretrain.py', 'ade20k_640x640.py',
-                 'ade20k_512x512.py'):
-        cfg = Config.fromfile(config_path(f'_base_/datasets/{name}'))
-        assert cfg.train_pipeline[0] == dict(type='beitmm.RobustLoadImageFromFile', on_corrupt='skip'), name
-        if 'test_pipeline' in cfg:
-            assert cfg.test_pipeline[0]['type'] == 'beitmm.RobustLoadImageFromFile', name
-            assert cfg.test_pipeline[0].get('on_corrupt', 'error') == 'error', name
-
-
 # ---------------------------------------------------------------- segmentation labels
 def test_segmentation_label_out_of_range_names_file(ade20k_root, tmp_path):
     from beitmm.models.decode_heads import SegLabelRangeError

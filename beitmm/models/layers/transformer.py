@@ -187,7 +187,8 @@ class Attention(RelPosTableMixin, nn.Module):
         q, k, v = self.qkv_heads(x)  # each [B, heads, N, D]
         mask = self.attn_bias(grid, shared_bias, attn_mask)
         if mask is not None:
-            mask = mask.to(q.dtype)
+            if mask.dtype != torch.bool:  # bool masks go to SDPA as they are (True = may attend)
+                mask = mask.to(q.dtype)
             mask = mask.unsqueeze(0) if mask.dim() == 3 else mask  # [B or 1, heads or 1, N, N]
         x = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.attn_drop if self.training else 0.)
         x = x.transpose(1, 2).reshape(B, N, C)
@@ -240,7 +241,7 @@ class Block(nn.Module):
         drop_path_rate: Stochastic depth rate of this block.
         norm_eps: LayerNorm epsilon (used when ``norm_cfg`` gives none).
         act_cfg: MLP activation config (default GELU).
-        norm_cfg: Norm config (default ``dict(type='LN', eps=norm_eps)``).
+        norm_cfg: Norm config, used as given (default ``dict(type='LN', eps=norm_eps)``).
     """
 
     def __init__(self, dim: int, num_heads: int, mlp_hidden: int, qv_bias: bool = True,
@@ -248,7 +249,7 @@ class Block(nn.Module):
                  drop: float = 0., attn_drop: float = 0., drop_path_rate: float = 0., norm_eps: float = 1e-6,
                  act_cfg: Optional[dict] = None, norm_cfg: Optional[dict] = None) -> None:
         super().__init__()
-        norm_cfg = dict(dict(type='LN', eps=norm_eps), **(norm_cfg or {}))
+        norm_cfg = dict(norm_cfg) if norm_cfg else dict(type='LN', eps=norm_eps)
         self.norm1 = build_norm(norm_cfg, dim)
         self.attn = Attention(dim, num_heads, qv_bias, window, attn_drop, drop)
         self.norm2 = build_norm(norm_cfg, dim)

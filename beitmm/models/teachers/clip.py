@@ -91,20 +91,26 @@ class CLIPViT(FrozenTeacher):
         checkpoint: OpenAI ``.pt`` archive, CLIP state dict (``visual.`` prefix) or visual-only
             state dict; loaded strictly (no missing key) at construction.
         with_proj: Apply ``proj`` (output ``output_dims``) after ``ln_post``; else ``embed_dims``.
+        with_ln_post: Apply ``ln_post`` to every token. False (with ``with_proj=False``) gives the last
+            block's raw output (768-d for ViT-B/16), the MaskDistill target of the public ports
+            (drkostas/MaskDistill-PyTorch, bwconrad/masked-distillation).
         with_cls: Keep the class token in the output.
         frozen: No gradients and always eval mode.
     """
 
     def __init__(self, arch: Union[str, dict] = 'base', patch_size: int = 16,
                  img_size: Union[int, Sequence[int]] = 224, checkpoint: Optional[Union[str, Mapping]] = None,
-                 with_proj: bool = True, with_cls: bool = False, frozen: bool = True) -> None:
+                 with_proj: bool = True, with_ln_post: bool = True, with_cls: bool = False,
+                 frozen: bool = True) -> None:
         super().__init__(frozen)
+        if with_proj and not with_ln_post:
+            raise ValueError('CLIPViT: proj follows ln_post in CLIP; with_proj=True needs with_ln_post=True')
         arch = resolve_arch(arch, CLIP_ARCHS, 'CLIPViT')
         C = self.embed_dims = arch['embed_dims']
         self.output_dims = arch.get('output_dims', C)
         self.patch_size, self.img_size = patch_size, pair(img_size)
         self.grid = (self.img_size[0] // patch_size, self.img_size[1] // patch_size)
-        self.with_proj, self.with_cls = with_proj, with_cls
+        self.with_proj, self.with_ln_post, self.with_cls = with_proj, with_ln_post, with_cls
         self.out_channels = self.output_dims if with_proj else C
         scale = C**-0.5
         self.conv1 = nn.Conv2d(3, C, patch_size, patch_size, bias=False)
@@ -150,7 +156,9 @@ class CLIPViT(FrozenTeacher):
         x = torch.cat([cls, x], dim=1)  # [B, 1+N, C]
         pos = grid_pos_embed(self.positional_embedding.unsqueeze(0), self.grid, grid)
         x = self.ln_pre(x + pos.to(x.dtype))
-        x = self.ln_post(self.transformer(x))  # [B, 1+N, C]
+        x = self.transformer(x)  # [B, 1+N, C]
+        if self.with_ln_post:
+            x = self.ln_post(x)
         if self.with_proj:
             x = x @ self.proj.to(x.dtype)  # [B, 1+N, D]
         return x if self.with_cls else x[:, 1:]

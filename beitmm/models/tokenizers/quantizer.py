@@ -2,9 +2,10 @@
 
 Reference: microsoft/unilm ``beit2/norm_ema_quantizer.py`` (``NormEMAVectorQuantizer``). The state-dict
 layout is the official one (``embedding.weight``, ``embedding.cluster_size``, ``embedding.embed_avg``,
-``embedding.initted``, ``cluster_size``), so official VQ-KD checkpoints load by copy. Added here:
-k-means initialisation and EMA statistics all-reduced across ranks (every rank holds the same
-codebook), restarts of dead codes, and per-epoch usage / perplexity statistics.
+``embedding.initted``, ``cluster_size``), so official VQ-KD checkpoints load by copy. The official
+quantizer already all-reduces its EMA statistics across ranks; added here: the k-means initialisation
+all-reduced too (every rank starts from the same codebook), restarts of dead codes, and per-epoch
+usage / perplexity statistics.
 """
 from typing import Dict, Optional, Tuple
 

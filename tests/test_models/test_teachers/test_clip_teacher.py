@@ -8,8 +8,11 @@ from beitmm.models.teachers import CLIPViT
 from beitmm.registry import MODELS
 
 
-def reference_forward(sd: dict, img: torch.Tensor, heads: int = 2, patch: int = 16) -> torch.Tensor:
-    """CLIP visual tower written out with matrix products from the raw OpenAI state dict."""
+def reference_forward(sd: dict, img: torch.Tensor, heads: int = 2, patch: int = 16, layer: str = 'proj') -> torch.Tensor:
+    """CLIP visual tower written out with matrix products from the raw OpenAI state dict.
+
+    ``layer``: 'proj' (ln_post then proj), 'ln_post', or 'block' (the last block's raw output).
+    """
     v = {k[len('visual.'):]: t for k, t in sd.items() if k.startswith('visual.')}
     C = v['class_embedding'].numel()
     x = F.conv2d(img, v['conv1.weight'], stride=patch).flatten(2).transpose(1, 2)  # [B, N, C]
@@ -26,7 +29,10 @@ def reference_forward(sd: dict, img: torch.Tensor, heads: int = 2, patch: int = 
         h = ln(x, p + 'ln_2') @ v[p + 'mlp.c_fc.weight'].T + v[p + 'mlp.c_fc.bias']
         x = x + (h * torch.sigmoid(1.702 * h)) @ v[p + 'mlp.c_proj.weight'].T + v[p + 'mlp.c_proj.bias']
         i += 1
-    return (ln(x, 'ln_post') @ v['proj'])[:, 1:]
+    if layer == 'block':
+        return x[:, 1:]
+    x = ln(x, 'ln_post')
+    return (x @ v['proj'] if layer == 'proj' else x)[:, 1:]
 
 
 def test_full_clip_state_dict_loads_with_zero_missing_keys(tmp_path):
@@ -82,3 +88,17 @@ def test_wrong_architecture_names_the_missing_keys():
         CLIPViT(arch=TINY_CLIP, img_size=32, checkpoint=sd)
     with pytest.raises(KeyError, match='conv1.weight'):
         CLIPViT(arch=TINY_CLIP, img_size=32, checkpoint={'foo': torch.zeros(1)})
+
+
+@pytest.mark.parametrize('kwargs,layer,dims', [(dict(), 'proj', 24), (dict(with_proj=False), 'ln_post', 32),
+                                               (dict(with_proj=False, with_ln_post=False), 'block', 32)])
+def test_teacher_layer_choices(kwargs, layer, dims):
+    """MaskDistill's teacher layer (review F8): after ln_post + proj, after ln_post, or before ln_post."""
+    sd = openai_clip_state()
+    model = CLIPViT(arch=TINY_CLIP, img_size=32, checkpoint=sd, **kwargs)
+    img = torch.randn(2, 3, 32, 32)
+    out = model(img)
+    assert out.shape == (2, 4, dims) and model.out_channels == dims
+    torch.testing.assert_close(out, reference_forward(sd, img, layer=layer), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match='with_proj=True needs with_ln_post=True'):
+        CLIPViT(arch=TINY_CLIP, img_size=32, with_ln_post=False)

@@ -1,0 +1,111 @@
+"""Resolve every ``type=`` of every shipped config in the registry that will build it (run in a fresh interpreter).
+
+Usage: ``python tests/test_configs/resolve_config_types.py`` prints a last line ``RESULT <json>``, the JSON being
+``{"configs": n, "types": n, "problems": [[config, key path, type, why], ...]}``.
+
+Each type is looked up the way mmengine's ``build_from_cfg`` does: in the registry of its component kind (chosen
+from the key path: ``model.*`` -> MODELS, ``*pipeline*`` -> TRANSFORMS, ``*_dataloader.dataset`` -> DATASETS, ...),
+switched to the config's ``default_scope`` (nested builds resolve unscoped names in the default scope, mmengine
+#1013). Nothing but the config (``custom_imports``) imports beitmm.
+"""
+import glob
+import json
+import os.path as osp
+from typing import Iterator, List, Optional, Tuple
+
+from mmengine.config import Config
+from mmengine.registry import (DATA_SAMPLERS, DATASETS, FUNCTIONS, HOOKS, LOG_PROCESSORS, LOOPS, METRICS,
+                               MODEL_WRAPPERS, MODELS, OPTIM_WRAPPERS, OPTIMIZERS, PARAM_SCHEDULERS, TRANSFORMS,
+                               VISBACKENDS, VISUALIZERS, WEIGHT_INITIALIZERS, DefaultScope, Registry)
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _batch_augments() -> Registry:
+    from mmpretrain.registry import BATCH_AUGMENTS  # parentless in mmpretrain 1.2
+    return BATCH_AUGMENTS
+
+
+def registry_for(path: str) -> Optional[Registry]:
+    """The root registry that builds the component at config key ``path`` (None: unknown kind)."""
+    if 'init_cfg' in path:
+        return WEIGHT_INITIALIZERS
+    if 'norm_cfg' in path or 'act_cfg' in path or 'loss' in path.rsplit('.', 1)[-1]:
+        return MODELS
+    if 'pipeline' in path or path.startswith(('train_pipeline', 'test_pipeline', 'val_pipeline')):
+        return TRANSFORMS
+    if path.startswith('model') and 'augments' in path:
+        return _batch_augments()
+    if path.startswith(('model', 'data_preprocessor')):
+        return MODELS
+    head = path.split('.')[0].split('[')[0]
+    if head.endswith('_dataloader'):
+        for part, registry in (('.sampler', DATA_SAMPLERS), ('.batch_sampler', DATA_SAMPLERS),
+                               ('.collate_fn', FUNCTIONS), ('.dataset', DATASETS)):
+            if path.startswith(head + part):
+                return registry
+    if head.endswith('_evaluator'):
+        return METRICS
+    if head in ('custom_hooks', 'default_hooks'):
+        return HOOKS
+    if path.startswith('optim_wrapper.optimizer'):
+        return OPTIMIZERS
+    return {'optim_wrapper': OPTIM_WRAPPERS, 'param_scheduler': PARAM_SCHEDULERS, 'train_cfg': LOOPS,
+            'val_cfg': LOOPS, 'test_cfg': LOOPS, 'vis_backends': VISBACKENDS, 'log_processor': LOG_PROCESSORS,
+            'model_wrapper_cfg': MODEL_WRAPPERS}.get(head) or (VISBACKENDS if 'vis_backends' in path else
+                                                              VISUALIZERS if head == 'visualizer' else None)
+
+
+def types(node, path: str = '') -> Iterator[Tuple[str, str]]:
+    """``(key path, type name)`` of every string ``type`` in a config tree."""
+    if isinstance(node, dict):
+        if isinstance(node.get('type'), str):
+            yield path or 'type', node['type']
+        for key, child in node.items():
+            if not str(key).startswith('_') and key != 'custom_imports':
+                yield from types(child, f'{path}.{key}' if path else str(key))
+    elif isinstance(node, (list, tuple)):
+        for i, child in enumerate(node):
+            yield from types(child, f'{path}[{i}]')
+
+
+def resolve(cfg: Config) -> Tuple[int, List[Tuple[str, str, str]]]:
+    problems, count = [], 0
+    scope = cfg.get('default_scope')
+    for path, name in types(cfg.to_dict()):
+        registry = registry_for(path)
+        if registry is None:
+            problems.append((path, name, 'no registry known for this key'))
+            continue
+        count += 1
+        with DefaultScope.overwrite_default_scope(scope), registry.switch_scope_and_registry(None) as reg:
+            try:
+                found = reg.get(name)
+            except Exception as err:  # noqa: BLE001 - reported with the config and key
+                found, why = None, f'{type(err).__name__}: {err}'
+            else:
+                why = f'not found in the {reg.scope} {reg.name} registry (default scope {scope})'
+        if found is None:
+            problems.append((path, name, why))
+    return count, problems
+
+
+def main() -> None:
+    configs = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
+                     if '_base_' not in p)
+    total, problems = 0, []
+    for path in configs:
+        rel = osp.relpath(path, ROOT)
+        try:
+            cfg = Config.fromfile(path)
+        except Exception as err:  # noqa: BLE001
+            problems.append((rel, '', '', f'does not load: {type(err).__name__}: {err}'))
+            continue
+        count, found = resolve(cfg)
+        total += count
+        problems += [(rel, *p) for p in found]
+    print("RESULT " + json.dumps(dict(configs=len(configs), types=total, problems=problems)))  # libraries print too
+
+
+if __name__ == '__main__':
+    main()

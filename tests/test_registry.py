@@ -1,0 +1,163 @@
+"""Registry contract: every location exists, beitmm's loops live in beitmm's LOOPS, and every registered
+MODELS type builds at tiny size and runs forward (and backward when it has trainable parameters) without NaN.
+
+A type registered without an entry in ``CASES`` fails ``test_every_model_type_has_a_case``: add one.
+"""
+import importlib
+from typing import Callable, Dict, Optional, Tuple
+
+import pytest
+import torch
+from mmengine.registry import Registry
+from mmengine.structures import BaseDataElement
+
+import beitmm.registry as beitmm_registry
+from beitmm.registry import MODELS
+from beitmm.testing.shrink import TINY
+
+C = TINY['embed_dims']
+VIT = dict(type='beitmm.BEiT', arch=TINY, img_size=32, out_type='raw')
+MIM_VIT = dict(VIT, use_mask_token=True, use_rel_pos_bias=False, use_shared_rel_pos_bias=True)
+DALLE = dict(type='beitmm.DALLETokenizer', with_decoder=True, n_hid=16, n_blk_per_group=1, vocab_size=64, n_init=16)
+SEG_HEAD = dict(in_channels=[C] * 4, in_index=[0, 1, 2, 3], channels=8, num_classes=3, norm_cfg=dict(type='BN'))
+Case = Tuple[dict, Callable[[torch.nn.Module], Optional[torch.Tensor]]]
+
+
+def _img(b: int = 2, size: int = 32) -> torch.Tensor:
+    return torch.randn(b, 3, size, size, generator=torch.Generator().manual_seed(0))
+
+
+def _masks(b: int = 2, grid: int = 2) -> list:
+    masks = []
+    for i in range(b):
+        m = torch.zeros(grid, grid, dtype=torch.bool)
+        m.view(-1)[i % (grid * grid)] = True
+        masks.append(BaseDataElement(mask=m))
+    return masks
+
+
+def _sum(out) -> torch.Tensor:
+    if isinstance(out, dict):
+        return sum(v for k, v in out.items() if k.startswith('loss'))
+    if isinstance(out, (tuple, list)):
+        return sum(_sum(o) for o in out)
+    return out.float().sum()
+
+
+def _feats(b: int = 2) -> list:
+    return [torch.randn(b, C, 8, 8), torch.randn(b, C, 4, 4), torch.randn(b, C, 2, 2), torch.randn(b, C, 1, 1)]
+
+
+CASES: Dict[str, Case] = {
+    'BEiT': (dict(VIT), lambda m: _sum(m(_img()))),
+    'BEiTV2Neck': (dict(type='beitmm.BEiTV2Neck', arch=TINY, num_layers=1, early_layers=1),
+                   lambda m: _sum(m(MODELS.build(MIM_VIT), _img(), torch.ones(2, 4, dtype=torch.bool)))),
+    'CIM': (dict(type='beitmm.CIM', generator=MIM_VIT, generator_head=dict(type='beitmm.MIMHead', in_channels=C,
+                                                                         out_channels=64),
+                 tokenizer=DALLE, backbone=dict(VIT, use_rel_pos_bias=False, use_shared_rel_pos_bias=True),
+                 head=dict(type='beitmm.CIMRevDetHead', in_channels=C)),
+            lambda m: _sum(m.loss([_img(), _img(2, 16)], _masks()))),
+    'CIMResPixHead': (dict(type='beitmm.CIMResPixHead', in_channels=C, window_size=3),
+                      lambda m: _sum(m.loss(torch.randn(2, 5, C), torch.rand(2, 3, 32, 32)))),
+    'CIMRevDetHead': (dict(type='beitmm.CIMRevDetHead', in_channels=C),
+                      lambda m: _sum(m.loss(torch.randn(2, 5, C), torch.rand(2, 2, 2) > 0.5))),
+    'CLIPViT': (dict(type='beitmm.CLIPViT', arch=dict(embed_dims=C, num_layers=1, num_heads=2, output_dims=24),
+                     patch_size=16, img_size=32), lambda m: _sum(m(_img()))),
+    'DALLETokenizer': (dict(DALLE), lambda m: _sum(m(_img(2, 16)))),
+    'DINOViT': (dict(type='beitmm.DINOViT', arch=dict(embed_dims=C, num_layers=1, num_heads=2), patch_size=16,
+                     img_size=32), lambda m: _sum(m(_img()))),
+    'FastUPerHead': (dict(type='beitmm.FastUPerHead', pool_scales=(1, 2), **SEG_HEAD), lambda m: _sum(m(_feats()))),
+    'FeatureRegressionLoss': (dict(type='beitmm.FeatureRegressionLoss', kind='smooth_l1', beta=1.0),
+                              lambda m: _sum(m(torch.randn(6, 8, requires_grad=True), torch.randn(6, 8)))),
+    'FeatureTarget': (dict(type='beitmm.FeatureTarget', teacher=dict(VIT), student_patch_size=16),
+                      lambda m: _sum(m(_img()))),
+    'KMeansTokenizer': (dict(type='beitmm.KMeansTokenizer', patch_size=8, vocab_size=16, pool=2), None),
+    'LinearProbeClassifier': (dict(type='beitmm.LinearProbeClassifier', backbone=dict(VIT),
+                                   neck=dict(type='beitmm.LinearProbeNeck', in_channels=C),
+                                   head=dict(type='mmpretrain.LinearClsHead', num_classes=3, in_channels=2 * C)),
+                              lambda m: _sum(m(_img(), mode='tensor'))),
+    'LinearProbeNeck': (dict(type='beitmm.LinearProbeNeck', in_channels=C),
+                        lambda m: _sum(m([torch.randn(4, 5, C, requires_grad=True)]))),
+    'LowMemoryFCNHead': (dict(type='beitmm.LowMemoryFCNHead', in_channels=C, in_index=2, channels=8, num_convs=1,
+                              num_classes=3, norm_cfg=dict(type='BN')), lambda m: _sum(m(_feats()))),
+    'MIMHead': (dict(type='beitmm.MIMHead', in_channels=C, out_channels=16),
+                lambda m: _sum(m.loss(torch.randn(2, 4, C), torch.randint(0, 16, (2, 4)),
+                                      torch.tensor([[1, 0, 0, 1], [0, 1, 0, 0]], dtype=torch.bool)))),
+    'MaskedImageModeling': (dict(type='beitmm.MaskedImageModeling', backbone=MIM_VIT,
+                                 head=dict(type='beitmm.MIMHead', in_channels=C, out_channels=64),
+                                 target_generator=dict(DALLE, with_decoder=False)),
+                            lambda m: _sum(m.loss([_img(), _img(2, 16)], _masks()))),
+    'PixelTarget': (dict(type='beitmm.PixelTarget', patch_size=16), lambda m: _sum(m(_img()))),
+    'TokenClassificationLoss': (dict(type='beitmm.TokenClassificationLoss'),
+                                lambda m: _sum(m(torch.randn(6, 8, requires_grad=True), torch.randint(0, 8, (6, ))))),
+    'TwoViewDataPreprocessor': (dict(type='beitmm.TwoViewDataPreprocessor', second_mean=[0.] * 3,
+                                     second_std=[255.] * 3),
+                                lambda m: _sum(m(dict(inputs=[[torch.zeros(3, 8, 8, dtype=torch.uint8)] * 2,
+                                                              [torch.zeros(3, 4, 4, dtype=torch.uint8)] * 2]),
+                                                 True)['inputs'])),
+    'VQKD': (dict(type='beitmm.VQKD', encoder=dict(VIT, use_abs_pos_emb=True, use_rel_pos_bias=False,
+                                                   layer_scale_init_value=0.),
+                  decoder=dict(VIT, arch=dict(TINY, num_layers=1), img_size=2, patch_size=1, use_abs_pos_emb=True,
+                               use_rel_pos_bias=False, layer_scale_init_value=0.),
+                  teacher=dict(VIT), num_codes=8, code_dim=4, teacher_dim=C), lambda m: _sum(m(_img(), mode='loss'))),
+}
+
+
+def _beitmm_registries() -> Dict[str, Registry]:
+    return {n: r for n, r in vars(beitmm_registry).items() if isinstance(r, Registry) and r.scope == 'beitmm'}
+
+
+@pytest.mark.parametrize('name', sorted(_beitmm_registries()))
+def test_every_location_exists_and_imports(name):
+    registry = _beitmm_registries()[name]
+    assert registry.parent is not None, f'{name} must be a child of an mmengine root registry'
+    for location in registry._locations:
+        importlib.import_module(location)  # raises if a location is missing or broken
+
+
+def test_metrics_resolve_under_the_beitmm_scope():
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('beitmm'):
+        assert beitmm_registry.METRICS.get('mmpretrain.Accuracy').__name__ == 'Accuracy'
+        assert beitmm_registry.METRICS.get('mmseg.IoUMetric').__name__ == 'IoUMetric'
+
+
+def test_loops_live_in_beitmms_registry():
+    from mmengine.registry import LOOPS as ROOT_LOOPS
+    beitmm_registry.LOOPS.import_from_location()
+    assert {'ResumableEpochBasedTrainLoop', 'ResumableIterBasedTrainLoop'} <= set(beitmm_registry.LOOPS.module_dict)
+    assert 'ResumableEpochBasedTrainLoop' not in ROOT_LOOPS.module_dict
+    assert ROOT_LOOPS.get('beitmm.ResumableIterBasedTrainLoop').__name__ == 'ResumableIterBasedTrainLoop'
+
+
+def test_every_model_type_has_a_case():
+    MODELS.import_from_location()
+    missing = sorted(set(MODELS.module_dict) - set(CASES))
+    assert not missing, f'registered MODELS types without a contract case in tests/test_registry.py: {missing}'
+
+
+@pytest.mark.parametrize('name', sorted(CASES))
+def test_model_type_builds_runs_forward_and_backward(name):
+    cfg, run = CASES[name]
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    assert type(model).__name__ == name
+    if hasattr(model, 'init_weights'):
+        model.init_weights()
+    params = list(model.parameters())
+    trainable = [p for p in params if p.requires_grad]
+    if run is None:  # a buffers-only module (fitted offline): building and its state layout are the contract
+        assert not params and model.state_dict()
+        return
+    out = run(model)
+    assert torch.isfinite(out).all(), f'{name} produced a non-finite output'
+    if trainable:
+        assert out.requires_grad, f'{name} has trainable parameters but its output has no gradient'
+        out.backward()
+        grads = [p.grad for p in trainable if p.grad is not None]
+        assert grads, f'{name}: no parameter received a gradient'
+        assert all(torch.isfinite(g).all() for g in grads), f'{name}: non-finite gradient'
+    elif params:  # frozen modules (tokenizers, teachers, targets) must not build a graph
+        assert not out.requires_grad, f'{name} is frozen but its output requires grad'
+    elif out.requires_grad:  # parameter-free (losses): the gradient reaches the inputs
+        out.backward()
