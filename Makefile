@@ -1,12 +1,13 @@
 # make demo : create .venv, install everything, run the demo job on generated data
 # make test : same set-up, then the test suite
+# make lint : same set-up, then ruff and the docstring dialect check (.ci/run runs it before the tests)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.beitmm-installed
 
-.PHONY: setup demo test clean-venv
+.PHONY: setup demo test lint clean-venv
 
-$(STAMP): tools/setup_env.sh setup.py requirements/runtime.txt requirements/mminstall.txt requirements/tests.txt requirements/optional.txt requirements/build.txt
+$(STAMP): tools/setup_env.sh setup.py requirements/runtime.txt requirements/mminstall.txt requirements/tests.txt requirements/optional.txt requirements/build.txt requirements/hf5.txt requirements/lint.txt
 	VENV=$(VENV) bash tools/setup_env.sh
 	touch $(STAMP)
 
@@ -17,6 +18,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest tests -q -p no:cacheprovider
+
+# ruff (lint + import order, configured in ruff.toml) and the docstring dialect check
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest tests/test_style.py -q -p no:cacheprovider
 
 clean-venv:
 	rm -rf $(VENV)

@@ -15,7 +15,8 @@ fi
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip --disable-pip-version-check -q)
 "${PIP[@]}" install -r requirements/build.txt
-"${PIP[@]}" install -r requirements/runtime.txt -r requirements/tests.txt -r requirements/optional.txt
+"${PIP[@]}" install -r requirements/runtime.txt -r requirements/tests.txt -r requirements/optional.txt \
+  -r requirements/lint.txt
 
 if ! "$PY" -c "import mmcv, mmcv.ops" >/dev/null 2>&1; then
   TORCH=$("$PY" -c "import torch; print(torch.__version__.split('+')[0])")
@@ -42,4 +43,21 @@ if ! "$PY" -c "import mmcv, mmcv.ops" >/dev/null 2>&1; then
   "${PIP[@]}" install --no-deps "$WHEEL"
 fi
 "${PIP[@]}" install --no-deps --no-build-isolation -e .
+
+# transformers 5 cannot share the venv with transformers 4 (requirements/tests.txt): huggingface_hub >= 1.31 vs
+# < 1.0. It goes with its own dependencies into $VENV/hf5, which the HF checkpoint tests put on the PYTHONPATH of a
+# subprocess; constrained to the venv's pins, so the packages both trees hold are the same versions. Reinstalled
+# only when a requirements file it depends on changes (key in $HF5/.beitmm-hf5); built aside, then moved in place.
+HF5="$VENV/hf5"
+HF5_KEY=$(cat requirements/hf5.txt requirements/runtime.txt requirements/optional.txt | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$HF5/.beitmm-hf5" 2>/dev/null || true)" != "$HF5_KEY" ]; then
+  echo "[setup_env] installing transformers 5 into $HF5"
+  rm -rf "$HF5.tmp"
+  "${PIP[@]}" install --target "$HF5.tmp" -r requirements/hf5.txt -c requirements/runtime.txt \
+    -c requirements/optional.txt
+  PYTHONPATH="$HF5.tmp" "$PY" -c "import transformers as t; assert t.__version__.startswith('5.'), t.__version__"
+  echo "$HF5_KEY" > "$HF5.tmp/.beitmm-hf5"
+  rm -rf "$HF5"
+  mv "$HF5.tmp" "$HF5"
+fi
 "$PY" -c "import mmcv.ops, mmseg.models, mmpretrain.models, beitmm; print('[setup_env] ok: torch', __import__('torch').__version__, 'mmcv', mmcv.__version__)"

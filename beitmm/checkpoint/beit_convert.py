@@ -18,7 +18,7 @@ from torch import Tensor
 from .beit_adapt import (Grid, StateDict, Target, check_shapes,
                          expand_shared_rel_pos_bias, place_rel_pos_tables,
                          resize_positions, target_shapes)
-from .beit_layouts import detect_format, to_beitmm_layout
+from .beit_layouts import detect_format, hf_task_key, to_beitmm_layout
 from .converters import (CheckpointConverter, ConversionTarget,
                          register_converter)
 from .report import ConversionReport
@@ -30,11 +30,12 @@ __all__ = [
 ]
 
 # official unilm / HF segmentation FPN -> mmseg Feature2Pyramid; HF's segmentation classifiers
-# (its converter renamed unilm's conv_seg to classifier) -> mmseg's conv_seg
+# (its converter renamed unilm's conv_seg to classifier) -> mmseg's conv_seg. HF keys are first given their
+# transformers 4 names (beit_layouts.hf_task_key), which are otherwise mmseg's UPerHead / FCNHead ones.
 _NECK = [(re.compile(r'^fpn1\.(\d+)\.'), r'neck.upsample_4x.\1.'),
          (re.compile(r'^fpn2\.(\d+)\.'), r'neck.upsample_2x.\1.'),
          (re.compile(r'^(decode_head|auxiliary_head)\.classifier\.'), r'\1.conv_seg.')]
-_HF_TASK = re.compile(r'^(fpn\d|decode_head|auxiliary_head)\.')
+_HF_TASK = re.compile(r'^(fpn\d*|decode_head|auxiliary_head)\.')  # fpn.fpn1: transformers 5
 _BACKBONE_KEY = re.compile(
     r'^((blocks|layers)\.\d+\.|(beit|data2vec_vision)\.|encoder\.layer\.)')
 _HEAD_CANDIDATES = ('head.fc.', 'head.')
@@ -116,7 +117,8 @@ def convert_backbone_state_dict(
     state, outside = _backbone_part(state_dict)
     out, report = convert_layout(state, src_format)
     report.dropped += [(k, 'outside the backbone') for k in outside]
-    if pooled_norm and is_pretraining_checkpoint(out, [*outside, *state, *others]):
+    if (pooled_norm and not _has_hf_pooled_norm(state)
+            and is_pretraining_checkpoint(out, [*outside, *state, *others])):
         for key in [k for k in out if k.startswith('norm.')]:
             del out[key]
             report.reinitialised.append(
@@ -139,6 +141,15 @@ def convert_backbone_state_dict(
         raise ValueError('checkpoint does not cover the backbone exactly:\n' +
                          report.table())
     return out, report
+
+
+def _has_hf_pooled_norm(state_dict: Mapping[str, Tensor]) -> bool:
+    """Whether an HF dict has ``pooler.layernorm``, the norm after mean pooling (BeitPooler).
+
+    That norm is copied even when the dict also holds a shared relative position table, which otherwise marks a
+    pretraining checkpoint whose per-token norm a mean-pooled target does not take.
+    """
+    return any(re.search(r'(^|\.)pooler\.layernorm\.', k) for k in state_dict)
 
 
 # Keys only a masked-image-modeling checkpoint has (after renaming to beitmm's layout), and
@@ -182,12 +193,21 @@ def _split_model(state_dict: Mapping[str, Tensor], fmt: str, prefix: str
     renamed = 0
     for src in (backbone, rest):
         for key in list(src):
-            for pattern, repl in _NECK:
-                if pattern.match(key):
-                    rest[pattern.sub(repl, key)] = src.pop(key)
-                    renamed += 1
-                    break
+            new = _task_key(key, fmt)
+            if new != key:
+                rest[new] = src.pop(key)
+                renamed += 1
     return backbone, rest, whole, renamed
+
+
+def _task_key(key: str, fmt: str) -> str:
+    """Name a segmentation FPN / HF head key as mmseg does (HF: transformers 4 name first); others unchanged."""
+    if fmt == 'hf' and _HF_TASK.match(key):
+        key = hf_task_key(key)
+    for pattern, repl in _NECK:
+        if pattern.match(key):
+            return pattern.sub(repl, key)
+    return key
 
 
 def _take_head(backbone: StateDict, rest: StateDict, shapes: Mapping,
@@ -223,7 +243,10 @@ def convert_model_state_dict(
     segmentation FPN ``fpn1.{0,1,3}`` / ``fpn2.0`` becomes mmseg's
     ``neck.upsample_4x`` / ``neck.upsample_2x`` (incl. BN running stats); a
     bare checkpoint's classifier is mapped to the target's ``head.fc.*`` or
-    ``head.*``; HF's segmentation ``classifier`` becomes ``conv_seg``.
+    ``head.*``; HF's segmentation ``classifier`` becomes ``conv_seg`` (HF
+    transformers 5 FPN / head names, ``fpn.fpn1.conv_transpose1``,
+    ``psp_bottleneck``, ``convolution`` / ``normalization``, get their
+    transformers 4 names first, which are mmseg's).
     Non-backbone keys the target lacks are dropped with a reason; those it
     has with another shape (a head whose class count changed) are reported
     as re-initialised.

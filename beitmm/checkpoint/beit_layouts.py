@@ -4,15 +4,25 @@ beitmm's backbone layout is the microsoft/unilm (== timm) naming with the
 final norm always called ``norm``.  This module recognises the other layouts
 (official unilm, timm, HuggingFace ``transformers`` BEiT / Data2Vec-vision,
 mmpretrain ``BEiTViT``, mmseg ``BEiT``) and renames their backbone keys; it
-does not look at any target model (see :mod:`.ckpt_convert` for that).
+does not look at any target model (see :mod:`.beit_convert` for that).
+
+HuggingFace has two namings, both detected as ``'hf'``: transformers 4
+(``beit.encoder.layer.N.attention.attention.query``, ``fpn1.0``,
+``decode_head.bottleneck.conv``), which the files on the Hub keep, and
+transformers 5 (``beit.layers.N.attention.q_proj``, ``fpn.fpn1.conv_transpose1``,
+``decode_head.psp_bottleneck.convolution``), which ``model.state_dict()`` of
+transformers 5 returns (its ``save_pretrained`` writes the transformers 4
+names back).  transformers 5 names are first mapped to transformers 4 ones
+(:func:`hf5_to_hf4_key`), then one set of rules applies.
 """
 import re
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
 
-__all__ = ['FORMATS', 'detect_format', 'to_beitmm_layout']
+__all__ = ['FORMATS', 'detect_format', 'to_beitmm_layout', 'hf5_to_hf4_key', 'hf_task_key',
+           'hf_seg_out_indices']
 
 FORMATS = ('beitmm', 'unilm', 'timm', 'hf', 'mmpretrain', 'mmseg')
 StateDict = Dict[str, Tensor]
@@ -27,7 +37,7 @@ _COMMON_DROPS: Rules = [
     (r'(^|\.)k_bias$', 'zero key bias buffer (beitmm has none)'),
     (r'^lm_head\.', 'masked-image-modeling prediction head'),
     (r'^cls_pt_', 'BEiT v2 pretraining-only CLS branch'),
-    (r'^fpn\d\.', 'segmentation FPN, mapped to neck.* by '
+    (r'^fpn\d*\.', 'segmentation FPN, mapped to neck.* by '
      'convert_model_state_dict only'),
     (r'^(decode_head|auxiliary_head)\.', 'segmentation head'),
 ]
@@ -49,6 +59,36 @@ _OPENMMLAB_RULES: Rules = [
 ]
 _OPENMMLAB_DROPS: Rules = [(r'^head\.', 'classification head (task-specific)')]
 
+# transformers 5 -> transformers 4 names, the reverse of the renamings transformers 5 applies when it loads Hub
+# files (transformers/conversion_mapping.py: "ViTModel", "BeitModel", "BeitForSemanticSegmentation"); first match.
+_HF5_BACKBONE: Rules = [
+    (r'^shared_position_bias\.', 'encoder.relative_position_bias.'),
+    (r'^layers\.(\d+)\.attention\.q_proj\.', r'encoder.layer.\1.attention.attention.query.'),
+    (r'^layers\.(\d+)\.attention\.k_proj\.', r'encoder.layer.\1.attention.attention.key.'),
+    (r'^layers\.(\d+)\.attention\.v_proj\.', r'encoder.layer.\1.attention.attention.value.'),
+    (r'^layers\.(\d+)\.attention\.o_proj\.', r'encoder.layer.\1.attention.output.dense.'),
+    (r'^layers\.(\d+)\.mlp\.fc1\.', r'encoder.layer.\1.intermediate.dense.'),
+    (r'^layers\.(\d+)\.mlp\.fc2\.', r'encoder.layer.\1.output.dense.'),
+    (r'^layers\.(\d+)\.relative_position_bias\.',
+     r'encoder.layer.\1.attention.attention.relative_position_bias.'),
+    (r'^layers\.(\d+)\.', r'encoder.layer.\1.'),  # layernorm_before / _after, lambda_1 / _2
+]
+# Segmentation modules of transformers 5 (BeitFPNNeck, BeitConvLayer, BeitPyramidPoolingBlock) -> transformers 4
+# (nn.Sequential FPN, BeitConvModule's conv / bn, PSP blocks as Sequential(pool, conv module)).
+_HF5_TASK: Rules = [
+    (r'^fpn\.fpn1\.conv_transpose1\.', 'fpn1.0.'),
+    (r'^fpn\.fpn1\.normalization\.', 'fpn1.1.'),
+    (r'^fpn\.fpn1\.conv_transpose2\.', 'fpn1.3.'),
+    (r'^fpn\.fpn2\.', 'fpn2.0.'),
+    (r'^decode_head\.psp_bottleneck\.', 'decode_head.bottleneck.'),
+    (r'^decode_head\.psp_modules\.blocks\.(\d+)\.conv\.', r'decode_head.psp_modules.\1.1.'),
+]
+_HF5_CONV_LAYER: Rules = [(r'\.convolution\.', '.conv.'), (r'\.normalization\.', '.bn.')]
+_HF_HEAD = re.compile(r'^(decode_head|auxiliary_head)\.')
+# Bare (unprefixed) transformers 5 BeitModel dicts: `layers.N.` like mmpretrain / mmseg, told apart by these names.
+_HF5_BARE = re.compile(r'^(layers\.\d+\.(attention\.[qkvo]_proj|layernorm_before|mlp\.fc\d|lambda_)'
+                       r'|shared_position_bias\.|embeddings\.patch_embeddings\.)')
+
 _HF_LAYER = r'^encoder\.layer\.(\d+)\.'
 _HF_RULES: Rules = [
     (r'^embeddings\.cls_token$', 'cls_token'),
@@ -69,6 +109,71 @@ _HF_RULES: Rules = [
 _HF_DROPS: Rules = [(r'^classifier\.', 'classification head (task-specific)')]
 _HF_QKV = re.compile(_HF_LAYER + r'attention\.attention\.'
                      r'(query|key|value)\.(weight|bias)$')
+QKV = Dict[str, Dict[str, Tuple[str, Tensor]]]  # {layer: {'query.weight': (source key, tensor), ...}}
+
+
+def _first_sub(rules: Rules, key: str) -> str:
+    for pattern, repl in rules:
+        found = re.match(pattern, key)
+        if found:
+            return found.expand(repl) + key[found.end():]
+    return key
+
+
+def hf5_to_hf4_key(key: str) -> str:
+    """Map a (prefix-stripped) transformers 5 BEiT backbone key to its transformers 4 name; others unchanged.
+
+    Args:
+        key: Backbone key without its ``beit.`` / ``data2vec_vision.`` prefix.
+
+    Returns:
+        The transformers 4 name, e.g. ``layers.0.attention.q_proj.weight`` ->
+        ``encoder.layer.0.attention.attention.query.weight``.
+    """
+    return _first_sub(_HF5_BACKBONE, key)
+
+
+def hf_task_key(key: str) -> str:
+    """Map an HF segmentation FPN / head key (either major version) to its transformers 4 name.
+
+    transformers 5 renamed the FPN (``fpn.fpn1.conv_transpose1``), the PSP blocks
+    (``psp_modules.blocks.N.conv``, ``psp_bottleneck``) and every conv layer's ``conv`` / ``bn`` to
+    ``convolution`` / ``normalization`` (modeling_beit.py, modeling_data2vec_vision.py); the transformers 4
+    names equal mmseg's ``UPerHead`` / ``FCNHead`` ones except ``classifier`` (mmseg ``conv_seg``).
+
+    Args:
+        key: A top-level key of an HF segmentation state dict (``fpn*``, ``decode_head.*``,
+            ``auxiliary_head.*``).
+
+    Returns:
+        Its transformers 4 name (unchanged when it already is one).
+    """
+    key = _first_sub(_HF5_TASK, key)
+    if _HF_HEAD.match(key):
+        for pattern, repl in _HF5_CONV_LAYER:
+            key = re.sub(pattern, repl, key)
+    return key
+
+
+def hf_seg_out_indices(out_indices: Sequence[int]) -> Tuple[int, ...]:
+    """Blocks HF's ``BeitForSemanticSegmentation`` reads, as beitmm ``out_indices``.
+
+    HF takes ``hidden_states[i - 1]`` for each ``i`` of ``config.out_indices``, ``hidden_states[0]``
+    being the embedding output (modeling_beit.py of transformers 4 and 5: ``idx + 1 in out_indices`` /
+    ``encoder_hidden_states[i - 1]``), i.e. the output of block ``i - 2`` counted from 0. unilm and mmseg
+    read block ``i`` for the same numbers ([3, 5, 7, 11] for BEiT-B on ADE20K), so HF's port feeds
+    other blocks to the weights than the ones they were trained with; use this to reproduce HF's outputs.
+
+    Args:
+        out_indices: HF ``config.out_indices`` (four integers >= 2).
+
+    Returns:
+        The block indices for ``beitmm.BEiT(out_indices=...)``.
+    """
+    if any(i < 2 for i in out_indices):
+        raise ValueError(f'HF out_indices {list(out_indices)} read the embedding output (index < 2), which no '
+                         'beitmm block returns')
+    return tuple(i - 2 for i in out_indices)
 
 
 def _backbone_keys(keys: List[str]) -> List[str]:
@@ -87,16 +192,19 @@ def detect_format(state_dict: Mapping[str, Tensor]) -> str:
     mmpretrain is recognised by its pooling norm ``ln2``, shared table,
     ``pos_embed``, ``mask_token`` or ``head.fc`` / ``target_generator``
     keys, and mmseg is reported otherwise; both convert identically.
+    HF dicts (transformers 4 or 5) have a ``beit.`` / ``data2vec_vision.``
+    prefix, ``encoder.layer.N.`` keys, or, bare transformers 5 ones,
+    ``layers.N.attention.q_proj``-style names.
 
     Args:
-        state_dict (Mapping[str, Tensor]): Flat state dict.
+        state_dict: Flat state dict.
 
     Returns:
-        str: One of :data:`FORMATS`.
+        One of :data:`FORMATS`.
     """
     keys = list(state_dict)
     if any(k.startswith(_HF_PREFIXES) or '.encoder.layer.' in k
-           or k.startswith('encoder.layer.') for k in keys):
+           or k.startswith('encoder.layer.') or _HF5_BARE.match(k) for k in keys):
         return 'hf'
     bb = _backbone_keys(keys)
     if any(re.match(r'layers\.\d+\.', k) for k in bb):
@@ -137,43 +245,51 @@ def _norm_rank(src_key: str, new_key: str) -> int:
                      f'{src_key!r}); the checkpoint mixes layouts')
 
 
-def _merge_hf_qkv(qkv: Dict[str, Dict[str, Tensor]], out: StateDict,
-                  dropped: Dropped, prefix: str) -> int:
+def _hf_qkv_part(key: str) -> Optional[Tuple[str, str]]:
+    """``(layer, 'query.weight' | ...)`` of a transformers 4 q/k/v projection key, else None."""
+    found = _HF_QKV.search(key)
+    return (found[1], f'{found[2]}.{found[3]}') if found else None
+
+
+def _merge_hf_qkv(qkv: QKV, out: StateDict, dropped: Dropped) -> int:
     """Merge HF query/key/value projections into ``qkv`` + q/v biases.
 
     Args:
-        qkv (dict): ``{layer: {'query.weight': tensor, ...}}``.
-        out (dict): beitmm state dict to write into.
-        dropped (list): Receives the dropped (all-zero) key biases.
-        prefix (str): Source key prefix (``beit.`` etc.), for messages.
+        qkv: ``{layer: {'query.weight': (source key, tensor), ...}}`` (transformers 4 part names, whatever
+            the source naming).
+        out: beitmm state dict to write into.
+        dropped: Receives the dropped (all-zero) key biases.
 
     Returns:
-        int: Number of keys written to ``out``.
+        Number of keys written to ``out``.
     """
     written = 0
     for layer, parts in sorted(qkv.items(), key=lambda kv: int(kv[0])):
-        src = f'{prefix}encoder.layer.{layer}.attention.attention'
-        absent = [p for p in ('query.weight', 'key.weight', 'value.weight')
-                  if p not in parts]
+        absent = [p for p in ('query.weight', 'key.weight', 'value.weight') if p not in parts]
         if absent:
-            raise ValueError(f'HF checkpoint lacks {src}.{absent[0]}: cannot '
-                             'build the merged qkv weight')
+            have = ', '.join(src for src, _ in parts.values())
+            raise ValueError(f'HF checkpoint lacks the {absent[0]} projection of layer {layer} (it has {have}): '
+                             'cannot build the merged qkv weight')
         out[f'blocks.{layer}.attn.qkv.weight'] = torch.cat(
-            [parts['query.weight'], parts['key.weight'],
-             parts['value.weight']], dim=0)  # [3C, C]
+            [parts[p][1] for p in ('query.weight', 'key.weight', 'value.weight')], dim=0)  # [3C, C]
         written += 1
         for name, dst in (('query.bias', 'q_bias'), ('value.bias', 'v_bias')):
             if name in parts:
-                out[f'blocks.{layer}.attn.{dst}'] = parts[name]
+                out[f'blocks.{layer}.attn.{dst}'] = parts[name][1]
                 written += 1
-        k_bias = parts.get('key.bias')
-        if k_bias is not None:
+        if 'key.bias' in parts:  # HF builds the key projection without bias (BeitSelfAttention / BeitAttention)
+            src, k_bias = parts['key.bias']
             if torch.any(k_bias != 0):
-                raise ValueError(
-                    f'{src}.key.bias is non-zero but BEiT attention has no '
-                    'key bias; this checkpoint is not a BEiT model')
-            dropped.append((f'{src}.key.bias', 'all-zero key bias'))
+                raise ValueError(f'{src} is non-zero but BEiT attention has no key bias; this checkpoint is not a '
+                                 'BEiT model')
+            dropped.append((src, 'all-zero key bias'))
     return written
+
+
+def _strip_hf(src_key: str) -> str:
+    """Prefix-free transformers 4 name of an HF backbone key (transformers 5 names mapped back)."""
+    key = next((src_key[len(p):] for p in _HF_PREFIXES if src_key.startswith(p)), src_key)
+    return hf5_to_hf4_key(key)
 
 
 def to_beitmm_layout(state_dict: Mapping[str, Tensor],
@@ -181,21 +297,21 @@ def to_beitmm_layout(state_dict: Mapping[str, Tensor],
                      ) -> Tuple[StateDict, int, Dropped]:
     """Rename backbone keys of any supported layout to beitmm's.
 
-    Only names change (HF q/k/v projections are concatenated into ``qkv``):
+    Only names change (HF q/k/v projections, transformers 4 ``query`` / ``key`` /
+    ``value`` or transformers 5 ``q_proj`` / ``k_proj`` / ``v_proj``, are concatenated into ``qkv``):
     no key is resized and the shared relative-position table is kept as is.
     Derived buffers, prediction/classification heads and segmentation
     FPN/head keys are dropped with a reason.
 
     Args:
-        state_dict (Mapping[str, Tensor]): Bare backbone state dict (HF
-            dicts may keep their ``beit.`` / ``data2vec_vision.`` prefix and
-            top-level ``layernorm`` / ``lm_head`` / ``classifier``).
-        src_format (str, optional): One of :data:`FORMATS`; detected when
-            None.
+        state_dict: Bare backbone state dict (HF dicts may keep their
+            ``beit.`` / ``data2vec_vision.`` prefix and top-level
+            ``layernorm`` / ``lm_head`` / ``classifier``).
+        src_format: One of :data:`FORMATS`; detected when None.
 
     Returns:
-        tuple[dict, int, list]: beitmm-layout state dict, number of keys
-        whose name changed, and ``(source key, reason)`` of dropped keys.
+        beitmm-layout state dict, number of keys whose name changed, and
+        ``(source key, reason)`` of dropped keys.
     """
     fmt = src_format or detect_format(state_dict)
     if fmt not in FORMATS:
@@ -209,17 +325,14 @@ def to_beitmm_layout(state_dict: Mapping[str, Tensor],
     out: StateDict = {}
     origin: Dict[str, str] = {}  # output key -> source key
     dropped: Dropped = []
-    qkv: Dict[str, Dict[str, Tensor]] = {}
-    hf_prefix = ''
+    qkv: QKV = {}
     for src_key, value in state_dict.items():
         key = src_key
         if fmt == 'hf':
-            key = next((key[len(p):] for p in _HF_PREFIXES
-                        if key.startswith(p)), key)
-            found = _HF_QKV.search(key)
-            if found:
-                hf_prefix = src_key[:len(src_key) - len(key)]
-                qkv.setdefault(found[1], {})[f'{found[2]}.{found[3]}'] = value
+            key = _strip_hf(src_key)
+            part = _hf_qkv_part(key)
+            if part:
+                qkv.setdefault(part[0], {})[part[1]] = (src_key, value)
                 continue
         drop = _match(_COMMON_DROPS + drops, key)
         if drop:
@@ -237,6 +350,6 @@ def to_beitmm_layout(state_dict: Mapping[str, Tensor],
                 continue
         out[new_key] = value
         origin[new_key] = src_key
-    renamed = _merge_hf_qkv(qkv, out, dropped, hf_prefix)
+    renamed = _merge_hf_qkv(qkv, out, dropped)
     renamed += sum(new != old for new, old in origin.items())
     return out, renamed, dropped
