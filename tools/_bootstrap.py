@@ -12,7 +12,8 @@ import os.path as osp
 import sys
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-VENV_PYTHON = osp.join(ROOT, '.venv', 'bin', 'python')
+VENV = osp.join(ROOT, '.venv')
+VENV_PYTHON = osp.join(VENV, 'bin', 'python')
 
 
 def _has_dependencies() -> bool:
@@ -20,5 +21,5 @@ def _has_dependencies() -> bool:
 
 
 if os.environ.get('BEITMM_NO_VENV') != '1' and not _has_dependencies() and osp.isfile(VENV_PYTHON) \
-        and osp.realpath(sys.executable) != osp.realpath(VENV_PYTHON):
+        and osp.realpath(sys.prefix) != osp.realpath(VENV):  # .venv/bin/python is a link to the base interpreter
     os.execv(VENV_PYTHON, [VENV_PYTHON, *sys.argv])
