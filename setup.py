@@ -13,6 +13,7 @@ def parse_requirements(fname: str) -> list:
 
 
 def get_version() -> str:
+    """Read ``__version__`` from ``beitmm/version.py`` without importing the package."""
     scope: dict = {}
     with open(osp.join(osp.dirname(osp.abspath(__file__)), 'beitmm', 'version.py')) as f:
         exec(f.read(), scope)

@@ -1,1 +1,2 @@
+"""Version of beitmm."""
 __version__ = '0.1.0'

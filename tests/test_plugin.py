@@ -75,7 +75,8 @@ data_preprocessor = dict(num_classes=NUM_CLASSES, mean=[123.675, 116.28, 103.53]
 pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=32), dict(type='PackInputs')]
 train_dataloader = dict(batch_size=4, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True),
                         dataset=dict(type='CustomDataset', data_root=DATA_ROOT, data_prefix='train', pipeline=pipeline))
-optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05), constructor='beitmm.LayerDecayOptimWrapperConstructor',
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
+                     constructor='beitmm.LayerDecayOptimWrapperConstructor',
                      paramwise_cfg=dict(layer_decay_rate=0.65))
 train_cfg = dict(by_epoch=True, max_epochs=1)
 '''

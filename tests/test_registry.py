@@ -1,5 +1,7 @@
-"""Registry contract: every location exists, beitmm's loops live in beitmm's LOOPS, and every registered
-MODELS type builds at tiny size and runs forward (and backward when it has trainable parameters) without NaN.
+"""Registry contract: every location exists, beitmm's loops live in beitmm's LOOPS, every model type runs.
+
+Every registered MODELS type builds at tiny size and runs forward (and backward when it has trainable
+parameters) without NaN.
 
 A type registered without an entry in ``CASES`` fails ``test_every_model_type_has_a_case``: add one.
 """

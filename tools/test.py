@@ -1,21 +1,22 @@
 """Evaluate a checkpoint with a beitmm config.
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--cfg-options k=v ...]
-    bash tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS
+python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--cfg-options k=v ...]
+bash tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS
 """
 import os.path as _osp
 import sys as _sys
 
 _sys.path.append(_osp.dirname(_osp.abspath(__file__)))  # tools/
-import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import argparse
 import os
 import os.path as osp
 
+import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 from mmengine.config import Config, DictAction
 
 
 def parse_args() -> argparse.Namespace:
+    """Parse the command line; ``--trust-checkpoint`` sets ``BEITMM_TRUST_CHECKPOINT`` for the loaders."""
     p = argparse.ArgumentParser(description='Test a checkpoint with a beitmm config')
     p.add_argument('config', help='config file')
     p.add_argument('checkpoint', help='checkpoint file (any layout beitmm converts)')
@@ -34,6 +35,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
+    """Evaluate the checkpoint on the config's test set; write the metrics to ``--out`` if given."""
     args = parse_args()
     cfg = Config.fromfile(args.config)
     if args.cfg_options:

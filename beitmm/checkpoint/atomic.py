@@ -9,7 +9,7 @@ import torch
 
 
 def _fsync_dir(directory: str) -> None:
-    """fsync a directory so a rename inside it is durable (no-op where unsupported)."""
+    """Fsync a directory so a rename inside it is durable (no-op where unsupported)."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:
@@ -47,8 +47,8 @@ def atomic_write_bytes(data: bytes, path: str) -> None:
     """Atomically replace ``path`` with ``data``.
 
     Args:
-        data (bytes): File content.
-        path (str): Destination; its directory is created if missing.
+        data: File content.
+        path: Destination; its directory is created if missing.
     """
     _atomic_write(path, lambda f: f.write(data))
 
@@ -57,9 +57,9 @@ def atomic_write_text(text: str, path: str, encoding: str = 'utf-8') -> None:
     """Atomically replace ``path`` with ``text``.
 
     Args:
-        text (str): File content.
-        path (str): Destination.
-        encoding (str): Text encoding. Defaults to ``'utf-8'``.
+        text: File content.
+        path: Destination.
+        encoding: Text encoding. Defaults to ``'utf-8'``.
     """
     atomic_write_bytes(text.encode(encoding), path)
 
@@ -68,7 +68,7 @@ def save_checkpoint_atomic(obj: Any, path: str) -> None:
     """``torch.save`` to a temp file, fsync, then ``os.replace``; a crash keeps the old file.
 
     Args:
-        obj (Any): Object to save (usually a checkpoint dict).
-        path (str): Destination file.
+        obj: Object to save (usually a checkpoint dict).
+        path: Destination file.
     """
     _atomic_write(path, lambda f: torch.save(obj, f))

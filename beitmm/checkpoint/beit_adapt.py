@@ -7,7 +7,7 @@ the final shape check.
 """
 import re
 from math import isqrt
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -33,8 +33,8 @@ def expand_shared_rel_pos_bias(state_dict: Mapping[str, Tensor],
     """Replace the shared table by a copy in each of ``depth`` blocks.
 
     Args:
-        state_dict (Mapping[str, Tensor]): beitmm-layout state dict.
-        depth (int): Number of transformer blocks.
+        state_dict: beitmm-layout state dict.
+        depth: Number of transformer blocks.
 
     Returns:
         dict: New dict with ``blocks.{i}.attn.relative_position_bias_table``
@@ -60,10 +60,10 @@ def infer_rel_pos_grid(num_rows: int, num_extra_tokens: int = 3,
     grids are ambiguous in orientation, so pass them explicitly.
 
     Args:
-        num_rows (int): Table length.
-        num_extra_tokens (int): Trailing extra rows. Defaults to 3.
-        num_patches (int, optional): ``Wh*Ww`` hint, e.g. from pos_embed.
-        name (str): Argument name quoted in errors. Defaults to 'grid'.
+        num_rows: Table length.
+        num_extra_tokens: Trailing extra rows. Defaults to 3.
+        num_patches: ``Wh*Ww`` hint, e.g. from pos_embed.
+        name: Argument name quoted in errors. Defaults to 'grid'.
 
     Returns:
         tuple[int, int]: The grid.

@@ -15,12 +15,18 @@ from typing import Mapping, Optional, Sequence, Tuple
 
 from torch import Tensor
 
-from .beit_adapt import (Grid, StateDict, Target, check_shapes,
-                         expand_shared_rel_pos_bias, place_rel_pos_tables,
-                         resize_positions, target_shapes)
+from .beit_adapt import (
+    Grid,
+    StateDict,
+    Target,
+    check_shapes,
+    expand_shared_rel_pos_bias,
+    place_rel_pos_tables,
+    resize_positions,
+    target_shapes,
+)
 from .beit_layouts import detect_format, hf_task_key, to_beitmm_layout
-from .converters import (CheckpointConverter, ConversionTarget,
-                         register_converter)
+from .converters import CheckpointConverter, ConversionTarget, register_converter
 from .report import ConversionReport
 
 __all__ = [
@@ -47,8 +53,8 @@ def convert_layout(state_dict: Mapping[str, Tensor],
     """Translate a backbone state dict to beitmm key names only.
 
     Args:
-        state_dict (Mapping[str, Tensor]): Bare backbone state dict.
-        src_format (str, optional): Source layout; detected when None.
+        state_dict: Bare backbone state dict.
+        src_format: Source layout; detected when None.
 
     Returns:
         tuple[dict, ConversionReport]: Renamed dict (shared table kept as
@@ -95,19 +101,19 @@ def convert_backbone_state_dict(
     grids, which table lengths alone cannot identify.
 
     Args:
-        state_dict (Mapping[str, Tensor]): Flat source state dict.
-        target (Mapping): The backbone's ``{name: shape or tensor}``.
-        src_format (str, optional): Source layout; detected when None.
-        src_grid (Sequence[int], optional): Source patch grid (H, W).
-        dst_grid (Sequence[int], optional): Target patch grid (H, W).
-        pooled_norm (bool): The target applies its final ``norm`` after mean
+        state_dict: Flat source state dict.
+        target: The backbone's ``{name: shape or tensor}``.
+        src_format: Source layout; detected when None.
+        src_grid: Source patch grid (H, W).
+        dst_grid: Target patch grid (H, W).
+        pooled_norm: The target applies its final ``norm`` after mean
             pooling (unilm's ``fc_norm``). A pretraining checkpoint's final
             norm is per-token; unilm / timm / mmpretrain fine-tuning leave the
             pooled norm at its initialisation (identity), so it is then
             reported as re-initialised instead of copied. Defaults to False.
-        others (Sequence[str]): Keys of a whole-model checkpoint outside its
+        others: Keys of a whole-model checkpoint outside its
             backbone (they tell a pretraining checkpoint). Defaults to ().
-        strict (bool): Raise ValueError when keys are missing or
+        strict: Raise ValueError when keys are missing or
             unexpected. Defaults to False.
 
     Returns:
@@ -163,8 +169,8 @@ def is_pretraining_checkpoint(backbone: Mapping[str, Tensor],
     """Whether a (renamed) backbone dict comes from a pretraining checkpoint.
 
     Args:
-        backbone (Mapping[str, Tensor]): beitmm-layout backbone keys.
-        others (Sequence[str]): Keys of the checkpoint outside the backbone.
+        backbone: beitmm-layout backbone keys.
+        others: Keys of the checkpoint outside the backbone.
 
     Returns:
         bool: True for MIM / CIM / BEiT v2 pretraining checkpoints (mask
@@ -252,14 +258,14 @@ def convert_model_state_dict(
     as re-initialised.
 
     Args:
-        state_dict (Mapping[str, Tensor]): Flat source state dict.
-        target (Mapping): The model's ``{name: shape or tensor}``.
-        backbone_prefix (str): Where the backbone sits in both models.
+        state_dict: Flat source state dict.
+        target: The model's ``{name: shape or tensor}``.
+        backbone_prefix: Where the backbone sits in both models.
             Defaults to 'backbone.'.
-        src_grid (Sequence[int], optional): Source patch grid (H, W).
-        dst_grid (Sequence[int], optional): Target patch grid (H, W).
-        pooled_norm (bool): See :func:`convert_backbone_state_dict`.
-        strict (bool): Raise ValueError when backbone keys are missing or
+        src_grid: Source patch grid (H, W).
+        dst_grid: Target patch grid (H, W).
+        pooled_norm: See :func:`convert_backbone_state_dict`.
+        strict: Raise ValueError when backbone keys are missing or
             unexpected. Defaults to False.
 
     Returns:
@@ -319,13 +325,13 @@ def convert_checkpoint(state_dict: Mapping[str, Tensor],
     their non-backbone keys (FPN renamed to ``neck.*``).
 
     Args:
-        state_dict (Mapping[str, Tensor]): Flat source state dict.
-        src_format (str, optional): Source layout; detected when None.
-        src_grid (Sequence[int], optional): Source patch grid (H, W).
-        dst_grid (Sequence[int], optional): Patch grid to resize to.
-        expand_depth (int, optional): Copy a shared table into this many
+        state_dict: Flat source state dict.
+        src_format: Source layout; detected when None.
+        src_grid: Source patch grid (H, W).
+        dst_grid: Patch grid to resize to.
+        expand_depth: Copy a shared table into this many
             per-layer tables.
-        backbone_prefix (str): Backbone prefix of whole-model checkpoints.
+        backbone_prefix: Backbone prefix of whole-model checkpoints.
             Defaults to 'backbone.'.
 
     Returns:

@@ -83,6 +83,18 @@ class RestrictedUnpickler(pickle.Unpickler):
     """Unpickler that resolves only allow-listed globals (see module docstring)."""
 
     def find_class(self, module: str, name: str) -> Any:
+        """Resolve the pickled global ``module.name``, refusing anything outside the allow-list.
+
+        Args:
+            module: Module name recorded in the pickle (Python 2 names are mapped first).
+            name: Global name inside ``module``.
+
+        Returns:
+            The allow-listed object, a ``torch`` dtype, or a record class standing in for a DALL-E module class.
+
+        Raises:
+            pickle.UnpicklingError: If the global is not allowed.
+        """
         if (module, name) in _compat_pickle.NAME_MAPPING:  # protocol-2 (Python 2) names
             module, name = _compat_pickle.NAME_MAPPING[(module, name)]
         module = _compat_pickle.IMPORT_MAPPING.get(module, module)
@@ -110,8 +122,8 @@ def module_record_state_dict(record: PickledModuleRecord, prefix: str = '') -> '
     """Collect parameters and persistent buffers from a tree of module records.
 
     Args:
-        record (PickledModuleRecord): Root of the unpickled module graph.
-        prefix (str): Prefix prepended to every name. Defaults to ''.
+        record: Root of the unpickled module graph.
+        prefix: Prefix prepended to every name. Defaults to ''.
 
     Returns:
         OrderedDict[str, torch.Tensor]: Names as ``nn.Module.state_dict`` would give them.
@@ -153,7 +165,7 @@ def load_dalle_file(path: str) -> 'OrderedDict[str, torch.Tensor]':
     dicts, and checkpoints wrapping one under ``state_dict`` / ``model`` / ``module``.
 
     Args:
-        path (str): Local path or ``http(s)://`` URL.
+        path: Local path or ``http(s)://`` URL.
 
     Returns:
         OrderedDict[str, torch.Tensor]: The tensors, with the file's own names.
@@ -187,9 +199,9 @@ def extract_dalle_part(state: Dict[str, torch.Tensor], part: str, source: str = 
     or ``target_generator.`` prefixes.
 
     Args:
-        state (dict[str, torch.Tensor]): Output of :func:`load_dalle_file`.
-        part (str): ``'encoder'`` or ``'decoder'``.
-        source (str): File name used in error messages. Defaults to ''.
+        state: Output of :func:`load_dalle_file`.
+        part: ``'encoder'`` or ``'decoder'``.
+        source: File name used in error messages. Defaults to ''.
 
     Returns:
         dict[str, torch.Tensor]: Names relative to the encoder / decoder module.

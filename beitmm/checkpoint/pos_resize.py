@@ -25,6 +25,8 @@ from torch import Tensor
 
 __all__ = ['resize_rel_pos_bias_table', 'resize_abs_pos_embed']
 
+_CPU = torch.device('cpu')
+
 
 def _geometric_ratio(src_half: int, dst_half: int) -> float:
     """Find the ratio ``q`` with ``1 + q + ... + q^(src_half-1) ~= dst_half``.
@@ -37,8 +39,8 @@ def _geometric_ratio(src_half: int, dst_half: int) -> float:
     12.3 for 13).
 
     Args:
-        src_half (int): Largest source offset ``n = W_src - 1``.
-        dst_half (int): Largest target offset ``m = W_dst - 1``.
+        src_half: Largest source offset ``n = W_src - 1``.
+        dst_half: Largest target offset ``m = W_dst - 1``.
 
     Returns:
         float: The ratio q.
@@ -75,10 +77,10 @@ def _bspline_basis(x: Tensor, knots: Tensor, degree: int,
     evaluation routines do.
 
     Args:
-        x (Tensor): Evaluation points, ``[P]`` float64.
-        knots (Tensor): Non-decreasing knot vector, ``[num_coef+degree+1]``.
-        degree (int): Spline degree k.
-        num_coef (int): Number of basis functions.
+        x: Evaluation points, ``[P]`` float64.
+        knots: Non-decreasing knot vector, ``[num_coef+degree+1]``.
+        degree: Spline degree k.
+        num_coef: Number of basis functions.
 
     Returns:
         Tensor: Basis matrix ``[P, num_coef]``.
@@ -115,8 +117,8 @@ def _interp_matrix(nodes: Tensor, targets: Tensor) -> Tensor:
     interior knots ``nodes[2:-2]`` for cubics, i.e. the not-a-knot spline.
 
     Args:
-        nodes (Tensor): Strictly increasing data sites, ``[s]`` float64.
-        targets (Tensor): Evaluation points, ``[t]`` float64.
+        nodes: Strictly increasing data sites, ``[s]`` float64.
+        targets: Evaluation points, ``[t]`` float64.
 
     Returns:
         Tensor: Matrix ``M`` of shape ``[t, s]`` with ``f(targets) = M @ f``.
@@ -137,7 +139,7 @@ def _interp_matrix(nodes: Tensor, targets: Tensor) -> Tensor:
 
 @lru_cache(maxsize=128)
 def _axis_matrix(src_side: int, dst_side: int,
-                 device: torch.device = torch.device('cpu')) -> Tensor:
+                 device: torch.device = _CPU) -> Tensor:
     """Cached ``[dst_side, src_side]`` float64 resize matrix for one axis.
 
     Built outside inference mode so that a first call under
@@ -180,12 +182,12 @@ def resize_rel_pos_bias_table(table: Tensor,
     grid by the bisection tolerance are clamped to its ends.
 
     Args:
-        table (Tensor): ``[(2*Hs-1)*(2*Ws-1) + num_extra_tokens, heads]``.
+        table: ``[(2*Hs-1)*(2*Ws-1) + num_extra_tokens, heads]``.
             The extra rows (cls->token, token->cls, cls->cls) are the last
             rows and are copied unchanged.
-        src_size (Sequence[int] | int): Source patch grid ``(Hs, Ws)``.
-        dst_size (Sequence[int] | int): Target patch grid ``(Hd, Wd)``.
-        num_extra_tokens (int): Number of trailing extra rows. Defaults to 3.
+        src_size: Source patch grid ``(Hs, Ws)``.
+        dst_size: Target patch grid ``(Hd, Wd)``.
+        num_extra_tokens: Number of trailing extra rows. Defaults to 3.
 
     Returns:
         Tensor: ``[(2*Hd-1)*(2*Wd-1) + num_extra_tokens, heads]`` in the
@@ -222,11 +224,11 @@ def resize_abs_pos_embed(pos_embed: Tensor,
     """Resize an absolute position embedding bicubically.
 
     Args:
-        pos_embed (Tensor): ``[1, num_extra_tokens + Hs*Ws, C]`` with the
+        pos_embed: ``[1, num_extra_tokens + Hs*Ws, C]`` with the
             extra (cls) tokens at the front.
-        src_size (Sequence[int] | int): Source patch grid ``(Hs, Ws)``.
-        dst_size (Sequence[int] | int): Target patch grid ``(Hd, Wd)``.
-        num_extra_tokens (int): Leading tokens kept unchanged. Defaults to 1.
+        src_size: Source patch grid ``(Hs, Ws)``.
+        dst_size: Target patch grid ``(Hd, Wd)``.
+        num_extra_tokens: Leading tokens kept unchanged. Defaults to 1.
 
     Returns:
         Tensor: ``[1, num_extra_tokens + Hd*Wd, C]`` (``F.interpolate``,

@@ -36,8 +36,8 @@ def _history_buffer_getattr(obj: Any, name: str) -> Callable:
     """Stand-in for ``builtins.getattr`` while unpickling: only HistoryBuffer statistics.
 
     Args:
-        obj (Any): Object the pickle asks an attribute of.
-        name (str): Attribute name.
+        obj: Object the pickle asks an attribute of.
+        name: Attribute name.
 
     Returns:
         Callable: ``getattr(HistoryBuffer, name)`` for ``name`` in min/max/current/mean.
@@ -110,9 +110,9 @@ def load_checkpoint_file(path: str, map_location: Any = 'cpu', trusted: Optional
     """Load a checkpoint with ``weights_only=True`` under ``SAFE_GLOBALS``.
 
     Args:
-        path (str): Local checkpoint file.
-        map_location (Any): Passed to ``torch.load``. Defaults to ``'cpu'``.
-        trusted (bool, optional): Load with ``weights_only=False`` (arbitrary code execution:
+        path: Local checkpoint file.
+        map_location: Passed to ``torch.load``. Defaults to ``'cpu'``.
+        trusted: Load with ``weights_only=False`` (arbitrary code execution:
             only for files whose origin you trust). Defaults to the ``BEITMM_TRUST_CHECKPOINT``
             environment variable (set by the tools' ``--trust-checkpoint``), else False.
 
@@ -153,8 +153,10 @@ def load_checkpoint_file(path: str, map_location: Any = 'cpu', trusted: Optional
 
 
 def install_checkpoint_loader() -> None:
-    """Route mmengine's local checkpoint reads (``load_from``, ``resume``, ``Pretrained`` init)
-    through :func:`load_checkpoint_file`: same allow-list, same clear errors, same trust switch."""
+    """Route mmengine's local checkpoint reads through :func:`load_checkpoint_file`.
+
+    Covers ``load_from``, ``resume`` and ``Pretrained`` init: same allow-list, same clear errors, same trust switch.
+    """
     from mmengine.runner.checkpoint import CheckpointLoader
 
     def load_local(filename: str, map_location: Any = None) -> dict:

@@ -45,13 +45,13 @@ class ImageNet(_MMPretrainImageNet):
     Labels in an annotation file are checked against the number of classes.
 
     Args:
-        data_root (str): Dataset root. Defaults to ''.
-        split (str): 'train', 'val' or 'test' (sets ``data_prefix`` and, if present,
+        data_root: Dataset root. Defaults to ''.
+        split: 'train', 'val' or 'test' (sets ``data_prefix`` and, if present,
             ``ann_file='meta/<split>.txt'``). Defaults to ''.
-        data_prefix (str | dict): Image folder relative to ``data_root``. Defaults to ''.
-        ann_file (str): Annotation file relative to ``data_root``. Defaults to ''.
-        metainfo (dict, optional): Meta information such as ``classes``. Defaults to None.
-        classes (str | Sequence[str], optional): Class names or a file with one per line.
+        data_prefix: Image folder relative to ``data_root``. Defaults to ''.
+        ann_file: Annotation file relative to ``data_root``. Defaults to ''.
+        metainfo: Meta information such as ``classes``. Defaults to None.
+        classes: Class names or a file with one per line.
             Defaults to None.
         **kwargs: Other arguments of mmpretrain's ``ImageNet``.
     """
@@ -112,7 +112,7 @@ class ADE20KDataset(_MMSegADE20KDataset):
     without ``reduce_zero_label``), else ``ValueError`` names the file and values.
 
     Args:
-        check_labels (bool): Validate annotation values. Defaults to False.
+        check_labels: Validate annotation values. Defaults to False.
         **kwargs: Arguments of mmseg's ``ADE20KDataset`` (``data_root``, ``data_prefix``, ...).
     """
 

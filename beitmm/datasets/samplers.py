@@ -32,6 +32,15 @@ class SeededIndex(int):
     key: Tuple[int, int, int]
 
     def __new__(cls, index: int, key: Tuple[int, int, int]) -> 'SeededIndex':
+        """Create the index.
+
+        Args:
+            index: The dataset index.
+            key: ``(seed, epoch, position)`` the augmentation seed is drawn from (see :func:`sample_seed`).
+
+        Returns:
+            An ``int`` equal to ``index`` with a ``key`` attribute.
+        """
         obj = super().__new__(cls, index)
         obj.key = key
         return obj
@@ -98,10 +107,10 @@ class ResumableSampler(DefaultSampler):
     """``DefaultSampler`` yielding :class:`SeededIndex` and able to start mid-epoch.
 
     Args:
-        dataset (Sized): The dataset.
-        shuffle (bool): Shuffle every epoch (seeded by ``seed + epoch``). Defaults to True.
-        seed (int, optional): Sampler seed; synchronised over ranks when None. Defaults to None.
-        round_up (bool): Pad so every rank gets the same number of samples. Defaults to True.
+        dataset: The dataset.
+        shuffle: Shuffle every epoch (seeded by ``seed + epoch``). Defaults to True.
+        seed: Sampler seed; synchronised over ranks when None. Defaults to None.
+        round_up: Pad so every rank gets the same number of samples. Defaults to True.
     """
 
     def __init__(self, dataset: Sized, shuffle: bool = True, seed: Optional[int] = None,
@@ -113,7 +122,7 @@ class ResumableSampler(DefaultSampler):
         """Leave out the first ``num_samples`` samples of this rank in the next iteration only.
 
         Args:
-            num_samples (int): Samples of this rank already trained in the current epoch.
+            num_samples: Samples of this rank already trained in the current epoch.
         """
         self._skip = int(num_samples)
 
@@ -136,9 +145,9 @@ class ResumableInfiniteSampler(InfiniteSampler):
     """``InfiniteSampler`` yielding :class:`SeededIndex`; :meth:`skip` restarts at a position.
 
     Args:
-        dataset (Sized): The dataset.
-        shuffle (bool): Reshuffle on every pass over the data. Defaults to True.
-        seed (int, optional): Sampler seed; synchronised over ranks when None. Defaults to None.
+        dataset: The dataset.
+        shuffle: Reshuffle on every pass over the data. Defaults to True.
+        seed: Sampler seed; synchronised over ranks when None. Defaults to None.
     """
 
     def _seeded_indices(self, start: int) -> Iterator[SeededIndex]:
@@ -160,7 +169,7 @@ class ResumableInfiniteSampler(InfiniteSampler):
         """Continue from sample ``num_samples`` of this rank (counted from the start of training).
 
         Args:
-            num_samples (int): Samples of this rank already trained.
+            num_samples: Samples of this rank already trained.
         """
         self._start = int(num_samples)
         self.indices = self._seeded_indices(self._start)

@@ -24,8 +24,8 @@ def list_images(root: str, extensions: Sequence[str] = DEFAULT_EXTENSIONS) -> Li
     """Recursively list image files under ``root``.
 
     Args:
-        root (str): Directory to walk (symlinked folders are followed).
-        extensions (Sequence[str]): Accepted extensions, case-insensitive, with or without
+        root: Directory to walk (symlinked folders are followed).
+        extensions: Accepted extensions, case-insensitive, with or without
             the dot. Defaults to :data:`DEFAULT_EXTENSIONS`.
 
     Returns:
@@ -49,7 +49,7 @@ def read_image_list(ann_file: str) -> List[str]:
     label is dropped, so ImageNet's ``meta/train.txt`` can be used without its labels.
 
     Args:
-        ann_file (str): The list file.
+        ann_file: The list file.
 
     Returns:
         list[str]: Paths in file order.
@@ -81,15 +81,15 @@ class UnlabeledImageFolder(BaseDataset):
         ...     pipeline=[dict(type='LoadImageFromFile')])
 
     Args:
-        data_root (str): Root that relative ``data_prefix`` / ``ann_file`` are joined to.
+        data_root: Root that relative ``data_prefix`` / ``ann_file`` are joined to.
             Defaults to ''.
-        data_prefix (dict): ``dict(img_path=...)``: the image folder. Defaults to
+        data_prefix: ``dict(img_path=...)``: the image folder. Defaults to
             ``dict(img_path='')`` (the data root itself).
-        ann_file (str): Optional list file of image paths relative to ``img_path`` (``path``
+        ann_file: Optional list file of image paths relative to ``img_path`` (``path``
             or ``path label`` lines). Defaults to '' (walk the folder).
-        extensions (Sequence[str]): Accepted image extensions, case-insensitive. Defaults to
+        extensions: Accepted image extensions, case-insensitive. Defaults to
             ``('.jpg', '.jpeg', '.png', '.bmp', '.webp')``.
-        metainfo (dict, optional): Extra meta information. Defaults to None.
+        metainfo: Extra meta information. Defaults to None.
         **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset` (``pipeline``,
             ``indices``, ``lazy_init``, ``test_mode``, ...).
     """

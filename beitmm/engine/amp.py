@@ -49,7 +49,7 @@ def amp_optim_wrapper(optim_wrapper: dict, device: Optional[str] = None) -> dict
     dtype = preferred_amp_dtype(device)
     if dtype is None:
         warnings.warn('--amp: this CPU has no native bf16/fp16 matrix units (emulated reduced precision is many '
-                      'times slower than fp32), so training stays in fp32')
+                      'times slower than fp32), so training stays in fp32', stacklevel=2)
         return cfg
     cfg['type'] = 'AmpOptimWrapper'
     cfg['dtype'] = dtype

@@ -117,7 +117,7 @@ def check_config_types(cfg: Config) -> None:
     """Raise if a ``type`` string of ``cfg`` is registered nowhere.
 
     Args:
-        cfg (Config): A loaded config (``custom_imports`` already applied by ``Config.fromfile``).
+        cfg: A loaded config (``custom_imports`` already applied by ``Config.fromfile``).
 
     Raises:
         UnknownTypeError: Names the key path, the unknown type, the config file and up to three

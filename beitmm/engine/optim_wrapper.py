@@ -28,9 +28,9 @@ class AmpOptimWrapper(_MMEngineAmpOptimWrapper):
     """mmengine ``AmpOptimWrapper`` with skipped-step accounting; also on CPU.
 
     Args:
-        loss_scale (str | float | dict): 'dynamic', a static scale, or ``GradScaler`` kwargs.
+        loss_scale: 'dynamic', a static scale, or ``GradScaler`` kwargs.
             Defaults to 'dynamic'.
-        dtype (str | torch.dtype, optional): Autocast dtype ('float16', 'bfloat16').
+        dtype: Autocast dtype ('float16', 'bfloat16').
             Defaults to None (float16 on CUDA, bfloat16 on CPU).
         **kwargs: ``OptimWrapper`` arguments (optimizer, clip_grad, accumulative_counts).
     """
@@ -99,7 +99,7 @@ class AmpOptimWrapper(_MMEngineAmpOptimWrapper):
         """Load the optimizer, loss scaler and skipped-step count.
 
         Args:
-            state_dict (dict): Output of :meth:`state_dict`.
+            state_dict: Output of :meth:`state_dict`.
         """
         state_dict = dict(state_dict)
         self.skipped_steps = int(state_dict.pop('skipped_steps', 0))
@@ -110,7 +110,7 @@ class AmpOptimWrapper(_MMEngineAmpOptimWrapper):
         """Gradient-accumulation context plus ``torch.autocast`` on the run's device.
 
         Args:
-            model (nn.Module): The training model.
+            model: The training model.
         """
         dtype = self.cast_dtype or (torch.float16 if _device() == 'cuda' else torch.bfloat16)
         with OptimWrapper.optim_context(self, model), torch.autocast(device_type=_device(), dtype=dtype):

@@ -1,6 +1,18 @@
 """Models: shared layers, backbones, visual tokenizers, teachers, targets, necks, heads, losses and algorithms."""
-from . import (algorithms, backbones, classifiers, data_preprocessors, decode_heads, heads, layers, losses, necks,
-               targets, teachers, tokenizers)
+from . import (
+               algorithms,
+               backbones,
+               classifiers,
+               data_preprocessors,
+               decode_heads,
+               heads,
+               layers,
+               losses,
+               necks,
+               targets,
+               teachers,
+               tokenizers,
+)
 from .algorithms import CIM, MaskedImageModeling
 from .backbones import BEiT
 from .classifiers import LinearProbeClassifier

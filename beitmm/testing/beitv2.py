@@ -1,21 +1,26 @@
 """Tiny BEiT v2 pieces for tests: a VQ-KD with a small codebook and shrunk v2 configs."""
 import copy
-from typing import Optional
+from typing import Any, Optional
 
 from mmengine.config import Config
+
 from .shrink import TINY
 
 TINY_CODES = 16
 TINY_CODE_DIM = 8
 
 
-def tiny_vqkd(teacher: str = 'beit', size: int = 32, num_codes: int = TINY_CODES, **kwargs) -> dict:
+def tiny_vqkd(teacher: str = 'beit', size: int = 32, num_codes: int = TINY_CODES, **kwargs: Any) -> dict:
     """Config of a VQKD with 2-block 32-d encoder, 1-block decoder and a tiny frozen teacher.
 
     Args:
         teacher: 'beit' (a tiny beitmm.BEiT, 32-d tokens) or 'clip' (a tiny beitmm.CLIPViT, 24-d).
         size: Image size (patch 16).
         num_codes: Codebook size.
+        **kwargs: Other ``beitmm.VQKD`` arguments; they override the ones set here.
+
+    Returns:
+        The ``beitmm.VQKD`` config.
     """
     enc = dict(type='beitmm.BEiT', arch=dict(TINY), img_size=size, patch_size=16, out_type='raw',
                use_abs_pos_emb=True, use_rel_pos_bias=False, layer_scale_init_value=0.)
@@ -50,8 +55,23 @@ def tiny_teacher(teacher: dict, size: int) -> tuple:
 
 def shrink_vqkd_config(path: str, data_root: str, work_dir: str, size: int = 32, epochs: int = 1,
                        num_codes: int = TINY_CODES, num_images: int = 8) -> Config:
-    """A VQ-KD training config shrunk in place: tiny encoder / decoder / teacher (the config's teacher type),
-    the first ``num_images`` images of ``data_root``, batch 2."""
+    """A VQ-KD training config shrunk in place.
+
+    Tiny encoder / decoder / teacher (the config's teacher type), the first ``num_images`` images of
+    ``data_root``, batch 2.
+
+    Args:
+        path: The VQ-KD config file.
+        data_root: Folder of training images.
+        work_dir: Work directory of the run.
+        size: Image size (patch 16).
+        epochs: Training epochs.
+        num_codes: Codebook size.
+        num_images: Number of training images used.
+
+    Returns:
+        The shrunk config.
+    """
     cfg = Config.fromfile(path)
     cfg.work_dir = work_dir
     m = cfg.model
@@ -76,8 +96,22 @@ def shrink_vqkd_config(path: str, data_root: str, work_dir: str, size: int = 32,
 
 def shrink_v2_pretrain_config(path: str, data_root: str, work_dir: str, vqkd_cfg: dict, vqkd_ckpt: str,
                               size: int = 64, num_images: int = 8) -> Config:
-    """A BEiT v2 pretraining config: 2-block student, CLS branch after block 1, tiny trained VQ-KD targets,
-    the first ``num_images`` images."""
+    """A BEiT v2 pretraining config shrunk for tests.
+
+    2-block student, CLS branch after block 1, tiny trained VQ-KD targets, the first ``num_images`` images.
+
+    Args:
+        path: The BEiT v2 pretraining config file.
+        data_root: Folder of training images.
+        work_dir: Work directory of the run.
+        vqkd_cfg: Config of the trained tiny VQ-KD (from :func:`tiny_vqkd`).
+        vqkd_ckpt: Checkpoint of that VQ-KD.
+        size: Image size of the student and of the VQ-KD view.
+        num_images: Number of training images used.
+
+    Returns:
+        The shrunk config.
+    """
     from .shrink import tiny_pretrain_config
     cfg = tiny_pretrain_config(path, data_root, work_dir, size=size)
     cfg.model.neck.update(arch=dict(TINY), early_layers=1)

@@ -1,4 +1,7 @@
-"""Shrink the real configs to tiny shapes and tiny generated data for Runner smoke tests (needs a checkout: configs/)."""
+"""Shrink the real configs to tiny shapes and tiny generated data for Runner smoke tests.
+
+Needs a checkout of the repository: the configs are read from ``configs/``.
+"""
 import os.path as osp
 
 from mmengine.config import Config
@@ -8,6 +11,14 @@ TINY = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
 
 
 def config_path(rel: str) -> str:
+    """Absolute path of a config of the checkout.
+
+    Args:
+        rel: Path relative to ``configs/`` (e.g. ``'beit/beit-b_in1k.py'``).
+
+    Returns:
+        ``<repository root>/configs/<rel>``.
+    """
     return osp.join(ROOT, 'configs', rel)
 
 

@@ -67,11 +67,12 @@ def shape_mask(kind: str, h: int, w: int, center: Tuple[float, float], radius: f
     """Boolean mask of one shape.
 
     Args:
-        kind (str): One of :data:`SHAPE_FAMILIES`.
-        h, w (int): Image height and width.
-        center (tuple[float, float]): Shape centre ``(x, y)`` in pixels.
-        radius (float): Outer radius in pixels.
-        angle (float): Rotation in radians (ignored by rotation-invariant shapes).
+        kind: One of :data:`SHAPE_FAMILIES`.
+        h: Image height.
+        w: Image width.
+        center: Shape centre ``(x, y)`` in pixels.
+        radius: Outer radius in pixels.
+        angle: Rotation in radians (ignored by rotation-invariant shapes).
 
     Returns:
         np.ndarray: ``[H, W]`` bool mask.
@@ -122,9 +123,10 @@ def texture_ink(kind: str, rng: np.random.Generator, h: int, w: int) -> np.ndarr
     """Boolean [H, W] map of a fill pattern's second colour, at a random phase and orientation.
 
     Args:
-        kind (str): One of :data:`SEG_TEXTURES`.
-        rng (np.random.Generator): Source of randomness.
-        h, w (int): Image height and width.
+        kind: One of :data:`SEG_TEXTURES`.
+        rng: Source of randomness.
+        h: Image height.
+        w: Image width.
 
     Returns:
         np.ndarray: ``[H, W]`` bool.
@@ -156,9 +158,9 @@ def render_classification_image(rng: np.random.Generator, kind: str, size: Tuple
     """Render one image containing a single shape of family ``kind``.
 
     Args:
-        rng (np.random.Generator): Source of randomness.
-        kind (str): Shape family from :data:`SHAPE_FAMILIES`.
-        size (tuple[int, int]): ``(height, width)``.
+        rng: Source of randomness.
+        kind: Shape family from :data:`SHAPE_FAMILIES`.
+        size: ``(height, width)``.
 
     Returns:
         np.ndarray: ``[H, W, 3]`` uint8 RGB image.
@@ -185,13 +187,13 @@ def make_classification_data(root: str, num_classes: int = 4, train_per_class: i
         root/meta/classes.txt                    one class name per line, in label order
 
     Args:
-        root (str): Output directory (created; must be empty or earlier synthetic output).
-        num_classes (int): Number of shape classes, at most ``len(SHAPE_FAMILIES)``. Defaults to 4.
-        train_per_class (int): Training images per class. Defaults to 100.
-        val_per_class (int): Validation images per class. Defaults to 25.
-        img_size (int): Image side in pixels. Defaults to 64.
-        seed (int): Random seed. Defaults to 0.
-        overwrite (bool): Replace earlier synthetic output in ``root``. Defaults to False.
+        root: Output directory (created; must be empty or earlier synthetic output).
+        num_classes: Number of shape classes, at most ``len(SHAPE_FAMILIES)``. Defaults to 4.
+        train_per_class: Training images per class. Defaults to 100.
+        val_per_class: Validation images per class. Defaults to 25.
+        img_size: Image side in pixels. Defaults to 64.
+        seed: Random seed. Defaults to 0.
+        overwrite: Replace earlier synthetic output in ``root``. Defaults to False.
 
     Returns:
         dict: ``root``, ``classes`` (label order), ``num_train``, ``num_val``.
@@ -228,15 +230,15 @@ def render_segmentation_sample(rng: np.random.Generator, size: Tuple[int, int], 
     ("other", ignored after ``reduce_zero_label``) marks an occasional noise rectangle.
 
     Args:
-        rng (np.random.Generator): Source of randomness.
-        size (tuple[int, int]): ``(height, width)``.
-        num_classes (int): Number of raw labels in use (1..num_classes).
-        cue (str): What tells the classes apart; every shape gets a random saturated colour
+        rng: Source of randomness.
+        size: ``(height, width)``.
+        num_classes: Number of raw labels in use (1..num_classes).
+        cue: What tells the classes apart; every shape gets a random saturated colour
             unless said otherwise. ``'shape'``: the shape family only. ``'texture'``: the fill
             pattern (:data:`SEG_TEXTURES`, in a random colour pair) of a random shape. ``'hue'``:
             the shape family and a hue band per class, so single pixels give the class away.
-        max_shapes (int): Each scene has 1 to ``max_shapes`` shapes. Defaults to 3.
-        radius (tuple[float, float]): Range of the shapes' radius, as a fraction of the shorter
+        max_shapes: Each scene has 1 to ``max_shapes`` shapes. Defaults to 3.
+        radius: Range of the shapes' radius, as a fraction of the shorter
             image side. Defaults to (0.18, 0.35).
 
     Returns:
@@ -290,17 +292,17 @@ def make_segmentation_data(root: str, num_train: int = 200, num_val: int = 40, i
     the first ``num_classes`` ADE20K classes (:data:`ADE20K_FIRST_CLASSES`).
 
     Args:
-        root (str): Output directory (created; must be empty or earlier synthetic output).
-        num_train (int): Training images. Defaults to 200.
-        num_val (int): Validation images. Defaults to 40.
-        img_size (int): Image side in pixels. Defaults to 64.
-        num_classes (int): Raw labels in use, in ``[2, 1 + len(SEG_FAMILIES)]``. Defaults to 4.
-        seed (int): Random seed. Defaults to 0.
-        overwrite (bool): Replace earlier synthetic output in ``root``. Defaults to False.
-        cue (str): What tells the classes apart: ``'shape'`` (default), ``'texture'`` or ``'hue'``
+        root: Output directory (created; must be empty or earlier synthetic output).
+        num_train: Training images. Defaults to 200.
+        num_val: Validation images. Defaults to 40.
+        img_size: Image side in pixels. Defaults to 64.
+        num_classes: Raw labels in use, in ``[2, 1 + len(SEG_FAMILIES)]``. Defaults to 4.
+        seed: Random seed. Defaults to 0.
+        overwrite: Replace earlier synthetic output in ``root``. Defaults to False.
+        cue: What tells the classes apart: ``'shape'`` (default), ``'texture'`` or ``'hue'``
             (see :func:`render_segmentation_sample`).
-        max_shapes (int): Shapes per scene: 1 to ``max_shapes``. Defaults to 3.
-        radius (tuple[float, float]): Shape radius range, fraction of the image side.
+        max_shapes: Shapes per scene: 1 to ``max_shapes``. Defaults to 3.
+        radius: Shape radius range, fraction of the image side.
             Defaults to (0.18, 0.35).
 
     Returns:
@@ -337,15 +339,15 @@ def make_unlabeled_data(root: str, num_images: int = 500, img_size: int = 64, se
     loaders must filter by extension.
 
     Args:
-        root (str): Output directory (created; must be empty or earlier synthetic output).
-        num_images (int): Number of images. Defaults to 500.
-        img_size (int): Shortest possible side in pixels. Defaults to 64.
-        seed (int): Random seed. Defaults to 0.
-        overwrite (bool): Replace earlier synthetic output in ``root``. Defaults to False.
-        scene_fraction (float): Share of images that are multi-shape scenes like the segmentation
+        root: Output directory (created; must be empty or earlier synthetic output).
+        num_images: Number of images. Defaults to 500.
+        img_size: Shortest possible side in pixels. Defaults to 64.
+        seed: Random seed. Defaults to 0.
+        overwrite: Replace earlier synthetic output in ``root``. Defaults to False.
+        scene_fraction: Share of images that are multi-shape scenes like the segmentation
             data (all :data:`SEG_FAMILIES`, random colours); the rest show one shape of any
             :data:`SHAPE_FAMILIES` family, like the classification data. Defaults to 0.
-        scene_cue (str): ``cue`` of the scenes (see :func:`render_segmentation_sample`); with
+        scene_cue: ``cue`` of the scenes (see :func:`render_segmentation_sample`); with
             ``'texture'`` they use all :data:`SEG_TEXTURES`. Defaults to 'shape'.
 
     Returns:

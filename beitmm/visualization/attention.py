@@ -62,8 +62,8 @@ def attention_probs(backbone: nn.Module, img: Tensor, layer: int = -1,
     """
     index = _block_index(backbone, layer)
     x, grid = backbone.embed(img, mask)  # [B, N+1, C]
-    for _, x in backbone.forward_blocks(x, grid, stop=index):
-        pass  # x: input of block `index`
+    for _, out in backbone.forward_blocks(x, grid, stop=index):
+        x = out  # after the loop: the input of block `index` (the embedding when index == 0)
     shared = backbone.rel_pos_bias(grid) if getattr(backbone, 'rel_pos_bias', None) is not None else None
     blk = backbone.blocks[index]
     return block_attention_probs(blk.attn, blk.norm1(x), grid, shared), grid

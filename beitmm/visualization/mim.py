@@ -70,7 +70,8 @@ def mim_reconstruction(model: nn.Module, img_student: Tensor, img_tokenizer: Ten
         if vocab is not None and logits.shape[-1] > vocab:
             raise ValueError(f'the head predicts {logits.shape[-1]} classes but the decoder has a vocabulary of '
                              f'{vocab}: use the decoder of the tokenizer the model was trained with')
-        dev = next(iter([*decoder_tokenizer.parameters(), *decoder_tokenizer.buffers()])).device  # k-means: buffers only
+        # k-means tokenizers have buffers only
+        dev = next(iter([*decoder_tokenizer.parameters(), *decoder_tokenizer.buffers()])).device
         out['recon_original'] = decoder_tokenizer.decode(original.to(dev))  # [B, 3, 8Hp, 8Wp]
         out['recon_predicted'] = decoder_tokenizer.decode(mixed.to(dev))
     return out

@@ -1,9 +1,9 @@
 """beitmm.apis on a classification config: init_model loads any layout, inference_model predicts."""
 import numpy as np
 import torch
-from beitmm.testing.shrink import config_path, tiny_cls_config
 
 from beitmm.apis import inference_model, init_model
+from beitmm.testing.shrink import config_path, tiny_cls_config
 
 
 def test_init_and_inference_classifier(imagenet_info, tmp_path):

@@ -17,9 +17,15 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
+from beitmm.checkpoint import (
+    SAFE_GLOBALS,
+    CorruptCheckpointError,
+    UnsafeCheckpointError,
+    load_checkpoint_file,
+    register_safe_globals,
+    save_checkpoint_atomic,
+)
 from beitmm.checkpoint import atomic as checkpoint_io
-from beitmm.checkpoint import (SAFE_GLOBALS, CorruptCheckpointError, UnsafeCheckpointError,
-                                         load_checkpoint_file, register_safe_globals, save_checkpoint_atomic)
 from beitmm.engine.hooks import atomic_checkpoint
 from beitmm.engine.hooks.atomic_checkpoint import AtomicLocalBackend
 
@@ -200,7 +206,7 @@ def test_allow_list_is_exact(tmp_path, no_safe_globals):
     torch.save({'message_hub': hub.state_dict(), 'args': argparse.Namespace(lr=1.5e-3, model='beit')}, path)
     assert load_checkpoint_file(path)['message_hub']['runtime_info']['best_score'] == np.float32(41.5)
     assert load_checkpoint_file(path)['args'].lr == 1.5e-3
-    for i, entry in enumerate(SAFE_GLOBALS):  # every entry is needed
+    for i in range(len(SAFE_GLOBALS)):  # every entry is needed
         torch.serialization.clear_safe_globals()
         torch.serialization.add_safe_globals(SAFE_GLOBALS[:i] + SAFE_GLOBALS[i + 1:])
         with pytest.raises(pickle.UnpicklingError):

@@ -6,10 +6,10 @@ import zipfile
 import pytest
 import torch
 import torch.nn as nn
-from tests.test_models.test_teachers.teacher_fakes import TINY_CLIP
 
 from beitmm.checkpoint import is_torchscript_archive, read_torchscript_state_dict
 from beitmm.models.teachers import CLIPViT
+from tests.test_models.test_teachers.teacher_fakes import TINY_CLIP
 
 
 class FakeCLIP(nn.Module):

@@ -1,15 +1,18 @@
-"""BEiT v2 chain on tiny data with the real configs: VQ-KD training -> pretraining with its checkpoint ->
-fine-tuning / linear probing / segmentation from the pretraining checkpoint (CLS branch dropped)."""
+"""BEiT v2 chain on tiny data with the real configs.
+
+VQ-KD training -> pretraining with its checkpoint -> fine-tuning / linear probing / segmentation from the
+pretraining checkpoint (CLS branch dropped).
+"""
 import glob
 import json
 import os.path as osp
 
 import pytest
 import torch
-from beitmm.testing.shrink import TINY, config_path, tiny_cls_config, tiny_seg_config
-from beitmm.testing.beitv2 import shrink_v2_pretrain_config, shrink_vqkd_config
 
 from beitmm.engine.runner import build_runner
+from beitmm.testing.beitv2 import shrink_v2_pretrain_config, shrink_vqkd_config
+from beitmm.testing.shrink import TINY, config_path, tiny_cls_config, tiny_seg_config
 
 
 def _log(work):

@@ -1,15 +1,18 @@
-"""CIM configs shrunk to tiny shapes: Runner training, and the enhancer checkpoint handed to the
-downstream classification (ViT-B, ResNet-50) and UperNet configs with zero missing backbone keys."""
+"""CIM configs shrunk to tiny shapes: Runner training, and the enhancer checkpoint handed downstream.
+
+The enhancer checkpoint goes to the classification (ViT-B, ResNet-50) and UperNet configs with zero missing
+backbone keys.
+"""
 import glob
 import os.path as osp
 
 import pytest
 import torch
 from mmengine.config import Config
-from beitmm.testing.shrink import TINY, config_path, tiny_cls_config, tiny_seg_config
 
 from beitmm.engine.runner import build_runner
 from beitmm.registry import MODELS
+from beitmm.testing.shrink import TINY, config_path, tiny_cls_config, tiny_seg_config
 
 VOCAB = 64
 TOKENIZER = dict(type='beitmm.DALLETokenizer', encoder_checkpoint=None, decoder_checkpoint=None, with_decoder=True,

@@ -6,10 +6,10 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.structures import BaseDataElement
-from beitmm.testing.shrink import TINY, config_path, tiny_cls_config, tiny_seg_config
 
 from beitmm.engine.runner import build_runner
 from beitmm.registry import MODELS
+from beitmm.testing.shrink import TINY, config_path, tiny_cls_config, tiny_seg_config
 
 TEACHER = dict(embed_dims=32, num_layers=1, num_heads=2)
 CLIP_FILE = {'visual.conv1.weight': (32, 3, 16, 16), 'visual.class_embedding': (32, ), 'visual.proj': (32, 24),

@@ -4,9 +4,9 @@ import os.path as osp
 
 import pytest
 import torch
-from beitmm.testing.shrink import TINY, config_path, tiny_cls_config, tiny_pretrain_config, tiny_seg_config
 
 from beitmm.engine.runner import build_runner
+from beitmm.testing.shrink import TINY, config_path, tiny_cls_config, tiny_pretrain_config, tiny_seg_config
 
 
 @pytest.fixture(scope='module')

@@ -5,9 +5,9 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from beitmm.testing.shrink import config_path, tiny_cls_config, tiny_seg_config
 
 from beitmm.engine.runner import build_runner
+from beitmm.testing.shrink import config_path, tiny_cls_config, tiny_seg_config
 
 
 def _ckpt(work_dir: str) -> str:
@@ -57,7 +57,7 @@ def test_segmentation_runner_and_test_tool(trained_seg, ade20k_root):
 @pytest.mark.parametrize('mode', ['whole', 'slide'])
 def test_segmentation_other_sizes(trained_seg, mode):
     """Inference on images whose size is not the training crop (relative positions resized)."""
-    from beitmm.apis import init_model, inference_model
+    from beitmm.apis import inference_model, init_model
     cfg = trained_seg['cfg'].copy()
     cfg.model.test_cfg = dict(mode=mode, crop_size=(32, 32), stride=(21, 21))
     model = init_model(cfg, trained_seg['ckpt'])
@@ -68,8 +68,8 @@ def test_segmentation_other_sizes(trained_seg, mode):
 
 def test_classification_checkpoint_initialises_segmentation(trained_cls, trained_seg, ade20k_root, tmp_path):
     """A classification checkpoint loads into UperNet with zero missing backbone keys, and back."""
-    from beitmm.checkpoint import load_model_checkpoint, load_pretrained_backbone
     from beitmm.apis import init_model
+    from beitmm.checkpoint import load_model_checkpoint, load_pretrained_backbone
     seg = init_model(trained_seg['cfg'])
     cls_state = torch.load(trained_cls['ckpt'], map_location='cpu', weights_only=True)['state_dict']
     loaded = load_model_checkpoint(seg, trained_cls['ckpt'])

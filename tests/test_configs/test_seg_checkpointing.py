@@ -1,11 +1,14 @@
-"""configs/beit/upernet_beit-b_ade20k_cp.py: the same UperNet losses and gradients as the plain config, and it trains."""
+"""configs/beit/upernet_beit-b_ade20k_cp.py: the same UperNet losses and gradients as the plain config.
+
+And it trains.
+"""
 import copy
 
 import torch
 from mmengine.registry import DefaultScope
-from beitmm.testing.shrink import config_path, tiny_seg_config
 
 from beitmm.engine.runner import build_runner
+from beitmm.testing.shrink import config_path, tiny_seg_config
 
 
 def _batch(model, seed=0):

@@ -53,8 +53,8 @@ def test_hook_reports_each_epoch_and_warns_on_collapse(caplog):
     assert 'used 2/8 (25.0%)' in caplog.text
     warn = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warn) == 1 and 'only 2 of 8 codes' in warn[0].getMessage()
-    assert hook.history[-1]['perplexity'] == pytest.approx(float(torch.exp(-(0.75 * torch.log(torch.tensor(.75))
-                                                                                + 0.25 * torch.log(torch.tensor(.25))))))
+    entropy = -(0.75 * torch.log(torch.tensor(.75)) + 0.25 * torch.log(torch.tensor(.25)))
+    assert hook.history[-1]['perplexity'] == pytest.approx(float(torch.exp(entropy)))
 
 
 def test_hook_without_quantizer_warns_once(caplog):

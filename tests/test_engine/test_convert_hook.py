@@ -3,10 +3,10 @@ from types import SimpleNamespace
 
 import torch
 import torch.nn as nn
-from beitmm.testing.shrink import TINY
 
 from beitmm.engine.hooks.convert_checkpoint import CheckpointConvertHook
 from beitmm.models.backbones import BEiT
+from beitmm.testing.shrink import TINY
 
 
 class _Model(nn.Module):

@@ -106,8 +106,11 @@ def expected_layer(name: str) -> int:
 
 
 def expected_wd(name: str) -> float:
+    # unilm's fine-tuning default: no decay on 1-D tensors, pos_embed and cls_token only; the relative position
+    # tables (2-D) and the mask token (3-D) are decayed
     decayed = ('qkv.weight', 'attn.proj.weight', 'fc1.weight', 'fc2.weight', 'patch_embed.proj.weight',
-               'head.weight', 'neck.0.weight', 'decode_head.weight', 'auxiliary_head.weight')
+               'head.weight', 'neck.0.weight', 'decode_head.weight', 'auxiliary_head.weight',
+               'relative_position_bias_table', 'mask_token')
     return WD if name.endswith(decayed) else 0.0
 
 
@@ -123,7 +126,7 @@ def test_lr_scale_and_weight_decay_per_param(make_model):
         assert group['lr'] == pytest.approx(LR * SCALE[expected_layer(name)], rel=1e-12), name
         assert group['weight_decay'] == expected_wd(name), name
     assert groups['backbone.rel_pos_bias.relative_position_bias_table']['lr_scale'] == 1.0
-    assert groups['backbone.blocks.1.attn.relative_position_bias_table']['weight_decay'] == 0.0
+    assert groups['backbone.blocks.1.attn.relative_position_bias_table']['weight_decay'] == WD  # unilm decays it
 
 
 def test_group_names_order_and_counts():
@@ -133,10 +136,11 @@ def test_group_names_order_and_counts():
                      'layer_1_decay', 'layer_1_no_decay', 'layer_0_decay', 'layer_0_no_decay']
     first = optim_wrapper.optimizer.param_groups[0]
     assert optim_wrapper.get_lr()['lr'][0] == LR  # mmengine logs group 0: the nominal lr
-    assert first['param_names'] == ['neck.0.weight', 'decode_head.weight', 'auxiliary_head.weight']
+    assert first['param_names'] == ['backbone.rel_pos_bias.relative_position_bias_table', 'neck.0.weight',
+                                    'decode_head.weight', 'auxiliary_head.weight']
     block1_decay = optim_wrapper.optimizer.param_groups[2]
-    assert block1_decay['param_names'] == [f'backbone.blocks.1.{n}.weight'
-                                           for n in ('attn.qkv', 'attn.proj', 'mlp.fc1', 'mlp.fc2')]
+    assert block1_decay['param_names'] == ['backbone.blocks.1.attn.relative_position_bias_table'] + [
+        f'backbone.blocks.1.{n}.weight' for n in ('attn.qkv', 'attn.proj', 'mlp.fc1', 'mlp.fc2')]
     assert all(len(g['params']) == len(g['param_names']) for g in optim_wrapper.optimizer.param_groups)
 
 

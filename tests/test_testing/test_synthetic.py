@@ -9,8 +9,13 @@ import pytest
 from PIL import Image
 
 from beitmm.testing import synthetic
-from beitmm.testing.synthetic import (MARKER, make_classification_data, make_segmentation_data,
-                                       make_unlabeled_data, shape_mask)
+from beitmm.testing.synthetic import (
+    MARKER,
+    make_classification_data,
+    make_segmentation_data,
+    make_unlabeled_data,
+    shape_mask,
+)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -84,13 +89,16 @@ def _class_hues(cue, n=60):
 
 
 def test_segmentation_classes_by_shape_not_colour():
-    """Default cue 'shape': every class takes colours from the whole hue circle, so colour gives nothing away;
-    cue 'hue': each class keeps its own hue band (the easy variant)."""
+    """Default cue 'shape': every class takes colours from the whole hue circle, so colour gives nothing away.
+
+    Cue 'hue': each class keeps its own hue band (the easy variant).
+    """
     for c, hs in _class_hues('shape').items():
         assert len(hs) >= 10
         assert len({int(h * 6) for h in hs}) >= 4, f'class {c} hues {sorted(hs)} cover too few sextants'
     bands = _class_hues('hue')
-    centres = {c: float(np.angle(np.exp(2j * np.pi * np.array(hs)).mean()) / (2 * np.pi)) % 1 for c, hs in bands.items()}
+    centres = {c: float(np.angle(np.exp(2j * np.pi * np.array(hs)).mean()) / (2 * np.pi)) % 1
+               for c, hs in bands.items()}
     for c, hs in bands.items():
         nearest = [min(centres, key=lambda k: min(abs(h - centres[k]), 1 - abs(h - centres[k]))) for h in hs]
         assert np.mean([k == c for k in nearest]) > 0.9
@@ -119,7 +127,7 @@ def test_scene_shape_count_and_size():
 
 
 def test_segmentation_classes_by_texture():
-    """cue 'texture': class 2 is filled with one colour, classes 3 and 4 with a two-colour pattern."""
+    """Cue 'texture': class 2 is filled with one colour, classes 3 and 4 with a two-colour pattern."""
     spread = {c: [] for c in (2, 3, 4)}
     for i in range(40):
         img, label = synthetic.render_segmentation_sample(np.random.default_rng(i), (64, 64), 4, cue='texture')

@@ -16,7 +16,8 @@ def _tool():
     return mod
 
 
-@pytest.mark.parametrize('task,extra', [('classification', ['--no-memory']), ('pretrain', ['--no-memory', '--inference']),
+@pytest.mark.parametrize('task,extra', [('classification', ['--no-memory']),
+                                        ('pretrain', ['--no-memory', '--inference']),
                                         ('segmentation', ['--with-cp'])])
 def test_benchmark_task_prints_fields(task, extra, capsys):
     _tool().main([task, '--arch', 'tiny-test', '--img-size', '64', '--batch-size', '2', '--precision', 'auto',

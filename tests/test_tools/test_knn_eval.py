@@ -3,6 +3,7 @@ import importlib.util
 import os.path as osp
 
 import torch
+
 from beitmm.testing.shrink import TINY, config_path, tiny_cls_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

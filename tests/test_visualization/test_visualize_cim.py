@@ -11,10 +11,11 @@ from PIL import Image
 
 from beitmm.models.heads import sliding_window_normalize
 from beitmm.registry import MODELS
+from beitmm.testing.shrink import TINY
 from beitmm.visualization import cim_visualization
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-from beitmm.testing.shrink import TINY
+
 TOKENIZER = dict(type='beitmm.DALLETokenizer', encoder_checkpoint=None, decoder_checkpoint=None, with_decoder=True,
                  n_hid=16, n_blk_per_group=1, vocab_size=64, n_init=16)
 

@@ -12,10 +12,11 @@ from PIL import Image
 
 from beitmm.models import BEiT, DALLETokenizer
 from beitmm.registry import MODELS
+from beitmm.testing.shrink import TINY
 from beitmm.visualization import attention_probs, cls_attention_maps, mask_overlay, mim_reconstruction
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-from beitmm.testing.shrink import TINY
+
 TOKENIZER = dict(n_hid=64, n_blk_per_group=1, vocab_size=512, n_init=32)
 
 

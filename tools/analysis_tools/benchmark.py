@@ -19,29 +19,46 @@ import os.path as _osp
 import sys as _sys
 
 _sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
-import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import argparse
 import json
 import os
 import statistics
 import subprocess
 import sys
-from typing import Dict
-
 import warnings
+from typing import Dict, List, Optional
 
+import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import torch
 
 warnings.filterwarnings('ignore')
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchmark_tasks import ARCHS, build_pair  # noqa: E402
-from benchmark_utils import (TOLERANCE, autocast, count_flops, fmt_row, matmul_peak, max_rel_diff,  # noqa: E402
-                             median_ips, peak_step_memory, resolve_precision, time_alternating)
+from benchmark_utils import (  # noqa: E402
+    TOLERANCE,
+    autocast,
+    count_flops,
+    fmt_row,
+    matmul_peak,
+    max_rel_diff,
+    median_ips,
+    peak_step_memory,
+    resolve_precision,
+    time_alternating,
+)
 
 DEFAULTS = dict(pretrain=(8, 224), classification=(8, 224), segmentation=(2, 512))
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse the command line and fill the task's default batch and image sizes.
+
+    Args:
+        argv: Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        The arguments, with ``argv`` (the arguments given) for the memory-probe subprocesses.
+    """
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('task', choices=['pretrain', 'classification', 'segmentation', 'masking'])
     p.add_argument('--batch-size', type=int, help='default 8 (pretrain, classification) / 2 (segmentation)')
@@ -120,7 +137,17 @@ def memory_probe(args) -> None:
     print('MEMORY ' + json.dumps(peak_step_memory(step, args.device)))
 
 
-def probe_memory(args, name: str, prec: str) -> str:
+def probe_memory(args: argparse.Namespace, name: str, prec: str) -> str:
+    """Peak step memory of one implementation, measured in a subprocess of this tool.
+
+    Args:
+        args: The parsed arguments.
+        name: Implementation (``'beitmm'`` or ``'reference@<precision>'``).
+        prec: Precision the implementation runs in.
+
+    Returns:
+        ``'<n> MiB'``, or ``'failed (<last error line or exit code>)'``.
+    """
     argv = [a for a in args.argv if a != '--compile']
     cmd = [sys.executable, os.path.abspath(__file__)] + argv + ['--memory-probe', f"{name.split('@')[0]}@{prec}"]
     res = subprocess.run(cmd, capture_output=True, text=True)
@@ -131,7 +158,12 @@ def probe_memory(args, name: str, prec: str) -> str:
     return f"{info['peak_mib']:.0f} MiB"
 
 
-def run_models(args) -> None:
+def run_models(args: argparse.Namespace) -> None:
+    """Time beitmm and the reference on the model task of ``args`` and print the comparison.
+
+    Args:
+        args: The parsed arguments.
+    """
     prec = resolve_precision(args.precision, args.device)
     refs = [prec] if args.ref_precision == 'same' else [resolve_precision(p.strip(), args.device)
                                                        for p in args.ref_precision.split(',')]
@@ -203,7 +235,12 @@ def run_masking(args) -> None:
     print(f'ratio beitmm (pooled) / reference: {us["reference loop (unilm)"] / us[list(us)[0]]:.1f}x')
 
 
-def main(argv=None) -> None:
+def main(argv: Optional[List[str]] = None) -> None:
+    """Run the benchmark (or, in a subprocess, one memory probe).
+
+    Args:
+        argv: Arguments without the program name (default: ``sys.argv[1:]``).
+    """
     args = parse_args(argv)
     if args.memory_probe:
         memory_probe(args)

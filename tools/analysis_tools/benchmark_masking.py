@@ -14,13 +14,13 @@ import os.path as _osp
 import sys as _sys
 
 _sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
-import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import argparse
 import math
 import random
 import time
 from typing import Callable
 
+import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import numpy as np
 
 from beitmm.datasets.transforms.masking import BlockwiseMaskGenerator
@@ -30,12 +30,12 @@ class ReferenceLoopGenerator:
     """Plain per-sample loop port of unilm's blockwise masking (exact count).
 
     Args:
-        height (int): Grid height.
-        width (int): Grid width.
-        num_masking_patches (int): Patches to mask.
-        min_num_patches (int): Minimum block area.
-        min_aspect (float): Minimum aspect ratio (max is its inverse).
-        use_numpy_rng (bool): Draw from ``np.random`` instead of Python's ``random``.
+        height: Grid height.
+        width: Grid width.
+        num_masking_patches: Patches to mask.
+        min_num_patches: Minimum block area.
+        min_aspect: Minimum aspect ratio (max is its inverse).
+        use_numpy_rng: Draw from ``np.random`` instead of Python's ``random``.
     """
 
     def __init__(self, height: int, width: int, num_masking_patches: int, min_num_patches: int,
@@ -71,6 +71,11 @@ class ReferenceLoopGenerator:
         return delta
 
     def __call__(self) -> np.ndarray:
+        """Draw one mask with the reference loop.
+
+        Returns:
+            Bool array (height, width), True where a patch is masked; exactly ``num_masking_patches`` cells.
+        """
         mask = np.zeros((self.height, self.width), dtype=np.int32)
         count = 0
         while count < self.num_masking_patches:
@@ -103,6 +108,7 @@ def time_it(fn: Callable[[], np.ndarray], num: int, repeats: int, chunk: int = 1
 
 
 def main() -> None:
+    """Time the mask generators and print their speed and a sanity check of their masking law."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--num-masks', type=int, default=2000)
     parser.add_argument('--repeats', type=int, default=3)

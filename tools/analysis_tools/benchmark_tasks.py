@@ -123,13 +123,14 @@ def _classification(arch: dict, batch: int, img: int, with_cp: bool) -> Pair:
     samples = [DataSample().set_gt_label(int(i)) for i in torch.randint(0, 1000, (batch, ), generator=g)]
     return Pair(
         models=dict(beitmm=ours, reference=ref),
-        train_loss={k: (lambda m=m: _sum_losses(m.loss(x, samples))) for k, m in (('beitmm', ours), ('reference', ref))},
+        train_loss={k: (lambda m=m: _sum_losses(m.loss(x, samples)))
+                    for k, m in (('beitmm', ours), ('reference', ref))},
         infer={k: (lambda m=m: m(x, mode='tensor')) for k, m in (('beitmm', ours), ('reference', ref))},
         batch=batch)
 
 
 def seg_model_cfg(backbone: dict, C: int, fast_head: bool, with_cp: bool = False) -> dict:
-    """mmseg EncoderDecoder config of UperNet + BEiT with the official head widths (dropout off).
+    """Mmseg EncoderDecoder config of UperNet + BEiT with the official head widths (dropout off).
 
     ``fast_head`` selects ``beitmm.FastUPerHead`` and ``beitmm.LowMemoryFCNHead`` (``with_cp`` recomputes
     their maps and computes the upsampled loss in row bands).
@@ -151,10 +152,11 @@ def seg_model_cfg(backbone: dict, C: int, fast_head: bool, with_cp: bool = False
 
 
 def _segmentation(arch: dict, batch: int, img: int, with_cp: bool) -> Pair:
-    import beitmm.models  # noqa: F401  (registers beitmm.FastUPerHead)
     from mmengine.structures import PixelData
     from mmseg.registry import MODELS as MMSEG
     from mmseg.structures import SegDataSample
+
+    import beitmm.models  # noqa: F401  (registers beitmm.FastUPerHead)
     C, L = arch['embed_dims'], arch['num_layers']
     if L < 4:
         raise ValueError('segmentation needs >= 4 blocks (four pyramid levels)')
@@ -182,7 +184,8 @@ def _segmentation(arch: dict, batch: int, img: int, with_cp: bool) -> Pair:
         samples.append(ds)
     return Pair(
         models=dict(beitmm=ours, reference=ref),
-        train_loss={k: (lambda m=m: _sum_losses(m.loss(x, samples))) for k, m in (('beitmm', ours), ('reference', ref))},
+        train_loss={k: (lambda m=m: _sum_losses(m.loss(x, samples)))
+                    for k, m in (('beitmm', ours), ('reference', ref))},
         infer={k: (lambda m=m: m(x, mode='tensor')) for k, m in (('beitmm', ours), ('reference', ref))},
         batch=batch)
 

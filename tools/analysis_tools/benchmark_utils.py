@@ -36,6 +36,11 @@ def autocast(precision: str, device: str) -> contextlib.AbstractContextManager:
 
 
 def sync(device: str) -> None:
+    """Wait for the queued kernels on ``device`` (CUDA); a no-op on CPU.
+
+    Args:
+        device: 'cpu' or 'cuda'.
+    """
     if device == 'cuda':
         torch.cuda.synchronize()
 
@@ -66,10 +71,20 @@ def count_flops(fn: Callable[[], None]) -> int:
     return counter.get_total_flops()
 
 
-def time_alternating(steps: Dict[str, Callable[[], None]], repeats: int, warmup: int, device: str) -> Dict[str, List[float]]:
+def time_alternating(steps: Dict[str, Callable[[], None]], repeats: int, warmup: int,
+                     device: str) -> Dict[str, List[float]]:
     """Seconds per call of each step, run alternately (ABBA order) after ``warmup`` calls each.
 
     Alternating spreads the load of other processes on a shared machine over all candidates.
+
+    Args:
+        steps: The steps by name.
+        repeats: Timed calls of each step.
+        warmup: Untimed calls of each step first.
+        device: 'cpu' or 'cuda' (CUDA is synchronised around each call).
+
+    Returns:
+        ``{name: [seconds of each timed call]}``.
     """
     names = list(steps)
     for _ in range(warmup):
@@ -138,9 +153,9 @@ def peak_step_memory(step: Callable[[], None], device: str) -> Dict[str, float]:
 
 
 def max_rel_diff(a, b) -> float:
-    """max |a - b| / max |b| over tensors or sequences of tensors."""
+    """Max |a - b| / max |b| over tensors or sequences of tensors."""
     if isinstance(a, (list, tuple)):
-        return max(max_rel_diff(x, y) for x, y in zip(a, b))
+        return max(max_rel_diff(x, y) for x, y in zip(a, b, strict=True))
     a, b = a.detach().float(), b.detach().float()
     return ((a - b).abs().max() / b.abs().max().clamp_min(1e-12)).item()
 
@@ -151,5 +166,14 @@ def median_ips(times: Sequence[float], batch: int) -> float:
 
 
 def fmt_row(cells: Sequence, widths: Optional[Sequence[int]] = None) -> str:
+    """One row of a plain-text table.
+
+    Args:
+        cells: The values of the row.
+        widths: Width of each column (default 14 each); one per cell.
+
+    Returns:
+        The cells left-justified to their widths, two spaces apart.
+    """
     widths = widths or [14] * len(cells)
-    return '  '.join(str(c).ljust(w) for c, w in zip(cells, widths))
+    return '  '.join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True))

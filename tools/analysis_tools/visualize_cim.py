@@ -1,5 +1,7 @@
-"""See what a CIM pretraining run does: one PNG per image with the original, the generator's input,
-the corrupted image the enhancer sees, and the enhancer's output.
+"""See what a CIM pretraining run does: one PNG per image, the corruption and the enhancer's answer.
+
+Each PNG shows the original, the generator's input, the corrupted image the enhancer sees, and the enhancer's
+output.
 
     python tools/analysis_tools/visualize_cim.py CONFIG CHECKPOINT --images a.jpg b.jpg --out DIR \
         [--encoder-checkpoint pretrain/dall_e/encoder.pkl] [--decoder-checkpoint pretrain/dall_e/decoder.pkl] \
@@ -17,13 +19,13 @@ import os.path as _osp
 import sys as _sys
 
 _sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
-import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import argparse
 import os
 import os.path as osp
 import random
 from typing import List, Optional, Sequence
 
+import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import matplotlib
 
 matplotlib.use('Agg')
@@ -34,8 +36,8 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.dataset import pseudo_collate  # noqa: E402
 
 from beitmm.apis import init_model  # noqa: E402
-from beitmm.visualization import (cim_visualization, mask_overlay, mim_view_pipeline, to_image,  # noqa: E402
-                                  upsample_grid)
+from beitmm.visualization import cim_visualization, mask_overlay, mim_view_pipeline, to_image, upsample_grid  # noqa: E402
+
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Command-line options.
@@ -96,8 +98,7 @@ def load_cim_checkpoint(model: torch.nn.Module, path: str, skip_parts: Sequence[
     Returns:
         Whether the checkpoint held the tokenizer (``save_tokenizer=True``).
     """
-    from beitmm.checkpoint import load_checkpoint_file
-    from beitmm.checkpoint import unwrap_checkpoint
+    from beitmm.checkpoint import load_checkpoint_file, unwrap_checkpoint
     state = unwrap_checkpoint(load_checkpoint_file(path, map_location='cpu'))
     skip = tuple(f'tokenizer.{part}.' for part in skip_parts)
     state = {k: v for k, v in state.items() if not (skip and k.startswith(skip))}
@@ -131,7 +132,7 @@ def draw(path: str, title: str, out: dict) -> None:
         prob = out['replaced_prob'].cpu().numpy()
         panels.append((prob, f'enhancer (RevDet): p(replaced)\n(mean {prob.mean():.2f})'))
     fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 3.2), squeeze=False, layout='constrained')
-    for ax, (img, name) in zip(axes[0], panels):
+    for ax, (img, name) in zip(axes[0], panels, strict=True):
         if img.ndim == 2:
             ax.imshow(upsample_grid(img, size), cmap='magma', vmin=0, vmax=1)
         else:

@@ -1,5 +1,6 @@
-"""See what a BEiT pretraining run learned: one PNG per image with the mask, dVAE reconstructions
-and the cls-token self-attention of a block.
+"""See what a BEiT pretraining run learned: one PNG per image, reconstructions and attention.
+
+Each PNG shows the mask, dVAE reconstructions and the cls-token self-attention of a block.
 
     python tools/analysis_tools/visualize_mim.py CONFIG CHECKPOINT --images a.jpg b.jpg --out DIR \
         [--decoder-checkpoint pretrain/dall_e/decoder.pkl] [--encoder-checkpoint pretrain/dall_e/encoder.pkl] \
@@ -19,7 +20,6 @@ import os.path as _osp
 import sys as _sys
 
 _sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
-import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import argparse
 import os
 import os.path as osp
@@ -27,6 +27,7 @@ import random
 import textwrap
 from typing import List, Optional, Tuple
 
+import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import matplotlib
 
 matplotlib.use('Agg')
@@ -37,8 +38,14 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.dataset import pseudo_collate  # noqa: E402
 
 from beitmm.apis import init_model  # noqa: E402
-from beitmm.visualization import (cls_attention_maps, mask_overlay, mim_reconstruction,  # noqa: E402
-                                  mim_view_pipeline, to_image, upsample_grid)
+from beitmm.visualization import (  # noqa: E402
+    cls_attention_maps,
+    mask_overlay,
+    mim_reconstruction,
+    mim_view_pipeline,
+    to_image,
+    upsample_grid,
+)
 
 COLS = 5
 

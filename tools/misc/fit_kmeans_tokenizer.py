@@ -11,18 +11,18 @@ import os.path as _osp
 import sys as _sys
 
 _sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
-import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import argparse
 import os.path as osp
 import time
 from typing import Iterator, List
 
+import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import numpy as np
 import torch
 from PIL import Image
 
-from beitmm.datasets.unlabeled import list_images
 from beitmm.checkpoint import save_checkpoint_atomic
+from beitmm.datasets.unlabeled import list_images
 from beitmm.models.tokenizers.kmeans import KMeansTokenizer
 
 
@@ -46,6 +46,7 @@ def random_crops(paths: List[str], size: int, per_image: int, seed: int, batch: 
 
 
 def main() -> None:
+    """Fit the vocabulary on the images of the command line and save it as a checkpoint."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('img_dir')
     p.add_argument('out')

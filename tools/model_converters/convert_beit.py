@@ -1,4 +1,4 @@
-"""Convert a BEiT-family checkpoint to beitmm's layout, offline.
+r"""Convert a BEiT-family checkpoint to beitmm's layout, offline.
 
 Reads official microsoft/unilm, timm, HuggingFace (BEiT / Data2Vec-vision),
 mmpretrain and mmseg checkpoints (bare backbones or whole models), renames
@@ -9,8 +9,8 @@ is given, and nothing is resized unless ``--window`` / ``--img-size`` is.
 
 Example::
 
-    python tools/model_converters/convert_beit.py \\
-        beit_base_patch16_224_pt22k.pth beit_base_pt22k_beitmm.pth \\
+    python tools/model_converters/convert_beit.py \
+        beit_base_patch16_224_pt22k.pth beit_base_pt22k_beitmm.pth \
         --expand-rel-pos 12 --img-size 640
 
 Only files loadable with ``torch.load(weights_only=True)`` are accepted.
@@ -19,31 +19,27 @@ import os.path as _osp
 import sys as _sys
 
 _sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
-import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import argparse
 import os
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 import torch
 
 try:
-    from beitmm.checkpoint import (convert_checkpoint,
-                                                  unwrap_checkpoint)
-    from beitmm.checkpoint import FORMATS
+    from beitmm.checkpoint import FORMATS, convert_checkpoint, unwrap_checkpoint
 except ImportError:  # run from a source checkout without installation
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from beitmm.checkpoint import (convert_checkpoint,
-                                                  unwrap_checkpoint)
-    from beitmm.checkpoint import FORMATS
+    from beitmm.checkpoint import FORMATS, convert_checkpoint, unwrap_checkpoint
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse command-line arguments.
 
     Args:
-        argv (list[str], optional): Arguments; ``sys.argv[1:]`` when None.
+        argv: Arguments; ``sys.argv[1:]`` when None.
 
     Returns:
         argparse.Namespace: Parsed arguments.
@@ -83,7 +79,7 @@ def load_weights(path: str) -> Dict[str, torch.Tensor]:
     """Load a checkpoint without unpickling arbitrary objects.
 
     Args:
-        path (str): Checkpoint file.
+        path: Checkpoint file.
 
     Returns:
         dict[str, Tensor]: Its flat state dict.
@@ -100,8 +96,8 @@ def save_atomic(state: Dict[str, torch.Tensor], path: str) -> None:
     """Write ``state`` to ``path`` via a temporary file and ``os.replace``.
 
     Args:
-        state (dict[str, Tensor]): State dict to save.
-        path (str): Destination.
+        state: State dict to save.
+        path: Destination.
     """
     tmp = path + '.tmp'
     try:
@@ -116,7 +112,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     """Run the conversion.
 
     Args:
-        argv (list[str], optional): Arguments; ``sys.argv[1:]`` when None.
+        argv: Arguments; ``sys.argv[1:]`` when None.
     """
     args = parse_args(argv)
     dst_grid = _grid(args.window)

@@ -27,6 +27,17 @@ class PackMIMInputs(BaseTransform):
         self.view_keys = tuple(view_keys)
 
     def transform(self, results: dict) -> dict:
+        """Pack the views and the mask of one sample.
+
+        Args:
+            results: Sample dict with the views (``view_keys``, [H, W, C] arrays) and ``mask``.
+
+        Returns:
+            ``dict(inputs=[view [C, H, W], ...], data_samples=BaseDataElement with mask)``.
+
+        Raises:
+            KeyError: If ``results`` has no ``mask``.
+        """
         if 'mask' not in results:
             raise KeyError('PackMIMInputs found no "mask": put a mask generator (beitmm.BlockwiseMaskGenerator) '
                            'before it in the pipeline')

@@ -36,7 +36,7 @@ def find_corruption(data: bytes) -> Optional[str]:
     """Why ``data`` is a truncated JPEG / PNG, or None when its structure is complete.
 
     Args:
-        data (bytes): Encoded image.
+        data: Encoded image.
 
     Returns:
         str | None: The problem found.
@@ -56,8 +56,8 @@ class RobustLoadImageFromFile(LoadImageFromFile):
     """``LoadImageFromFile`` that fails clearly on, or skips, corrupt and truncated images.
 
     Args:
-        on_corrupt (str): ``'error'`` or ``'skip'``. Defaults to ``'error'``.
-        check_truncation (bool): Check JPEG / PNG end markers (a truncated JPEG otherwise
+        on_corrupt: ``'error'`` or ``'skip'``. Defaults to ``'error'``.
+        check_truncation: Check JPEG / PNG end markers (a truncated JPEG otherwise
             decodes with grey fill). Defaults to True.
         **kwargs: Arguments of mmcv's ``LoadImageFromFile`` (``to_float32``, ``color_type``,
             ``imdecode_backend``, ``backend_args``, ...).
@@ -102,7 +102,7 @@ class RobustLoadImageFromFile(LoadImageFromFile):
         """Load ``results['img_path']``.
 
         Args:
-            results (dict): Sample dict with ``img_path``.
+            results: Sample dict with ``img_path``.
 
         Returns:
             dict | None: ``results`` with ``img``, ``img_shape``, ``ori_shape``; None when the image

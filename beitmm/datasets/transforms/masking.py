@@ -46,17 +46,17 @@ class BlockwiseMaskGenerator(BaseTransform):
     Added keys: ``mask`` (np.ndarray of bool, shape (H, W); True = masked).
 
     Args:
-        input_size (int | tuple[int, int]): Patch grid (H, W). Defaults to 14.
-        num_masking_patches (int): Patches to mask. Defaults to 75.
-        min_num_patches (int): Minimum block area. Defaults to 16.
-        max_num_patches (int, optional): Maximum block area; None means
+        input_size: Patch grid (H, W). Defaults to 14.
+        num_masking_patches: Patches to mask. Defaults to 75.
+        min_num_patches: Minimum block area. Defaults to 16.
+        max_num_patches: Maximum block area; None means
             ``num_masking_patches``. Defaults to None.
-        min_aspect (float): Minimum block aspect ratio h / w. Defaults to 0.3.
-        max_aspect (float, optional): Maximum aspect; None means ``1 / min_aspect``.
+        min_aspect: Minimum block aspect ratio h / w. Defaults to 0.3.
+        max_aspect: Maximum aspect; None means ``1 / min_aspect``.
             Defaults to None.
-        exact (bool): Always mask exactly ``num_masking_patches`` (beit2). False keeps
+        exact: Always mask exactly ``num_masking_patches`` (beit2). False keeps
             BEiT v1's behaviour, which may mask fewer. Defaults to True.
-        pool_size (int): The transform draws this many masks at once with the vectorised
+        pool_size: The transform draws this many masks at once with the vectorised
             :meth:`generate_batch` and hands them out one per sample (same law; ~10x cheaper
             per mask than unilm's loop at 1024, less for small pools). 1 calls
             :meth:`generate` per sample. Defaults to 1: a pool is per-worker state that no
@@ -115,8 +115,8 @@ class BlockwiseMaskGenerator(BaseTransform):
             budget = min(num - count, max_num)
             # unilm's uniform(min, budget) has reversed bounds when budget < min: same law
             lo, hi = (min_num, budget) if min_num <= budget else (budget, min_num)
-            added = 0
-            for pos in range(pos, pos + 4 * _ATTEMPTS, 4):  # one attempt uses rand[pos:pos + 4]
+            added, start = 0, pos
+            for pos in range(start, start + 4 * _ATTEMPTS, 4):  # one attempt uses rand[pos:pos + 4]
                 area = lo + (hi - lo) * rand[pos]
                 aspect = exp(log_lo + log_span * rand[pos + 1])
                 h, w = round(sqrt(area * aspect)), round(sqrt(area / aspect))
@@ -226,8 +226,8 @@ class RandomMaskGenerator(BaseTransform):
     Added keys: ``mask`` (np.ndarray of bool, shape (H, W); True = masked).
 
     Args:
-        input_size (int | tuple[int, int]): Patch grid (H, W). Defaults to 14.
-        mask_ratio (float): Fraction of patches to mask, in (0, 1]. Defaults to 0.4.
+        input_size: Patch grid (H, W). Defaults to 14.
+        mask_ratio: Fraction of patches to mask, in (0, 1]. Defaults to 0.4.
     """
 
     def __init__(self, input_size: Union[int, Sequence[int]] = 14, mask_ratio: float = 0.4) -> None:

@@ -53,17 +53,17 @@ class TwoViewRandomResizedCrop(BaseTransform):
     the second view then is a copy of the first).
 
     Args:
-        size (int | tuple[int, int]): Output (h, w) of ``img``. Defaults to 224.
-        second_size (int | tuple[int, int], optional): Output (h, w) of
+        size: Output (h, w) of ``img``. Defaults to 224.
+        second_size: Output (h, w) of
             ``img_tokenizer``; None produces no second view. Defaults to 112.
-        scale (tuple[float, float]): Range of the crop area relative to the image.
+        scale: Range of the crop area relative to the image.
             Defaults to (0.08, 1.0).
-        ratio (tuple[float, float]): Range of the crop aspect ratio w / h (log-uniform).
+        ratio: Range of the crop aspect ratio w / h (log-uniform).
             Defaults to (3 / 4, 4 / 3).
-        interpolation (str): Resize method of ``img``. Defaults to 'bicubic'.
-        second_interpolation (str): Resize method of ``img_tokenizer``. Defaults to 'lanczos'.
-        max_attempts (int): Random draws before falling back to a centre crop. Defaults to 10.
-        backend (str): ``'cv2'`` (as mmcv / mmpretrain) or ``'pillow'`` (unilm's PIL
+        interpolation: Resize method of ``img``. Defaults to 'bicubic'.
+        second_interpolation: Resize method of ``img_tokenizer``. Defaults to 'lanczos'.
+        max_attempts: Random draws before falling back to a centre crop. Defaults to 10.
+        backend: ``'cv2'`` (as mmcv / mmpretrain) or ``'pillow'`` (unilm's PIL
             resize, which antialiases when downscaling; uint8 images only). Defaults to 'cv2'.
     """
 
@@ -95,11 +95,11 @@ class TwoViewRandomResizedCrop(BaseTransform):
         """Draw a crop box (torchvision / unilm rule, inclusive position bounds).
 
         Args:
-            img_h (int): Image height.
-            img_w (int): Image width.
-            scale (tuple[float, float]): Area range relative to the image.
-            ratio (tuple[float, float]): Aspect ratio (w / h) range.
-            max_attempts (int): Draws before the centre-crop fallback. Defaults to 10.
+            img_h: Image height.
+            img_w: Image width.
+            scale: Area range relative to the image.
+            ratio: Aspect ratio (w / h) range.
+            max_attempts: Draws before the centre-crop fallback. Defaults to 10.
 
         Returns:
             tuple[int, int, int, int]: ``(top, left, h, w)``.

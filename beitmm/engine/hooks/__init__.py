@@ -6,6 +6,6 @@ from .data_health import DataHealthHook
 from .nan_guard import NonFiniteLossError, NonFiniteLossHook
 from .rng_state import ResumeMismatchError, ResumeStateHook
 
-__all__ = ['ATOMIC_BACKEND', 'AtomicCheckpointHook', 'AtomicLocalBackend', 'CheckpointConvertHook', 'CodebookHealthHook',
-           'DataHealthHook', 'NonFiniteLossError', 'NonFiniteLossHook', 'ResumeMismatchError',
+__all__ = ['ATOMIC_BACKEND', 'AtomicCheckpointHook', 'AtomicLocalBackend', 'CheckpointConvertHook',
+           'CodebookHealthHook', 'DataHealthHook', 'NonFiniteLossError', 'NonFiniteLossHook', 'ResumeMismatchError',
            'ResumeStateHook']

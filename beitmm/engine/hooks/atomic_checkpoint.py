@@ -29,8 +29,7 @@ from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import save_checkpoint
 
-from beitmm.checkpoint import (atomic_write_bytes, atomic_write_text,
-                                         load_checkpoint_file, register_safe_globals)
+from beitmm.checkpoint import atomic_write_bytes, atomic_write_text, load_checkpoint_file, register_safe_globals
 from beitmm.registry import HOOKS
 
 ATOMIC_BACKEND = 'beitmm_atomic_local'
@@ -43,8 +42,8 @@ class AtomicLocalBackend(LocalBackend):
         """Atomically write bytes to ``filepath`` (parent directories are created).
 
         Args:
-            obj (bytes): Data to be written.
-            filepath (str or Path): Destination.
+            obj: Data to be written.
+            filepath: Destination.
         """
         atomic_write_bytes(obj, str(filepath))
 
@@ -52,9 +51,9 @@ class AtomicLocalBackend(LocalBackend):
         """Atomically write text to ``filepath``.
 
         Args:
-            obj (str): Text to be written.
-            filepath (str or Path): Destination.
-            encoding (str): Text encoding. Defaults to ``'utf-8'``.
+            obj: Text to be written.
+            filepath: Destination.
+            encoding: Text encoding. Defaults to ``'utf-8'``.
         """
         atomic_write_text(obj, str(filepath), encoding=encoding)
 
@@ -75,7 +74,7 @@ class AtomicCheckpointHook(CheckpointHook):
         """Allow-list mmengine's checkpoint globals before the runner loads or resumes.
 
         Args:
-            runner (Runner): The runner.
+            runner: The runner.
         """
         register_safe_globals()
         super().before_run(runner)
@@ -84,7 +83,7 @@ class AtomicCheckpointHook(CheckpointHook):
         """Switch local checkpoint writes to ``AtomicLocalBackend``, then set up as usual.
 
         Args:
-            runner (Runner): The runner.
+            runner: The runner.
         """
         out_dir = self.out_dir if self.out_dir is not None else runner.work_dir
         backend = (self.backend_args or {}).get('backend', 'local')
@@ -107,9 +106,9 @@ class AtomicCheckpointHook(CheckpointHook):
         """Save, then update ``last_checkpoint``, then drop outdated checkpoints.
 
         Args:
-            runner (Runner): The runner.
-            step (int): Epoch or iteration number of the checkpoint.
-            meta (dict): Meta information stored in the checkpoint.
+            runner: The runner.
+            step: Epoch or iteration number of the checkpoint.
+            meta: Meta information stored in the checkpoint.
         """
         outdated: List[int] = []
         if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
@@ -136,8 +135,8 @@ class AtomicCheckpointHook(CheckpointHook):
         """Save ``ckpt_path`` restricted to ``published_keys`` as ``<name>-<sha8>.pth``.
 
         Args:
-            runner (Runner): The runner.
-            ckpt_path (str): Checkpoint to publish.
+            runner: The runner.
+            ckpt_path: Checkpoint to publish.
         """
         if not _is_local(ckpt_path):
             super()._publish_model(runner, ckpt_path)

@@ -39,15 +39,30 @@ class CodebookHealthHook(Hook):
         return find_quantizers(runner.model)
 
     def before_train(self, runner) -> None:
+        """Warn when the model has no quantizer to report on.
+
+        Args:
+            runner: The runner.
+        """
         if not self._quantizers(runner):
             runner.logger.warning('CodebookHealthHook: the model has no NormEMAQuantizer; nothing to report')
 
     def before_train_epoch(self, runner) -> None:
+        """Reset the quantizers' counts at the start of a logging interval.
+
+        Args:
+            runner: The runner.
+        """
         if runner.epoch % self.interval == 0:
             for q in self._quantizers(runner).values():
                 q.reset_stats()
 
     def after_train_epoch(self, runner) -> None:
+        """Report every quantizer's statistics, summed over ranks, at the end of a logging interval.
+
+        Args:
+            runner: The runner.
+        """
         if (runner.epoch + 1) % self.interval:
             return
         for name, q in self._quantizers(runner).items():

@@ -30,8 +30,8 @@ class CheckpointConvertHook(Hook):
         """Replace ``checkpoint['state_dict']`` by its conversion to the model's layout.
 
         Args:
-            runner (Runner): The runner.
-            checkpoint (dict): The loaded checkpoint (weights not yet in the model).
+            runner: The runner.
+            checkpoint: The loaded checkpoint (weights not yet in the model).
         """
         from beitmm.checkpoint import convert_state_for_model, converter_for, unwrap_checkpoint
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model

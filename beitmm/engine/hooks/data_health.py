@@ -30,7 +30,7 @@ class DataHealthHook(Hook):
     ``decode_head``.
 
     Args:
-        check_seg_labels (bool): Check ``gt_sem_seg`` of every batch. Defaults to True.
+        check_seg_labels: Check ``gt_sem_seg`` of every batch. Defaults to True.
     """
 
     priority = 'HIGH'
@@ -73,9 +73,9 @@ class DataHealthHook(Hook):
         """Check the batch's segmentation labels.
 
         Args:
-            runner (Runner): The runner.
-            batch_idx (int): Batch index.
-            data_batch (dict): The batch.
+            runner: The runner.
+            batch_idx: Batch index.
+            data_batch: The batch.
         """
         self._check(runner, data_batch)
 
@@ -83,9 +83,9 @@ class DataHealthHook(Hook):
         """Check the batch's segmentation labels (a bad value would skew mIoU).
 
         Args:
-            runner (Runner): The runner.
-            batch_idx (int): Batch index.
-            data_batch (dict): The batch.
+            runner: The runner.
+            batch_idx: Batch index.
+            data_batch: The batch.
         """
         self._check(runner, data_batch)
 
@@ -93,9 +93,9 @@ class DataHealthHook(Hook):
         """Check the batch's segmentation labels.
 
         Args:
-            runner (Runner): The runner.
-            batch_idx (int): Batch index.
-            data_batch (dict): The batch.
+            runner: The runner.
+            batch_idx: Batch index.
+            data_batch: The batch.
         """
         self._check(runner, data_batch)
 
@@ -103,7 +103,7 @@ class DataHealthHook(Hook):
         """Log how many corrupt training images were skipped so far.
 
         Args:
-            runner (Runner): The runner.
+            runner: The runner.
         """
         total = sum(t.num_skipped for t in _corrupt_counters(runner.train_dataloader.dataset))
         if total:

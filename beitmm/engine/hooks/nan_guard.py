@@ -30,7 +30,7 @@ def last_checkpoint(runner) -> Optional[str]:
     """The newest complete checkpoint of the run, if any.
 
     Args:
-        runner (Runner): The runner.
+        runner: The runner.
 
     Returns:
         str | None: Its path.
@@ -50,7 +50,7 @@ class NonFiniteLossHook(Hook):
     Added to every run by ``beitmm.engine.runner.build_runner``.
 
     Args:
-        sync_across_ranks (bool): Average the logged loss terms over ranks. Defaults to True.
+        sync_across_ranks: Average the logged loss terms over ranks. Defaults to True.
     """
 
     priority = 'HIGHEST'  # before RuntimeInfoHook logs the terms and CheckpointHook saves
@@ -62,10 +62,10 @@ class NonFiniteLossHook(Hook):
         """Average the loss terms over ranks, then stop if any is not finite.
 
         Args:
-            runner (Runner): The runner.
-            batch_idx (int): Batch index in the epoch.
+            runner: The runner.
+            batch_idx: Batch index in the epoch.
             data_batch: The batch.
-            outputs (dict): Logged loss terms (``log_vars``) of the iteration.
+            outputs: Logged loss terms (``log_vars``) of the iteration.
 
         Raises:
             NonFiniteLossError: A term is NaN or infinite.
@@ -77,12 +77,12 @@ class NonFiniteLossHook(Hook):
         if self.sync_across_ranks and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
             dist.all_reduce(values)
             values /= dist.get_world_size()
-            for k, v in zip(keys, values.tolist()):
+            for k, v in zip(keys, values.tolist(), strict=True):
                 outputs[k] = torch.tensor(v) if isinstance(outputs[k], torch.Tensor) else v
-        bad = [k for k, v in zip(keys, values.tolist()) if not math.isfinite(v)]
+        bad = [k for k, v in zip(keys, values.tolist(), strict=True) if not math.isfinite(v)]
         if not bad:
             return
-        terms = ', '.join(f'{k}={v:.6g}' for k, v in zip(keys, values.tolist()))
+        terms = ', '.join(f'{k}={v:.6g}' for k, v in zip(keys, values.tolist(), strict=True))
         ckpt = last_checkpoint(runner)
         where = (f'The last complete checkpoint is {ckpt}; resume from it with `tools/train.py CONFIG --resume '
                  f'{ckpt}` after the fix.' if ckpt else 'No checkpoint was saved before this iteration.')

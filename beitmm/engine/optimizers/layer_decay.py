@@ -36,7 +36,7 @@ def resolve_layer_depth_fn(model: nn.Module) -> LayerDepthFn:
     """Find the function giving ``(layer_id, num_layers)`` for a full parameter name.
 
     Args:
-        model (nn.Module): The whole model (e.g. ImageClassifier, EncoderDecoder) or a bare
+        model: The whole model (e.g. ImageClassifier, EncoderDecoder) or a bare
             backbone.
 
     Returns:
@@ -76,9 +76,9 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     ``weight_decay`` and torch's native ``param_names``. Frozen parameters are skipped.
 
     Args:
-        optim_wrapper_cfg (dict): The optim wrapper config with an ``optimizer`` dict that
+        optim_wrapper_cfg: The optim wrapper config with an ``optimizer`` dict that
             sets ``lr`` and ``weight_decay``.
-        paramwise_cfg (dict): See above.
+        paramwise_cfg: See above.
     """
 
     def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None) -> None:
@@ -112,9 +112,14 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         """Fill ``params`` with the layer-decay groups of the whole ``module``.
 
         Args:
-            params (list[dict]): Output list of param groups, extended in place.
-            module (nn.Module): The whole model (``__call__`` already unwrapped DDP).
-            prefix (str): Must be ``''``: groups are built for the whole model at once.
+            params: Output list of param groups, extended in place.
+            module: The whole model (``__call__`` already unwrapped DDP).
+            prefix: Must be ``''``: groups are built for the whole model at once.
+            **kwargs: Other arguments of ``DefaultOptimWrapperConstructor.add_params`` (``is_dcn_module``);
+                ignored.
+
+        Raises:
+            ValueError: If ``prefix`` is given or the model's layer depths are inconsistent.
         """
         if prefix:
             raise ValueError('LayerDecayOptimWrapperConstructor builds groups for the whole '

@@ -59,6 +59,14 @@ class MaskedImageModeling(BaseModel):
         return state_dict
 
     def train(self, mode: bool = True) -> 'MaskedImageModeling':
+        """Set the training mode; the target generator always stays in eval mode.
+
+        Args:
+            mode: Training (True) or evaluation (False) mode.
+
+        Returns:
+            This model.
+        """
         super().train(mode)
         if self.target_generator is not None:
             self.target_generator.eval()
@@ -67,7 +75,7 @@ class MaskedImageModeling(BaseModel):
     # -------------------------------------------------------------------------
     def forward(self, inputs: Union[Tensor, List[Tensor]], data_samples: Optional[list] = None,
                 mode: str = 'tensor'):
-        """mmengine entry point: 'loss' -> dict of losses, 'tensor' -> backbone outputs."""
+        """Mmengine entry point: 'loss' -> dict of losses, 'tensor' -> backbone outputs."""
         if mode == 'loss':
             return self.loss(inputs, data_samples)
         if mode == 'tensor':

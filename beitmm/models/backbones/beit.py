@@ -16,6 +16,7 @@ from torch.utils.checkpoint import checkpoint
 from beitmm.checkpoint import ConversionTarget, load_pretrained_backbone
 from beitmm.checkpoint.pos_resize import resize_abs_pos_embed
 from beitmm.registry import MODELS
+
 from ..layers import INIT_MODES, Block, RelativePositionBias, init_blocks, trunc_normal_init_
 from .beit_args import translate_openmmlab_args
 
@@ -185,7 +186,7 @@ class BEiT(BaseModule):
         return self
 
     def init_weights(self) -> None:
-        """unilm's initialisation (``init_mode``), or load a checkpoint of any supported layout."""
+        """Unilm's initialisation (``init_mode``), or load a checkpoint of any supported layout."""
         if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
             load_pretrained_backbone(self, self.init_cfg['checkpoint'], prefix=self.init_cfg.get('prefix'))
             self._is_init = True
@@ -223,7 +224,8 @@ class BEiT(BaseModule):
         x = x.flatten(2).transpose(1, 2)  # [B, N, C]
         if mask is not None:
             if self.mask_token is None:
-                raise ValueError('a mask was given but the backbone has no mask token: build it with use_mask_token=True')
+                raise ValueError('a mask was given but the backbone has no mask token: '
+                                 'build it with use_mask_token=True')
             mask = mask.flatten(1)
             if mask.shape != x.shape[:2]:
                 raise ValueError(f'mask of {tuple(mask.shape[1:])} patches does not match the {grid} patch grid')
@@ -266,9 +268,9 @@ class BEiT(BaseModule):
         x, grid = self.embed(x, mask)
         outs = []
         last = self.num_layers - 1
-        for i, x in self.forward_blocks(x, grid, self.out_indices[-1] + 1):
+        for i, tokens in self.forward_blocks(x, grid, self.out_indices[-1] + 1):
             if i in self.out_indices:  # an index listed twice is returned twice
-                outs.extend([self._format(x, grid, i == last)] * self.out_indices.count(i))
+                outs.extend([self._format(tokens, grid, i == last)] * self.out_indices.count(i))
         return tuple(outs)
 
     def _format(self, x: Tensor, grid: Tuple[int, int], is_last: bool) -> Tensor:
@@ -308,6 +310,7 @@ class BEiT(BaseModule):
         return {k: v.shape for k, v in self.state_dict().items()}
 
     def extra_repr(self) -> str:
+        """The main settings, shown by ``repr(module)``."""
         return (f'embed_dims={self.embed_dims}, depth={self.num_layers}, heads={self.num_heads}, '
                 f'grid={self.grid}, out_type={self.out_type!r}, out_indices={self.out_indices}')
 

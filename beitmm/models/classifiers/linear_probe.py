@@ -31,6 +31,14 @@ class LinearProbeClassifier(ImageClassifier):
         self.backbone.requires_grad_(False)
 
     def train(self, mode: bool = True) -> 'LinearProbeClassifier':
+        """Set the training mode; the frozen backbone always stays in eval mode.
+
+        Args:
+            mode: Training (True) or evaluation (False) mode.
+
+        Returns:
+            This model.
+        """
         super().train(mode)
         self.backbone.eval()
         return self

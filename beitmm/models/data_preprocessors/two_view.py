@@ -44,8 +44,16 @@ class TwoViewDataPreprocessor(BaseDataPreprocessor):
         return (x - mean) / std
 
     def forward(self, data: dict, training: bool = False) -> dict:
-        """Args: data with ``inputs`` = per-view lists of [3, H, W] uint8 tensors (or one view)
-        and ``data_samples``. Returns normalised ``inputs`` (list of [B, 3, H, W]) and samples."""
+        """Normalise each view with its own mean and std and move the batch to the device.
+
+        Args:
+            data: Batch with ``inputs`` = per-view lists of [3, H, W] uint8 tensors (or one view)
+                and ``data_samples``.
+            training: Unused (the same preprocessing in training and evaluation).
+
+        Returns:
+            Normalised ``inputs`` (list of [B, 3, H, W] float tensors) and the data samples.
+        """
         inputs = data['inputs']
         views = inputs if isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], (list, tuple)) \
             else [inputs]

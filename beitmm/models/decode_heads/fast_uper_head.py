@@ -22,6 +22,7 @@ from mmseg.models.utils import resize
 from torch import Tensor
 
 from beitmm.registry import MODELS
+
 from .low_memory import LowMemoryHeadMixin
 
 
@@ -63,7 +64,6 @@ class FastUPerHead(LowMemoryHeadMixin, UPerHead):
         w = cm.conv.weight  # [Co, levels * C, 3, 3]
         C = self.channels
         B, _, H, W = fpn_outs[0].shape
-        Co = w.shape[0]
         y = F.conv2d(fpn_outs[0], w[:, :C], cm.conv.bias, padding=1)  # [B, Co, H, W]
         for i, f in enumerate(fpn_outs[1:], 1):
             wi = w[:, i * C:(i + 1) * C]  # [Co, C, 3, 3]
@@ -85,7 +85,7 @@ class FastUPerHead(LowMemoryHeadMixin, UPerHead):
         return y
 
     def _forward_feature(self, inputs: List[Tensor]) -> Tensor:
-        """mmseg's UPerHead feature path with :meth:`fuse` as the last step.
+        """Mmseg's UPerHead feature path with :meth:`fuse` as the last step.
 
         Args:
             inputs: Multi-level features from the neck, finest first.

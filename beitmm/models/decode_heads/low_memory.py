@@ -1,5 +1,6 @@
-"""Low-memory training of mmseg decode heads: checkpointed maps, and "upsample the logits, then
-cross-entropy" without ever holding the upsampled logits.
+"""Low-memory training of mmseg decode heads: checkpointed maps, and cross-entropy of upsampled logits.
+
+"Upsample the logits, then cross-entropy" is computed here without ever holding the upsampled logits.
 
 mmseg's ``BaseDecodeHead.loss_by_feat`` resizes the 1/4-scale logits to the label size and runs
 ``F.cross_entropy`` on them. For ADE20K (150 classes, 512 px, batch 2) the resized logits, their
@@ -66,6 +67,22 @@ class UpsampledCrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(ctx, logits: Tensor, label: Tensor, ignore_index: int, align_corners: bool,
                 band_elems: int) -> Tuple[Tensor, Tensor]:
+        """Sum the cross-entropy and count the correct pixels of the upsampled logits, band by band.
+
+        Args:
+            ctx: Autograd context; keeps the inputs for :meth:`backward`.
+            logits: Low-resolution logits [B, K, h, w].
+            label: Labels [B, H, W] (long) at the output size.
+            ignore_index: Label excluded from loss and accuracy.
+            align_corners: As in ``F.interpolate``.
+            band_elems: Upper bound on the elements of one band of upsampled logits.
+
+        Returns:
+            ``(loss_sum, num_correct)``: 0-dim float32 tensors.
+
+        Raises:
+            SegLabelRangeError: If a label is neither ``ignore_index`` nor in ``[0, K)``.
+        """
         B, K, h, w = logits.shape
         H, W = label.shape[-2:]
         with torch.autocast(logits.device.type, enabled=False):
@@ -92,7 +109,17 @@ class UpsampledCrossEntropy(torch.autograd.Function):
         return loss, correct
 
     @staticmethod
-    def backward(ctx, grad_loss: Tensor, _grad_correct: Tensor):
+    def backward(ctx, grad_loss: Tensor, _grad_correct: Tensor) -> Tuple[Tensor, None, None, None, None]:
+        """Gradient of ``loss_sum`` w.r.t. the logits, recomputing each band of upsampled logits.
+
+        Args:
+            ctx: Autograd context from :meth:`forward`.
+            grad_loss: Gradient of ``loss_sum`` (0-dim).
+            _grad_correct: Gradient of ``num_correct`` (not differentiable; ignored).
+
+        Returns:
+            The gradient of the logits [B, K, h, w] and None for the other inputs.
+        """
         logits, label = ctx.saved_tensors
         ignore_index, align_corners, band_elems = ctx.args
         B, K, h, w = logits.shape
@@ -114,7 +141,7 @@ class UpsampledCrossEntropy(torch.autograd.Function):
 
 def upsampled_cross_entropy(logits: Tensor, label: Tensor, ignore_index: int = 255, align_corners: bool = False,
                             avg_non_ignore: bool = False, band_elems: int = 1 << 22) -> Tuple[Tensor, Tensor]:
-    """mmseg's resize + ``CrossEntropyLoss`` (no class weights, 'mean') and ``accuracy``, in bands.
+    """Mmseg's resize + ``CrossEntropyLoss`` (no class weights, 'mean') and ``accuracy``, in bands.
 
     Args:
         logits: Low-resolution logits [B, K, h, w].
@@ -171,7 +198,7 @@ class LowMemoryHeadMixin:
                 and crit.class_weight is None and crit.reduction == 'mean')
 
     def loss_by_feat(self, seg_logits: Tensor, batch_data_samples: list) -> dict:
-        """mmseg's ``loss_by_feat`` (same keys and values), without the full-size logits when possible."""
+        """Mmseg's ``loss_by_feat`` (same keys and values), without the full-size logits when possible."""
         if not self._low_memory_loss_ok():
             return super().loss_by_feat(seg_logits, batch_data_samples)
         crit = self.loss_decode[0] if isinstance(self.loss_decode, torch.nn.ModuleList) else self.loss_decode

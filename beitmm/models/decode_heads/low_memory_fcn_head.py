@@ -2,6 +2,7 @@
 from mmseg.models.decode_heads import FCNHead
 
 from beitmm.registry import MODELS
+
 from .low_memory import LowMemoryHeadMixin
 
 

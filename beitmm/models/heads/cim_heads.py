@@ -1,5 +1,6 @@
-"""Enhancer heads of CIM (Fang et al., "Corrupted Image Modeling for Self-Supervised Visual
-Pre-Training", ICLR 2023).
+"""Enhancer heads of CIM.
+
+CIM: Fang et al., "Corrupted Image Modeling for Self-Supervised Visual Pre-Training", ICLR 2023.
 
 - :class:`CIMResPixHead` (ResPix): recover every original pixel from the corrupted image;
   targets are pixels normalised by the mean and std of a sliding window around each pixel.

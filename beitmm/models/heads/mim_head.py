@@ -1,11 +1,12 @@
 """Prediction head of masked image modeling: a linear layer on masked positions only."""
-from typing import Dict
+from typing import Dict, Optional
 
 import torch.nn as nn
 from mmengine.model import BaseModule
 from torch import Tensor
 
 from beitmm.registry import MODELS
+
 from ..layers import trunc_normal_init_
 
 
@@ -19,20 +20,21 @@ class MIMHead(BaseModule):
     Args:
         in_channels: Token dimension C of the backbone.
         out_channels: Vocabulary size (token targets) or target feature dimension.
-        loss: Loss config (``beitmm.TokenClassificationLoss`` / ``beitmm.FeatureRegressionLoss``).
+        loss: Loss config (``beitmm.TokenClassificationLoss`` / ``beitmm.FeatureRegressionLoss``);
+            None: ``beitmm.TokenClassificationLoss``.
         init_std: Std of the weight init: a normal truncated at +-1 std with zero bias, as unilm's
             pretraining ``lm_head`` (``modeling_pretrain.py``).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, loss: dict = dict(type='beitmm.TokenClassificationLoss'),
+    def __init__(self, in_channels: int, out_channels: int, loss: Optional[dict] = None,
                  init_std: float = 0.02) -> None:
         super().__init__()
         self.fc = nn.Linear(in_channels, out_channels)
-        self.loss_module = MODELS.build(loss)
+        self.loss_module = MODELS.build(dict(type='beitmm.TokenClassificationLoss') if loss is None else loss)
         self.init_std = init_std
 
     def init_weights(self) -> None:
-        """unilm's ``lm_head`` init: truncated normal (+-1 std), zero bias."""
+        """Unilm's ``lm_head`` init: truncated normal (+-1 std), zero bias."""
         trunc_normal_init_(self.fc.weight, self.init_std, mode='pretrain')
         nn.init.zeros_(self.fc.bias)
 

@@ -1,8 +1,20 @@
 """Transformer layers shared by every backbone (BEiT today; the Multiway, text and THE-X families next)."""
 from .attention_masks import merge_attn_bias, padding_to_attn_mask, to_additive
 from .builders import build_activation, build_norm
-from .transformer import (INIT_MODES, Attention, Block, Mlp, RelativePositionBias, RelPosTableMixin, drop_path,
-                          init_blocks, rel_pos_table_len, relative_position_index, rescale_blocks, trunc_normal_init_)
+from .transformer import (
+                          INIT_MODES,
+                          Attention,
+                          Block,
+                          Mlp,
+                          RelativePositionBias,
+                          RelPosTableMixin,
+                          drop_path,
+                          init_blocks,
+                          rel_pos_table_len,
+                          relative_position_index,
+                          rescale_blocks,
+                          trunc_normal_init_,
+)
 
 __all__ = [
     'merge_attn_bias', 'padding_to_attn_mask', 'to_additive', 'build_activation', 'build_norm', 'INIT_MODES',

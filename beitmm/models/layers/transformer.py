@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from beitmm.checkpoint.pos_resize import resize_rel_pos_bias_table
+
 from .attention_masks import merge_attn_bias
 from .builders import build_activation, build_norm
 
@@ -271,7 +272,7 @@ class Block(nn.Module):
 
 
 def trunc_normal_init_(tensor: Tensor, std: float = .02, mode: str = 'finetune') -> Tensor:
-    """unilm's truncated-normal initialisation.
+    """Unilm's truncated-normal initialisation.
 
     Args:
         tensor: Tensor to fill in place.
@@ -291,8 +292,9 @@ def trunc_normal_init_(tensor: Tensor, std: float = .02, mode: str = 'finetune')
 
 
 def rescale_blocks(blocks: nn.ModuleList, first_depth: int = 1) -> None:
-    """unilm's ``fix_init_weight``: divide ``attn.proj`` and ``mlp.fc2`` weights of block ``k`` by
-    ``sqrt(2 * (first_depth + k))``.
+    """Unilm's ``fix_init_weight``: rescale the residual-branch output weights of each block.
+
+    The ``attn.proj`` and ``mlp.fc2`` weights of block ``k`` are divided by ``sqrt(2 * (first_depth + k))``.
 
     Args:
         blocks: The blocks.
@@ -305,8 +307,10 @@ def rescale_blocks(blocks: nn.ModuleList, first_depth: int = 1) -> None:
 
 
 def init_blocks(blocks: nn.Module, first_depth: int = 1, mode: str = 'finetune', std: float = .02) -> None:
-    """unilm's block initialisation: truncated-normal linears (and convolutions in 'pretrain' mode)
-    with zero biases, unit LayerNorms, then :func:`rescale_blocks` when ``blocks`` is a ModuleList.
+    """Unilm's block initialisation.
+
+    Truncated-normal linears (and convolutions in 'pretrain' mode) with zero biases, unit LayerNorms, then
+    :func:`rescale_blocks` when ``blocks`` is a ModuleList.
 
     Args:
         blocks: The blocks (a ModuleList), or any module whose linears to initialise (no rescale).

@@ -15,14 +15,16 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from beitmm.registry import MODELS
+
 from ..backbones.beit_args import resolve_arch
 from ..layers import Block, rescale_blocks
 
 
 @MODELS.register_module()
 class BEiTV2Neck(BaseModule):
-    """CLS-pretraining blocks driving the backbone (``drives_backbone``: the MIM algorithm calls
-    ``neck(backbone, img, mask)`` instead of the backbone).
+    """CLS-pretraining blocks driving the backbone.
+
+    ``drives_backbone``: the MIM algorithm calls ``neck(backbone, img, mask)`` instead of the backbone.
 
     Args:
         arch: Backbone arch ('base', 'large' or a dict with ``embed_dims``, ``num_layers``,
@@ -55,8 +57,10 @@ class BEiTV2Neck(BaseModule):
         ])
 
     def init_weights(self) -> None:
-        """unilm's init of the branch: PyTorch's default ``nn.Linear`` init (uniform weights and biases),
-        then the output projections divided by sqrt(2 * depth position) (``fix_init_cls_pt_weight``).
+        """Unilm's init of the branch: PyTorch's default init, then the output projections rescaled.
+
+        PyTorch's default ``nn.Linear`` init (uniform weights and biases), then the output projections divided
+        by sqrt(2 * depth position) (``fix_init_cls_pt_weight``).
 
         unilm creates ``cls_pt_layers`` after its model-wide ``apply(_init_weights)``, so the trunc-normal
         init never reaches them; the layers here are as PyTorch built them, and only rescaled, once.
@@ -82,9 +86,10 @@ class BEiTV2Neck(BaseModule):
                              f'the backbone (width {backbone.embed_dims}, depth {backbone.num_layers})')
         x, grid = backbone.embed(img, mask)  # [B, N+1, C]
         early = None
-        for i, x in backbone.forward_blocks(x, grid):
+        for i, out in backbone.forward_blocks(x, grid):
+            x = out  # after the loop: the last block's tokens
             if i + 1 == self.early_layers:
-                early = x[:, 1:]  # [B, N, C] before any norm
+                early = out[:, 1:]  # [B, N, C] before any norm
         shared = backbone.rel_pos_bias(grid) if getattr(backbone, 'rel_pos_bias', None) is not None else None
         y = torch.cat([x[:, :1], early], dim=1)  # final cls + early patches, [B, N+1, C]
         for blk in self.cls_pt_layers:

@@ -13,8 +13,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from beitmm.registry import MODELS
 from beitmm.checkpoint import converter_for, load_pretrained_backbone
+from beitmm.registry import MODELS
 
 NORMS = ('layernorm', 'none', 'patch_pixel')
 

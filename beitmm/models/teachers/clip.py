@@ -16,8 +16,16 @@ import torch.nn as nn
 from torch import Tensor
 
 from beitmm.registry import MODELS
-from .common import FrozenTeacher, grid_pos_embed, load_teacher_state, pair, read_teacher_weights, resolve_arch, \
-    select_prefix
+
+from .common import (
+    FrozenTeacher,
+    grid_pos_embed,
+    load_teacher_state,
+    pair,
+    read_teacher_weights,
+    resolve_arch,
+    select_prefix,
+)
 
 CLIP_ARCHS = {
     **dict.fromkeys(['b', 'base'], dict(embed_dims=768, num_layers=12, num_heads=12, feedforward_channels=3072,
@@ -31,6 +39,14 @@ class QuickGELU(nn.Module):
     """CLIP's activation: ``x * sigmoid(1.702 x)``."""
 
     def forward(self, x: Tensor) -> Tensor:
+        """Apply the activation elementwise.
+
+        Args:
+            x: Any tensor.
+
+        Returns:
+            ``x * sigmoid(1.702 x)``, of the shape of ``x``.
+        """
         return x * torch.sigmoid(1.702 * x)
 
 
@@ -44,6 +60,14 @@ class CLIPMLP(nn.Module):
         self.c_proj = nn.Linear(hidden, dims)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Run the MLP.
+
+        Args:
+            x: Tokens [B, L, C].
+
+        Returns:
+            Tokens [B, L, C].
+        """
         return self.c_proj(self.gelu(self.c_fc(x)))
 
 
@@ -72,6 +96,14 @@ class CLIPTransformer(nn.Module):
         self.resblocks = nn.ModuleList([ResidualAttentionBlock(dims, heads, hidden) for _ in range(layers)])
 
     def forward(self, x: Tensor) -> Tensor:
+        """Run the blocks in order.
+
+        Args:
+            x: Tokens [B, L, C].
+
+        Returns:
+            Tokens [B, L, C] after the last block.
+        """
         for blk in self.resblocks:
             x = blk(x)
         return x

@@ -13,8 +13,16 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from beitmm.registry import MODELS
-from .common import FrozenTeacher, grid_pos_embed, load_teacher_state, pair, read_teacher_weights, resolve_arch, \
-    select_prefix
+
+from .common import (
+    FrozenTeacher,
+    grid_pos_embed,
+    load_teacher_state,
+    pair,
+    read_teacher_weights,
+    resolve_arch,
+    select_prefix,
+)
 
 DINO_ARCHS = {
     **dict.fromkeys(['s', 'small'], dict(embed_dims=384, num_layers=12, num_heads=6, feedforward_channels=1536)),
@@ -49,6 +57,14 @@ class DINOMlp(nn.Module):
         self.fc2 = nn.Linear(hidden, dims)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Run the MLP.
+
+        Args:
+            x: Tokens [B, L, C].
+
+        Returns:
+            Tokens [B, L, C].
+        """
         return self.fc2(self.act(self.fc1(x)))
 
 
@@ -63,6 +79,14 @@ class DINOBlock(nn.Module):
         self.mlp = DINOMlp(dims, hidden)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Run the block: attention and MLP, each as a pre-norm residual branch.
+
+        Args:
+            x: Tokens [B, L, C].
+
+        Returns:
+            Tokens [B, L, C].
+        """
         x = x + self.attn(self.norm1(x))
         return x + self.mlp(self.norm2(x))
 

@@ -14,8 +14,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 
-from beitmm.registry import MODELS
 from beitmm.checkpoint.dalle_pickle import extract_dalle_part, load_dalle_file
+from beitmm.registry import MODELS
 
 LOGIT_LAPLACE_EPS = 0.1
 
@@ -34,10 +34,10 @@ class DALLEConv2d(nn.Module):
     """The dVAE's 'same'-padded convolution with parameters ``w`` and ``b``.
 
     Args:
-        n_in (int): Input channels.
-        n_out (int): Output channels.
-        kw (int): Odd kernel size.
-        use_float16 (bool): Compute in float16 on CUDA, as the official module does.
+        n_in: Input channels.
+        n_out: Output channels.
+        kw: Odd kernel size.
+        use_float16: Compute in float16 on CUDA, as the official module does.
             Defaults to True.
     """
 
@@ -51,6 +51,14 @@ class DALLEConv2d(nn.Module):
         self.b = nn.Parameter(torch.zeros(n_out))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Convolve with 'same' padding.
+
+        Args:
+            x: Feature map [B, n_in, H, W].
+
+        Returns:
+            Feature map [B, n_out, H, W]: float16 when ``use_float16`` and ``x`` is on CUDA, else float32.
+        """
         if self.use_float16 and x.is_cuda:
             x, w, b = x.half(), self.w.half(), self.b.half()
         else:
@@ -62,10 +70,10 @@ class DALLEResBlock(nn.Module):
     """``EncoderBlock`` / ``DecoderBlock``: ``id_path(x) + post_gain * res_path(x)``.
 
     Args:
-        n_in (int): Input channels.
-        n_out (int): Output channels (multiple of 4; the hidden width is ``n_out // 4``).
-        n_layers (int): Total number of blocks; ``post_gain = 1 / n_layers ** 2``.
-        kernel_sizes (Sequence[int]): Kernels of ``conv_1..conv_4``: (3, 3, 3, 1) in the
+        n_in: Input channels.
+        n_out: Output channels (multiple of 4; the hidden width is ``n_out // 4``).
+        n_layers: Total number of blocks; ``post_gain = 1 / n_layers ** 2``.
+        kernel_sizes: Kernels of ``conv_1..conv_4``: (3, 3, 3, 1) in the
             encoder, (1, 3, 3, 3) in the decoder.
     """
 
@@ -83,6 +91,14 @@ class DALLEResBlock(nn.Module):
         self.res_path = nn.Sequential(OrderedDict(layers))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Run the block.
+
+        Args:
+            x: Feature map [B, n_in, H, W].
+
+        Returns:
+            ``id_path(x) + post_gain * res_path(x)``: [B, n_out, H, W].
+        """
         return self.id_path(x) + self.post_gain * self.res_path(x)
 
 
@@ -93,11 +109,11 @@ class DALLEEncoder(nn.Module):
     except the last group.
 
     Args:
-        group_count (int): Number of groups. Defaults to 4.
-        n_hid (int): Width of the first group. Defaults to 256.
-        n_blk_per_group (int): Blocks per group. Defaults to 2.
-        input_channels (int): Image channels. Defaults to 3.
-        vocab_size (int): Codebook size. Defaults to 8192.
+        group_count: Number of groups. Defaults to 4.
+        n_hid: Width of the first group. Defaults to 256.
+        n_blk_per_group: Blocks per group. Defaults to 2.
+        input_channels: Image channels. Defaults to 3.
+        vocab_size: Codebook size. Defaults to 8192.
     """
 
     def __init__(self, group_count: int = 4, n_hid: int = 256, n_blk_per_group: int = 2,
@@ -120,6 +136,14 @@ class DALLEEncoder(nn.Module):
         self.blocks = nn.Sequential(OrderedDict(layers))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Encode images.
+
+        Args:
+            x: Images [B, input_channels, H, W] (as :func:`map_pixels` prepares them).
+
+        Returns:
+            Code logits [B, vocab_size, H / 8, W / 8].
+        """
         return self.blocks(x.float())  # [B, vocab_size, H / 8, W / 8]
 
 
@@ -131,12 +155,12 @@ class DALLEDecoder(nn.Module):
     means (first ``output_channels``) and log-scales.
 
     Args:
-        group_count (int): Number of groups. Defaults to 4.
-        n_init (int): Width of the input projection. Defaults to 128.
-        n_hid (int): Width of the last group. Defaults to 256.
-        n_blk_per_group (int): Blocks per group. Defaults to 2.
-        output_channels (int): Image channels. Defaults to 3.
-        vocab_size (int): Codebook size. Defaults to 8192.
+        group_count: Number of groups. Defaults to 4.
+        n_init: Width of the input projection. Defaults to 128.
+        n_hid: Width of the last group. Defaults to 256.
+        n_blk_per_group: Blocks per group. Defaults to 2.
+        output_channels: Image channels. Defaults to 3.
+        vocab_size: Codebook size. Defaults to 8192.
     """
 
     def __init__(self, group_count: int = 4, n_init: int = 128, n_hid: int = 256, n_blk_per_group: int = 2,
@@ -159,6 +183,14 @@ class DALLEDecoder(nn.Module):
         self.blocks = nn.Sequential(OrderedDict(layers))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Decode codes.
+
+        Args:
+            x: One-hot codes [B, vocab_size, h, w].
+
+        Returns:
+            Logit-Laplace means and log-scales [B, 2 * output_channels, 8h, 8w].
+        """
         return self.blocks(x.float())  # [B, 2 * output_channels, 8h, 8w]
 
 
@@ -170,23 +202,23 @@ class DALLETokenizer(BaseModule):
     eval mode whatever ``train()`` is asked.
 
     Args:
-        encoder_checkpoint (str, optional): OpenAI ``encoder.pkl``, mmpretrain
+        encoder_checkpoint: OpenAI ``encoder.pkl``, mmpretrain
             ``dalle_encoder.pth`` or a state dict with ``blocks.*`` / ``encoder.blocks.*``
             keys (path or URL). Defaults to None (random weights).
-        decoder_checkpoint (str, optional): OpenAI ``decoder.pkl`` or a state dict, as
+        decoder_checkpoint: OpenAI ``decoder.pkl`` or a state dict, as
             above. Defaults to None.
-        with_decoder (bool): Build the decoder (needed by :meth:`decode`). Defaults to True.
-        group_count (int): Groups in encoder and decoder. Defaults to 4.
-        n_hid (int): Encoder / decoder base width. Defaults to 256.
-        n_blk_per_group (int): Blocks per group. Defaults to 2.
-        vocab_size (int): Codebook size. Defaults to 8192.
-        n_init (int): Decoder input projection width. Defaults to 128.
-        autocast_dtype (str, optional): ``'bfloat16'`` or ``'float16'`` to run the
+        with_decoder: Build the decoder (needed by :meth:`decode`). Defaults to True.
+        group_count: Groups in encoder and decoder. Defaults to 4.
+        n_hid: Encoder / decoder base width. Defaults to 256.
+        n_blk_per_group: Blocks per group. Defaults to 2.
+        vocab_size: Codebook size. Defaults to 8192.
+        n_init: Decoder input projection width. Defaults to 128.
+        autocast_dtype: ``'bfloat16'`` or ``'float16'`` to run the
             encoder / decoder under ``torch.autocast``. Defaults to None (float32 on CPU;
             on CUDA the convolutions follow the official float16 path). Note: on CPUs
             without native bf16 kernels, bf16 convolutions are much slower than float32
             (~60x on the development machine) and change ~3% of the token ids.
-        init_cfg (dict, optional): mmengine initialisation config. Defaults to None.
+        init_cfg: mmengine initialisation config. Defaults to None.
     """
 
     def __init__(self, encoder_checkpoint: Optional[str] = None, decoder_checkpoint: Optional[str] = None,
@@ -252,7 +284,7 @@ class DALLETokenizer(BaseModule):
         """Tokenize images.
 
         Args:
-            img (torch.Tensor): [B, 3, H, W] in [0, 1] (not yet mapped), H and W
+            img: [B, 3, H, W] in [0, 1] (not yet mapped), H and W
                 multiples of 8.
 
         Returns:
@@ -282,7 +314,7 @@ class DALLETokenizer(BaseModule):
         """Reconstruct images from token ids.
 
         Args:
-            indices (torch.Tensor): [B, h, w] integer ids in [0, vocab_size).
+            indices: [B, h, w] integer ids in [0, vocab_size).
 
         Returns:
             torch.Tensor: Images [B, 3, 8h, 8w] in [0, 1].

@@ -4,14 +4,31 @@ from pathlib import Path
 
 import pytest
 import torch
-from .ckpt_fakes import (C, DEPTH, HEADS, assert_core_equal, beitmm_shapes,
-                        load_tool, official, seg_extras, seg_target,
-                        table_rows, to_hf, to_openmmlab)
 
-from beitmm.checkpoint import (convert_backbone_state_dict,
-                                 convert_checkpoint, convert_model_state_dict,
-                                 detect_format, resize_abs_pos_embed,
-                                 resize_rel_pos_bias_table, unwrap_checkpoint)
+from beitmm.checkpoint import (
+    convert_backbone_state_dict,
+    convert_checkpoint,
+    convert_model_state_dict,
+    detect_format,
+    resize_abs_pos_embed,
+    resize_rel_pos_bias_table,
+    unwrap_checkpoint,
+)
+
+from .ckpt_fakes import (
+    DEPTH,
+    HEADS,
+    C,
+    assert_core_equal,
+    beitmm_shapes,
+    load_tool,
+    official,
+    seg_extras,
+    seg_target,
+    table_rows,
+    to_hf,
+    to_openmmlab,
+)
 
 SHARED = 'rel_pos_bias.relative_position_bias_table'
 TABLE = 'blocks.{}.attn.relative_position_bias_table'

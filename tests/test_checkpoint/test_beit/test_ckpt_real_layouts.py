@@ -4,11 +4,12 @@ Guards the fake layouts of ``ckpt_fakes`` against the libraries' actual key
 names (tiny models: C=32, 2 heads, depth 2, 64 px -> 4x4 grid).
 """
 import importlib
-import torch
-from .ckpt_fakes import C, DEPTH, HEADS, beitmm_shapes
 
-from beitmm.checkpoint import (convert_backbone_state_dict,
-                                 resize_rel_pos_bias_table)
+import torch
+
+from beitmm.checkpoint import convert_backbone_state_dict, resize_rel_pos_bias_table
+
+from .ckpt_fakes import DEPTH, HEADS, C, beitmm_shapes
 
 SHARED = 'rel_pos_bias.relative_position_bias_table'
 TABLE = 'blocks.{}.attn.relative_position_bias_table'

@@ -6,7 +6,7 @@ unilm's ``run_class_finetuning.py`` builds the classifier with ``use_mean_poolin
 """
 import torch
 
-from beitmm.checkpoint import ConversionTarget, converter_for, convert_backbone_state_dict, load_pretrained_backbone
+from beitmm.checkpoint import ConversionTarget, convert_backbone_state_dict, converter_for, load_pretrained_backbone
 from beitmm.models.backbones import BEiT
 
 from .ckpt_fakes import official

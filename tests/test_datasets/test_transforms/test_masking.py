@@ -39,7 +39,7 @@ def test_every_position_can_be_masked(size):
 
 
 def test_single_block_shape():
-    """min = max = num and a fixed aspect give exactly one h x w block."""
+    """Min = max = num and a fixed aspect give exactly one h x w block."""
     np.random.seed(0)
     for aspect, (h, w) in ((1.0, (3, 3)), (4.0, (8, 2)), (0.25, (2, 8))):
         area = h * w
@@ -102,7 +102,7 @@ def test_reproducible_with_numpy_seed():
     first = [gen.generate() for _ in range(5)]
     np.random.seed(123)
     second = [BlockwiseMaskGenerator().generate() for _ in range(5)]
-    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
     assert not all(np.array_equal(first[0], m) for m in first[1:])
 
 

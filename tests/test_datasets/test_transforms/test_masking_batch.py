@@ -34,7 +34,7 @@ def test_pooled_transform_reproducible_and_validated():
     a = [BlockwiseMaskGenerator(14, 75, 16, pool_size=8).transform({})['mask'] for _ in range(3)]
     np.random.seed(5)
     b = [BlockwiseMaskGenerator(14, 75, 16, pool_size=8).transform({})['mask'] for _ in range(3)]
-    assert all(np.array_equal(x, y) and x.sum() == 75 for x, y in zip(a, b))
+    assert all(np.array_equal(x, y) and x.sum() == 75 for x, y in zip(a, b, strict=True))
     gen = BlockwiseMaskGenerator(14, 75, 16, pool_size=4)
     masks = [gen.transform({})['mask'] for _ in range(9)]  # crosses two refills
     assert all(m.shape == (14, 14) and m.sum() == 75 for m in masks)

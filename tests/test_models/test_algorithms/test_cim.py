@@ -5,8 +5,8 @@ from mmengine.structures import BaseDataElement
 
 from beitmm.models.algorithms.cim import replace_masked, sample_tokens
 from beitmm.registry import MODELS
-
 from beitmm.testing.shrink import TINY
+
 VOCAB = 64
 TOKENIZER = dict(type='beitmm.DALLETokenizer', with_decoder=True, n_hid=16, n_blk_per_group=1, vocab_size=VOCAB,
                  n_init=16)

@@ -4,9 +4,8 @@ import importlib
 import pytest
 import torch
 
-from beitmm.models.backbones.beit import BEiT
 from beitmm.checkpoint import convert_backbone_state_dict
-
+from beitmm.models.backbones.beit import BEiT
 from beitmm.testing.shrink import TINY
 
 
@@ -122,7 +121,7 @@ def test_activation_checkpointing_same_gradients():
     ga = [p.grad.clone() for p in a.parameters() if p.grad is not None]
     b(x)[0].sum().backward()
     gb = [p.grad.clone() for p in b.parameters() if p.grad is not None]
-    assert len(ga) == len(gb) and all(torch.allclose(u, v, atol=1e-6) for u, v in zip(ga, gb))
+    assert len(ga) == len(gb) and all(torch.allclose(u, v, atol=1e-6) for u, v in zip(ga, gb, strict=True))
 
 
 def test_bf16_autocast_close_to_fp32():

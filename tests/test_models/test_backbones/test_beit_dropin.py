@@ -46,7 +46,7 @@ def test_mmseg_upernet_beit_backbone_args():
     with torch.no_grad():
         expected, got = ref(x), ours(x)
     assert len(got) == 4
-    for a, b in zip(expected, got):
+    for a, b in zip(expected, got, strict=True):
         assert b.shape == (2, 32, 4, 4)
         torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
 

@@ -40,7 +40,7 @@ def test_same_outputs_and_gradients(align_corners, train):
         grads.append([x.grad for x in xs] + [head.fpn_bottleneck.conv.weight.grad])
     assert outs[0].shape == (2, 5, 24, 20)
     torch.testing.assert_close(outs[1], outs[0], rtol=1e-4, atol=1e-5)
-    for g_fast, g_ref in zip(grads[1], grads[0]):
+    for g_fast, g_ref in zip(grads[1], grads[0], strict=True):
         torch.testing.assert_close(g_fast, g_ref, rtol=1e-4, atol=1e-4)
 
 
@@ -67,5 +67,5 @@ def test_activation_checkpointing_same_gradients():
         xs = [f.clone().requires_grad_() for f in feats]
         head(xs).square().sum().backward()
         grads.append([x.grad for x in xs] + [p.grad for p in head.parameters()])
-    for a, b in zip(*grads):
+    for a, b in zip(*grads, strict=True):
         torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)

@@ -6,8 +6,13 @@ from mmengine.structures import PixelData
 from mmseg.models.decode_heads import FCNHead, UPerHead
 from mmseg.structures import SegDataSample
 
-from beitmm.models.decode_heads import SegLabelRangeError
-from beitmm.models.decode_heads import LowMemoryFCNHead, FastUPerHead, interp_matrix, upsampled_cross_entropy
+from beitmm.models.decode_heads import (
+    FastUPerHead,
+    LowMemoryFCNHead,
+    SegLabelRangeError,
+    interp_matrix,
+    upsampled_cross_entropy,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -96,7 +101,7 @@ def test_heads_with_cp_give_mmseg_losses_and_gradients(pair):
     assert set(l_ours) == set(l_ref) == {'loss_ce', 'acc_seg'}
     torch.testing.assert_close(l_ours['loss_ce'], l_ref['loss_ce'], rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(l_ours['acc_seg'], l_ref['acc_seg'], rtol=1e-5, atol=1e-4)
-    for a, b in zip(g_ours, g_ref):
+    for a, b in zip(g_ours, g_ref, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
 
 

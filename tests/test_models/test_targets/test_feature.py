@@ -7,8 +7,8 @@ from mmengine.structures import BaseDataElement
 
 from beitmm.models.targets import FeatureTarget
 from beitmm.registry import MODELS
-
 from beitmm.testing.shrink import TINY
+
 CLIP = dict(type='beitmm.CLIPViT', arch=dict(embed_dims=32, num_layers=1, num_heads=2, output_dims=24), img_size=32)
 
 
@@ -125,5 +125,5 @@ def test_teacher_frozen_absent_from_optimizer_and_checkpoint():
     img = torch.randn(2, 3, 32, 32)
     samples = [BaseDataElement(mask=torch.tensor([[True, False], [False, True]])) for _ in range(2)]
     wrapper.update_params(model.loss([img, img], samples)['loss'])
-    assert all(torch.equal(a, b) for a, b in zip(before, teacher))
+    assert all(torch.equal(a, b) for a, b in zip(before, teacher, strict=True))
     assert all(p.grad is None for p in teacher)

@@ -2,13 +2,15 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from .teacher_fakes import TINY_CLIP, openai_clip_state
 
 from beitmm.models.teachers import CLIPViT
 from beitmm.registry import MODELS
 
+from .teacher_fakes import TINY_CLIP, openai_clip_state
 
-def reference_forward(sd: dict, img: torch.Tensor, heads: int = 2, patch: int = 16, layer: str = 'proj') -> torch.Tensor:
+
+def reference_forward(sd: dict, img: torch.Tensor, heads: int = 2, patch: int = 16,
+                      layer: str = 'proj') -> torch.Tensor:
     """CLIP visual tower written out with matrix products from the raw OpenAI state dict.
 
     ``layer``: 'proj' (ln_post then proj), 'ln_post', or 'block' (the last block's raw output).

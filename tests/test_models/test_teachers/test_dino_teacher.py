@@ -2,9 +2,10 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from .teacher_fakes import TINY_DINO, official_dino_state
 
 from beitmm.models.teachers import DINOViT
+
+from .teacher_fakes import TINY_DINO, official_dino_state
 
 
 def reference_forward(s: dict, img: torch.Tensor, heads: int = 2) -> torch.Tensor:

@@ -11,8 +11,7 @@ import torch
 import torch.nn as nn
 
 from beitmm.checkpoint.dalle_pickle import RestrictedUnpickler, load_dalle_file, restricted_pickle
-from beitmm.models.tokenizers import (DALLETokenizer, map_pixels,
-                                      unmap_pixels)
+from beitmm.models.tokenizers import DALLETokenizer, map_pixels, unmap_pixels
 from beitmm.registry import MODELS
 
 TINY = dict(n_hid=64, n_blk_per_group=1, vocab_size=512, n_init=32)  # official validators: n_hid>=64, vocab>=512
@@ -216,7 +215,7 @@ def test_load_openai_module_pickle(tmp_path, monkeypatch, legacy_format):
 
 
 def test_load_state_dict_files(tmp_path):
-    """mmpretrain's dalle_encoder.pth (``blocks.*``) and beitmm's own keys both load."""
+    """Mmpretrain's dalle_encoder.pth (``blocks.*``) and beitmm's own keys both load."""
     torch.manual_seed(1)
     source = DALLETokenizer(**TINY)
     enc = {k[len('encoder.'):]: v for k, v in source.state_dict().items() if k.startswith('encoder.')}

@@ -63,7 +63,7 @@ def test_fit_recovers_clusters_and_tokenizes():
     ids = tok(img)  # [B, 2, 2]
     assert ids.shape == (64, 2, 2) and ids.dtype == torch.long
     # one token per pattern: the mapping pattern -> token is a bijection
-    mapping = {(int(k), int(t)) for k, t in zip(kinds.flatten(), ids.flatten())}
+    mapping = {(int(k), int(t)) for k, t in zip(kinds.flatten(), ids.flatten(), strict=True)}
     assert len(mapping) == 3 and len({t for _, t in mapping}) == 3
     assert tok.usage(counts)['used'] == 3 and 1.0 < tok.usage(counts)['perplexity'] <= 3.0 + 1e-6
 
@@ -106,9 +106,8 @@ def test_fit_tool_writes_a_loadable_codebook(tmp_path, unlabeled_root):
 
 def test_mim_reconstruction_decodes_kmeans_tokens():
     """The MIM figure tool decodes with the k-means tokenizer itself (a module with buffers only)."""
-    from beitmm.testing.shrink import TINY
-
     from beitmm.registry import MODELS
+    from beitmm.testing.shrink import TINY
     from beitmm.visualization import mim_reconstruction
     torch.manual_seed(0)
     model = MODELS.build(dict(
