@@ -12,6 +12,7 @@ augmentation seeding (:func:`~beitmm.datasets.samplers.install_sample_seeding`).
 import logging
 
 from mmengine.logging import print_log
+
 # _InfiniteDataloaderIterator is private mmengine API: safe under the mmengine==0.10.7 pin (requirements/runtime.txt)
 from mmengine.runner.loops import EpochBasedTrainLoop, IterBasedTrainLoop, _InfiniteDataloaderIterator
 

@@ -53,7 +53,8 @@ def _make_reliable(cfg: Config) -> List[str]:
         swap = dict(DefaultSampler='beitmm.ResumableSampler', InfiniteSampler='beitmm.ResumableInfiniteSampler')
         new = swap.get(_short(sampler.get('type')))
         if new:
-            changes.append(f"train_dataloader.sampler.type: {sampler['type']} -> {new} (skips trained samples on resume)")
+            changes.append(f"train_dataloader.sampler.type: {sampler['type']} -> {new} "
+                           '(skips trained samples on resume)')
             sampler['type'] = new
     hooks = list(cfg.get('custom_hooks') or [])
     present = {_short(h.get('type')) for h in hooks}
@@ -72,7 +73,16 @@ def _make_reliable(cfg: Config) -> List[str]:
         if loader and loader.get('persistent_workers') and not loader.get('num_workers'):
             loader['persistent_workers'] = False
             changes.append(f'{key}.persistent_workers: True -> False (num_workers=0 has no workers to keep)')
-            warnings.warn(f'{key}: persistent_workers=True needs num_workers > 0; turned off for num_workers=0')
+            warnings.warn(f'{key}: persistent_workers=True needs num_workers > 0; turned off for num_workers=0',
+                          stacklevel=2)
+    randomness = cfg.get('randomness') or {}
+    if randomness.get('deterministic'):
+        from beitmm.engine.rng import apply_deterministic_env
+        env = apply_deterministic_env()
+        changes.append('randomness.deterministic: torch.use_deterministic_algorithms(True) (mmengine), '
+                       + ', '.join(f'{k}={v}' for k, v in env.items())
+                       + ' (effective if MKL has not run in this process yet: tools/train.py --deterministic '
+                       'sets it before anything computes)')
     timeout = os.environ.get('BEITMM_DIST_TIMEOUT')
     if timeout:
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['timeout'] = int(timeout)
@@ -96,6 +106,9 @@ def build_runner(cfg: Config) -> Runner:
     exact resume (``ResumableEpochBasedTrainLoop`` / ``ResumableIterBasedTrainLoop`` with resumable,
     per-sample-seeded samplers in place of mmengine's defaults, random states in checkpoints), a
     NaN / Inf loss guard, segmentation label checks, and overflow-counting mixed precision.
+    ``randomness.deterministic=True`` also sets the environment of deterministic kernels
+    (:data:`beitmm.engine.rng.DETERMINISTIC_ENV`: ``MKL_CBWR=AUTO``, ``CUBLAS_WORKSPACE_CONFIG``)
+    unless already set; the thread count, MKL mode and deterministic-algorithm flag are logged.
     ``BEITMM_DIST_TIMEOUT`` (seconds) overrides ``env_cfg.dist_cfg.timeout``, after which ranks
     waiting for a dead one fail instead of hanging. On machines without CUDA, a distributed launch
     uses gloo and SyncBN layers become BN.
@@ -132,4 +145,7 @@ def build_runner(cfg: Config) -> Runner:
         runner = Runner.from_cfg(cfg)
     if changes:
         runner.logger.info('beitmm.engine.runner.build_runner changed the config:\n  ' + '\n  '.join(changes))
+    from beitmm.engine.rng import compute_settings
+    runner.logger.info('compute settings (bit-identical results need the same ones): '
+                       + ', '.join(f'{k}={v!r}' for k, v in compute_settings().items()))
     return runner

@@ -1,5 +1,8 @@
-"""Imported by a training subprocess (custom_imports): the checkpoint named by BEITMM_TEST_SLOW_WRITE is
-written half-way into its temporary file, then the process sleeps, so the test can SIGKILL it mid-write."""
+"""Imported by a training subprocess (custom_imports) to make one checkpoint write hang half-way.
+
+The checkpoint named by BEITMM_TEST_SLOW_WRITE is written half-way into its temporary file, then the process
+sleeps, so the test can SIGKILL it mid-write.
+"""
 import os
 import os.path as osp
 import time

@@ -1,5 +1,8 @@
-"""2-process gloo training on CPU: same loss curve as 1 process with the same total batch; a dead rank
-makes the other exit with an error instead of hanging."""
+"""2-process gloo training on CPU.
+
+Same loss curve as 1 process with the same total batch; a dead rank makes the other exit with an error instead
+of hanging.
+"""
 import glob
 import json
 import os
@@ -11,10 +14,11 @@ import sys
 import time
 
 import pytest
-from .helpers import cls_config
-from beitmm.testing.shrink import ROOT
 
 from beitmm.engine.runner import build_runner
+from beitmm.testing.shrink import ROOT
+
+from .helpers import cls_config
 
 
 def _free_port() -> int:

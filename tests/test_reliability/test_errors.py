@@ -5,12 +5,13 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from .helpers import cls_config, load, pretrain_config
 from mmengine.hooks import Hook
 from PIL import Image
-from beitmm.testing.shrink import config_path, tiny_seg_config
 
 from beitmm.engine.runner import build_runner
+from beitmm.testing.shrink import config_path, tiny_seg_config
+
+from .helpers import cls_config, load, pretrain_config
 
 
 # ---------------------------------------------------------------- corrupt and truncated images
@@ -49,7 +50,9 @@ def test_corrupt_image_error_mode_names_file_and_fix(broken_imagenet):
 def test_corrupt_image_skip_mode_counts_and_dataset_refetches(broken_imagenet):
     import io
     import logging
+
     from mmengine.logging import MMLogger
+
     from beitmm.registry import DATASETS
     root, truncated, garbage = broken_imagenet
     dataset = DATASETS.build(dict(type='beitmm.ImageNet', data_root=root, split='train', pipeline=[

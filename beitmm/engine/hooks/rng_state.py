@@ -2,22 +2,28 @@
 
 mmengine 0.10.7 checkpoints hold the model, optimizer (with the AMP scaler), schedulers, EMA
 and message hub, but no random state and no sampler seed. ``ResumeStateHook`` adds both under
-``checkpoint['beitmm_resume']`` and restores them when the run resumes. Before any weight is
+``checkpoint['beitmm_resume']`` and restores them when the run resumes. It also records the compute
+settings the bits depend on (thread count, ``MKL_CBWR``, deterministic algorithms; see
+:mod:`beitmm.engine.rng`) and warns when a resumed run differs in them: it then continues correctly
+but not bit-identically to the uninterrupted run. Before any weight is
 loaded on resume it also compares the checkpoint with the model and optimizer that were built
 from the current config, and stops with a message naming the keys or parameter groups that
 differ (mmengine would load the weights non-strictly and fail later in the optimizer with
 "loaded state dict contains a parameter group that doesn't match the size of optimizer's group").
 """
 import logging
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
 
-from beitmm.engine.rng import get_rng_state, set_rng_state
+from beitmm.engine.rng import compute_settings, get_rng_state, set_rng_state
 from beitmm.registry import HOOKS
+
+if TYPE_CHECKING:
+    from mmengine.runner import Runner
 
 RESUME_KEY = 'beitmm_resume'
 _FIX = ('Resume needs the model and optimizer config the checkpoint was saved with (same architecture, '
@@ -58,8 +64,23 @@ def _optimizer_differences(checkpoint_optim: dict, optim_wrapper) -> List[str]:
     now = [len(g['params']) for g in optim_wrapper.optimizer.param_groups]
     if len(saved) != len(now):
         return [f'the optimizer has {len(now)} parameter groups but the checkpoint has {len(saved)}']
-    diff = [f'group {i}: {a} -> {b} params' for i, (a, b) in enumerate(zip(saved, now)) if a != b]
+    diff = [f'group {i}: {a} -> {b} params' for i, (a, b) in enumerate(zip(saved, now, strict=True)) if a != b]
     return [f'optimizer parameter groups differ in size (checkpoint -> now): {_examples(diff)}'] if diff else []
+
+
+def compute_differences(saved: Optional[dict], now: dict) -> List[str]:
+    """Compute settings that differ between a checkpoint and this run.
+
+    Args:
+        saved: ``compute`` of the checkpoint's resume state (None: not recorded).
+        now: :func:`~beitmm.engine.rng.compute_settings` of this run.
+
+    Returns:
+        One ``name: checkpoint -> now`` entry per differing setting.
+    """
+    if not saved:
+        return []
+    return [f'{k}: {saved[k]!r} -> {now[k]!r}' for k in now if k in saved and saved[k] != now[k]]
 
 
 @HOOKS.register_module()
@@ -69,7 +90,7 @@ class ResumeStateHook(Hook):
     Added to every run by ``beitmm.engine.runner.build_runner``.
 
     Args:
-        check_resume (bool): Compare the checkpoint with the model and optimizer on resume.
+        check_resume: Compare the checkpoint with the model and optimizer on resume.
             Defaults to True.
     """
 
@@ -85,25 +106,25 @@ class ResumeStateHook(Hook):
         batch_sampler = getattr(loader, 'batch_sampler', None)
         return getattr(batch_sampler, 'sampler', None) or getattr(loader, 'sampler', None)
 
-    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+    def before_save_checkpoint(self, runner: 'Runner', checkpoint: dict) -> None:
         """Store the random states and the sampler seed.
 
         Args:
-            runner (Runner): The runner.
-            checkpoint (dict): The checkpoint being saved.
+            runner: The runner.
+            checkpoint: The checkpoint being saved.
         """
-        state = dict(rng=get_rng_state())
+        state = dict(rng=get_rng_state(), compute=compute_settings())
         seed = getattr(self._sampler(runner), 'seed', None)
         if seed is not None:
             state['sampler_seed'] = int(seed)
         checkpoint[RESUME_KEY] = state
 
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+    def after_load_checkpoint(self, runner: 'Runner', checkpoint: dict) -> None:
         """On resume: check the checkpoint against the model and optimizer, keep its states.
 
         Args:
-            runner (Runner): The runner.
-            checkpoint (dict): The loaded checkpoint (weights not yet in the model).
+            runner: The runner.
+            checkpoint: The loaded checkpoint (weights not yet in the model).
 
         Raises:
             ResumeMismatchError: The model or optimizer differs from the checkpoint's.
@@ -123,12 +144,19 @@ class ResumeStateHook(Hook):
         if self._pending is None:
             print_log('The checkpoint has no random state (not saved by beitmm): the resumed run continues '
                       'with fresh random states', logger='current', level=logging.WARNING)
+            return
+        changed = compute_differences(self._pending.get('compute'), compute_settings())
+        if changed:
+            print_log('Resuming with other compute settings than the checkpoint was trained with ('
+                      + ', '.join(changed) + '): training continues correctly but not bit-identically to an '
+                      'uninterrupted run (set the same thread count, e.g. OMP_NUM_THREADS, and the same '
+                      '--deterministic / MKL_CBWR as the interrupted run)', logger='current', level=logging.WARNING)
 
-    def before_train(self, runner) -> None:
+    def before_train(self, runner: 'Runner') -> None:
         """Put back the sampler seed and the random states saved with the resumed checkpoint.
 
         Args:
-            runner (Runner): The runner.
+            runner: The runner.
         """
         if self._pending is None:
             return

@@ -24,6 +24,7 @@ from mmengine.model import BaseModel
 from torch import Tensor
 
 from beitmm.registry import MODELS
+
 from ..heads.cim_heads import to_featmap
 from .mim import MaskedImageModeling
 
@@ -134,6 +135,7 @@ class CIM(BaseModel):
         return state_dict
 
     def train(self, mode: bool = True) -> 'CIM':
+        """Train mode; the frozen tokenizer stays in eval mode."""
         super().train(mode)
         self.tokenizer.eval()
         return self
@@ -195,8 +197,14 @@ class CIM(BaseModel):
     # ---------------------------------------------------------------- mmengine
     def forward(self, inputs: Union[Tensor, List[Tensor]], data_samples: Optional[list] = None,
                 mode: str = 'tensor'):
-        """mmengine entry point: 'loss' -> dict of losses; 'tensor' -> enhancer features of the
-        (uncorrupted) first view, a tuple as the enhancer returns it."""
+        """The mmengine entry point.
+
+        Args:
+            inputs: The views (see :meth:`loss`), or the first view alone for 'tensor'.
+            data_samples: Samples carrying ``mask`` ('loss' mode).
+            mode: 'loss' -> dict of losses; 'tensor' -> enhancer features of the (uncorrupted) first view, a tuple
+                as the enhancer returns it.
+        """
         if mode == 'loss':
             return self.loss(inputs, data_samples)
         if mode == 'tensor':

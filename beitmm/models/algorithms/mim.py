@@ -75,7 +75,7 @@ class MaskedImageModeling(BaseModel):
     # -------------------------------------------------------------------------
     def forward(self, inputs: Union[Tensor, List[Tensor]], data_samples: Optional[list] = None,
                 mode: str = 'tensor'):
-        """Mmengine entry point: 'loss' -> dict of losses, 'tensor' -> backbone outputs."""
+        """The mmengine entry point: 'loss' -> dict of losses, 'tensor' -> backbone outputs."""
         if mode == 'loss':
             return self.loss(inputs, data_samples)
         if mode == 'tensor':

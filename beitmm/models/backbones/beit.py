@@ -186,7 +186,7 @@ class BEiT(BaseModule):
         return self
 
     def init_weights(self) -> None:
-        """Unilm's initialisation (``init_mode``), or load a checkpoint of any supported layout."""
+        """The unilm initialisation (``init_mode``), or load a checkpoint of any supported layout."""
         if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
             load_pretrained_backbone(self, self.init_cfg['checkpoint'], prefix=self.init_cfg.get('prefix'))
             self._is_init = True

@@ -34,7 +34,7 @@ class MIMHead(BaseModule):
         self.init_std = init_std
 
     def init_weights(self) -> None:
-        """Unilm's ``lm_head`` init: truncated normal (+-1 std), zero bias."""
+        """The unilm ``lm_head`` init: truncated normal (+-1 std), zero bias."""
         trunc_normal_init_(self.fc.weight, self.init_std, mode='pretrain')
         nn.init.zeros_(self.fc.bias)
 

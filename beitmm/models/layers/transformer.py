@@ -272,7 +272,7 @@ class Block(nn.Module):
 
 
 def trunc_normal_init_(tensor: Tensor, std: float = .02, mode: str = 'finetune') -> Tensor:
-    """Unilm's truncated-normal initialisation.
+    """The unilm truncated-normal initialisation.
 
     Args:
         tensor: Tensor to fill in place.
@@ -292,7 +292,7 @@ def trunc_normal_init_(tensor: Tensor, std: float = .02, mode: str = 'finetune')
 
 
 def rescale_blocks(blocks: nn.ModuleList, first_depth: int = 1) -> None:
-    """Unilm's ``fix_init_weight``: rescale the residual-branch output weights of each block.
+    """The unilm ``fix_init_weight``: rescale the residual-branch output weights of each block.
 
     The ``attn.proj`` and ``mlp.fc2`` weights of block ``k`` are divided by ``sqrt(2 * (first_depth + k))``.
 
@@ -307,7 +307,7 @@ def rescale_blocks(blocks: nn.ModuleList, first_depth: int = 1) -> None:
 
 
 def init_blocks(blocks: nn.Module, first_depth: int = 1, mode: str = 'finetune', std: float = .02) -> None:
-    """Unilm's block initialisation.
+    """The unilm block initialisation.
 
     Truncated-normal linears (and convolutions in 'pretrain' mode) with zero biases, unit LayerNorms, then
     :func:`rescale_blocks` when ``blocks`` is a ModuleList.

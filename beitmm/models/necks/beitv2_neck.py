@@ -57,7 +57,7 @@ class BEiTV2Neck(BaseModule):
         ])
 
     def init_weights(self) -> None:
-        """Unilm's init of the branch: PyTorch's default init, then the output projections rescaled.
+        """The unilm init of the branch: PyTorch's default init, then the output projections rescaled.
 
         PyTorch's default ``nn.Linear`` init (uniform weights and biases), then the output projections divided
         by sqrt(2 * depth position) (``fix_init_cls_pt_weight``).

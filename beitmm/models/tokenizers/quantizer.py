@@ -238,6 +238,7 @@ class NormEMAQuantizer(nn.Module):
                     restarts=int(restarts), assignments=int(total))
 
     def extra_repr(self) -> str:
+        """Codebook size, code dimension, EMA decay, commitment weight and restart threshold."""
         return (f'num_codes={self.num_codes}, code_dim={self.code_dim}, decay={self.decay}, beta={self.beta}, '
                 f'dead_code_threshold={self.dead_code_threshold}')
 

@@ -18,6 +18,7 @@ from torch import Tensor
 
 from beitmm.checkpoint import read_state_dict
 from beitmm.registry import MODELS
+
 from ..layers import trunc_normal_init_
 from .quantizer import NormEMAQuantizer
 
@@ -30,7 +31,7 @@ def _task_layer(dim: int, out_dim: int) -> nn.Sequential:
 
 
 def _init_task_layer(layer: nn.Module) -> None:
-    """unilm ``modeling_vqkd.py``: ``task_layer.apply(_init_weights)``, trunc-normal 0.02 weights, zero biases."""
+    """As unilm's ``modeling_vqkd.py``: ``task_layer.apply(_init_weights)``, trunc-normal 0.02 weights, zero biases."""
     for m in layer.modules():
         if isinstance(m, nn.Linear):
             trunc_normal_init_(m.weight, .02, mode='finetune')
@@ -167,6 +168,7 @@ class VQKD(BaseModel):
                     _init_task_layer(layer)
 
     def train(self, mode: bool = True) -> 'VQKD':
+        """Train mode; the frozen teacher stays in eval mode."""
         super().train(mode)
         if self.teacher is not None:
             self.teacher.eval()  # frozen teacher: no dropout / drop path
@@ -232,7 +234,7 @@ class VQKD(BaseModel):
 
     def forward(self, inputs: Union[Tensor, Sequence[Tensor]], data_samples: Optional[List] = None,
                 mode: str = 'tensor'):
-        """mmengine entry point.
+        """The mmengine entry point.
 
         Args:
             inputs: Images [B, 3, H, W] in [-1, 1] (or a one-view list from the preprocessor).

@@ -24,7 +24,7 @@ def official(seed: int = 0, *, shared: bool = False, per_layer: bool = True,
              mask_token: bool = False, lm_head: bool = False,
              fc_norm: bool = False, head: int = 0, pos_embed: bool = False,
              index: bool = True, grid=(4, 4)) -> Dict[str, torch.Tensor]:
-    """Unilm layout (timm when ``index=False``) with random values."""
+    """The unilm layout (timm when ``index=False``) with random values."""
     g = torch.Generator().manual_seed(seed)
     r = lambda *s: torch.randn(*s, generator=g)  # noqa: E731
     rows, n = table_rows(grid), grid[0] * grid[1]
@@ -80,7 +80,7 @@ _OPENMMLAB = [('patch_embed.proj.', 'patch_embed.projection.'),
 
 def to_openmmlab(sd: Dict[str, torch.Tensor],
                  final_norm: str) -> Dict[str, torch.Tensor]:
-    """Unilm -> mmpretrain BEiTViT / mmseg BEiT names.
+    """Rename unilm keys to mmpretrain BEiTViT / mmseg BEiT names.
 
     ``final_norm``: 'ln1' (mmpretrain ``final_norm=True``; mmseg's
     ``final_norm`` module is also named ``ln1`` by mmcv's build_norm_layer),
@@ -103,7 +103,7 @@ def to_openmmlab(sd: Dict[str, torch.Tensor],
 
 def to_hf(sd: Dict[str, torch.Tensor], prefix: str = 'beit.',
           mim: bool = False) -> Dict[str, torch.Tensor]:
-    """Unilm -> HF BeitModel names (q/k/v split, lambda, pooler)."""
+    """Rename unilm keys to HF BeitModel names (q/k/v split, lambda, pooler)."""
     p = prefix
     out = {p + 'embeddings.cls_token': sd['cls_token'],
            p + 'embeddings.patch_embeddings.projection.weight':

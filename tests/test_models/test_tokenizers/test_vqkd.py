@@ -1,11 +1,12 @@
 """VQ-KD quantizer maths, usage statistics, official checkpoint layout and the tokenizer model."""
 import pytest
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
-from beitmm.testing.beitv2 import TINY_CODE_DIM, TINY_CODES, tiny_vqkd, tokenizer_of
 
 from beitmm.models.tokenizers.quantizer import NormEMAQuantizer, kmeans_cosine, l2norm
 from beitmm.registry import MODELS
+from beitmm.testing.beitv2 import TINY_CODE_DIM, TINY_CODES, tiny_vqkd, tokenizer_of
 
 
 def _quantizer(k=4, d=3, **kw):
@@ -56,7 +57,8 @@ def test_kmeans_init_converges_on_first_training_batch_only():
     samples = l2norm(centres.repeat_interleave(50, 0) + 0.05 * torch.randn(200, 3))
     means, bins = kmeans_cosine(samples, 4, num_iters=10)
     torch.testing.assert_close(means.norm(dim=-1), torch.ones(4))
-    assert bins.sum() == 200 and torch.equal(bins, torch.bincount((samples @ means.t()).argmax(-1), minlength=4).float())
+    assign = (samples @ means.t()).argmax(-1)
+    assert bins.sum() == 200 and torch.equal(bins, torch.bincount(assign, minlength=4).float())
     _is_lloyd_fixed_point(samples, means)  # converged spherical k-means (cosine assignment, unit means)
     # one cluster per code when each code starts in a different cluster
     means, bins = kmeans_cosine(samples[::50].repeat(1, 1), 4, num_iters=1)
@@ -193,6 +195,7 @@ def test_trained_checkpoint_is_the_pretraining_target_generator(tmp_path):
 
 def test_kmeans_ema_and_restarts_are_all_reduced_across_ranks(tmp_path):
     import torch.multiprocessing as mp
+
     from .quantizer_dist_worker import two_rank_worker
     out = str(tmp_path / 'out.pth')
     mp.spawn(two_rank_worker, args=(str(tmp_path / 'init'), out), nprocs=2, join=True)
@@ -202,3 +205,44 @@ def test_kmeans_ema_and_restarts_are_all_reduced_across_ranks(tmp_path):
     assert res['stats']['assignments'] == 2 * 2 * 30  # train + eval pass, both ranks counted
     # the k-means cluster sizes cover both ranks' samples
     torch.testing.assert_close(res['kmeans_bins'].sum(), torch.tensor(60.))
+
+
+def test_vqkd_task_layers_trunc_normal_zero_bias_after_init_weights():
+    """Task layers as unilm ``beit2/modeling_vqkd.py`` initialises them.
+
+    ``encode_task_layer.apply(self._init_weights)`` and the same for ``decode_task_layer``:
+    ``trunc_normal_(m.weight, std=.02)`` (timm's, bounds +-2) and zero biases.
+    """
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_vqkd('beit'))
+    for layer in (model.encode_task_layer, model.decode_task_layer):
+        assert isinstance(layer[0], nn.Linear) and isinstance(layer[1], nn.Tanh) and isinstance(layer[2], nn.Linear)
+        assert all((m.bias != 0).any() for m in (layer[0], layer[2]))  # PyTorch default before init_weights
+    model.init_weights()
+    weights = []
+    for layer in (model.encode_task_layer, model.decode_task_layer):
+        for lin in (layer[0], layer[2]):
+            assert torch.equal(lin.bias, torch.zeros_like(lin.bias))
+            weights.append(lin.weight.detach().flatten())
+    w = torch.cat(weights)
+    assert w.std().item() == pytest.approx(0.02, rel=0.1)  # untruncated at +-2 for std 0.02
+    assert w.abs().max() < 0.02 * 6 and w.abs().max() > 0.02 * 2.5  # normal tails, not uniform +-1/sqrt(32)
+
+
+def test_loaded_tokenizer_is_not_reinitialised(tmp_path):
+    torch.manual_seed(0)
+    trained = MODELS.build(tiny_vqkd('beit'))
+    with torch.no_grad():
+        for p in trained.parameters():
+            p.copy_(torch.randn_like(p))  # weights no init produces
+    trained.quantize.embedding.initted.fill_(1.)
+    path = str(tmp_path / 'vqkd.pth')
+    torch.save({'state_dict': trained.state_dict()}, path)
+    tok = MODELS.build(tokenizer_of(tiny_vqkd('beit'), path))
+    tok.init_weights()  # as MaskedImageModeling.init_weights() reaches it
+    expected = {k: v for k, v in trained.state_dict().items() if not k.startswith(('decoder.', 'decode_task_layer.'))}
+    state = tok.state_dict()
+    assert set(state) == set(expected)
+    for key, value in expected.items():
+        assert torch.equal(state[key], value), key
+    assert tok.encode_task_layer[2].weight.shape == (TINY_CODE_DIM, 32)
