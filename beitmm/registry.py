@@ -1,5 +1,7 @@
 """beitmm registries: children of mmengine's root registries (scope ``beitmm``).
 
+``TEXT_TOKENIZERS`` is a root of its own: mmengine has no registry for text tokenizers.
+
 Only mmengine is imported here. ``locations`` are imported lazily the first time a
 registry is used, so ``type='beitmm.X'`` works from any mmseg / mmpretrain config; every location
 exists (``tests/test_registry.py`` checks it).
@@ -37,3 +39,5 @@ PARAM_SCHEDULERS = Registry(
 METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='beitmm', locations=['beitmm.evaluation'])
 VISUALIZERS = Registry(
     'visualizer', parent=MMENGINE_VISUALIZERS, scope='beitmm', locations=['beitmm.visualization'])
+# mmengine has no root registry for text tokenizers: build them with TEXT_TOKENIZERS.build (type='beitmm.X').
+TEXT_TOKENIZERS = Registry('text tokenizer', scope='beitmm', locations=['beitmm.text'])

@@ -83,9 +83,9 @@ def check_complete(report: ConversionReport, provided: Mapping[str, torch.Tensor
     logger = MMLogger.get_current_instance()
     print_log(f'Loaded {source}:\n{report.table()}', logger=logger)
     if report.reinitialised:
-        print_log(f'{source}: {len(report.reinitialised)} weight(s) left at the model\'s initialisation although the '
-                  f'checkpoint has them ({", ".join(sorted(reinit)[:4])}{" ..." if len(reinit) > 4 else ""}); see the '
-                  're-initialised rows above', logger=logger, level=logging.WARNING)
+        print_log(f'{source}: {len(report.reinitialised)} weight(s) deliberately left at the model\'s initialisation '
+                  f'({", ".join(sorted(reinit)[:4])}{" ..." if len(reinit) > 4 else ""}); the re-initialised rows '
+                  'above say why', logger=logger, level=logging.WARNING)
     missing = sorted(k for k in needed if k not in provided and k not in reinit
                      and (not backbone_prefix or _top_module(k, backbone_prefix) in required_modules))
     if missing:

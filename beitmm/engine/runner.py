@@ -126,7 +126,8 @@ def build_runner(cfg: Config) -> Runner:
     from beitmm.engine import loops  # noqa: F401  registers the resumable loops in beitmm's LOOPS
     from beitmm.engine.config_check import check_config_types
     check_config_types(cfg)
-    changes = _make_reliable(cfg)
+    from beitmm.engine.config_fit import fit_widths_to_backbone
+    changes = fit_widths_to_backbone(cfg) + _make_reliable(cfg)
     if cfg.get('launcher', 'none') != 'none' and not torch.cuda.is_available():
         if _sync_bn_to_bn(cfg._cfg_dict):
             print('[beitmm] no CUDA device: SyncBN layers are built as BN')

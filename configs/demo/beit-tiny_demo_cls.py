@@ -10,12 +10,12 @@ model = dict(
     train_cfg=None)  # no mixup / cutmix on a 400-image dataset
 data_preprocessor = dict(num_classes=4)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='beitmm.RobustLoadImageFromFile', on_corrupt='skip'),
     dict(type='RandomResizedCrop', scale=64, crop_ratio_range=(0.6, 1.0), backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
-test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+test_pipeline = [dict(type='beitmm.RobustLoadImageFromFile'), dict(type='PackInputs')]
 train_dataloader = dict(
     batch_size=32, num_workers=2, persistent_workers=True, pin_memory=False,
     dataset=dict(data_root=data_root, pipeline=train_pipeline))

@@ -12,7 +12,7 @@ model = dict(
     target_generator=dict(_delete_=True, type='beitmm.KMeansTokenizer', patch_size=8, vocab_size=256, pool=4,
                           checkpoint='data/demo/kmeans_256.pth'))
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='beitmm.RobustLoadImageFromFile', on_corrupt='skip'),
     dict(type='mmpretrain.ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4, hue=0.),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     # 64 px student (8x8 patches of 8 px) and a 64 px tokenizer view (8 px per token -> 8x8 tokens)

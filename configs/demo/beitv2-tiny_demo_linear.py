@@ -13,14 +13,14 @@ data_preprocessor = dict(num_classes=4)
 train_dataloader = dict(
     batch_size=32, num_workers=2, persistent_workers=True, pin_memory=False,
     dataset=dict(data_root=data_root, pipeline=[
-        dict(type='LoadImageFromFile'),
+        dict(type='beitmm.RobustLoadImageFromFile', on_corrupt='skip'),
         dict(type='RandomResizedCrop', scale=64, crop_ratio_range=(0.6, 1.0), backend='pillow',
              interpolation='bicubic'),
         dict(type='RandomFlip', prob=0.5, direction='horizontal'),
         dict(type='PackInputs')]))
 val_dataloader = dict(
     batch_size=50, num_workers=1, persistent_workers=True, pin_memory=False,
-    dataset=dict(data_root=data_root, pipeline=[dict(type='LoadImageFromFile'), dict(type='PackInputs')]))
+    dataset=dict(data_root=data_root, pipeline=[dict(type='beitmm.RobustLoadImageFromFile'), dict(type='PackInputs')]))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_evaluator = val_evaluator

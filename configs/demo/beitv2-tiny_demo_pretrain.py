@@ -15,7 +15,7 @@ model = dict(
         num_codes=64,
         code_dim=32))
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='beitmm.RobustLoadImageFromFile', on_corrupt='skip'),
     dict(type='mmpretrain.ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4, hue=0.),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='beitmm.TwoViewRandomResizedCrop', size=64, second_size=64, scale=(0.3, 1.0),

@@ -16,7 +16,7 @@ model = dict(
     num_codes=64,
     code_dim=32)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='beitmm.RobustLoadImageFromFile', on_corrupt='skip'),
     dict(type='mmpretrain.RandomResizedCrop', scale=64, crop_ratio_range=(0.3, 1.0), backend='pillow',
          interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),

@@ -18,7 +18,7 @@ model = dict(
     head=dict(in_channels=96, encoder_stride=patch, window_size=5))
 data_root = 'data/demo/imagenet'
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='beitmm.RobustLoadImageFromFile', on_corrupt='skip'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='beitmm.TwoViewRandomResizedCrop', size=size, second_size=size, scale=(0.5, 1.0),
          interpolation='bicubic', second_interpolation='lanczos', backend='pillow'),  # 8x8 tokens of 8 px

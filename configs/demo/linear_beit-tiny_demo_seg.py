@@ -1,7 +1,8 @@
 # Demo: the tiny BEiT with a linear decode head (a 1x1 conv on the last block's patch features, upsampled),
 # fine-tuned end to end on the generated ADE20K-layout scenes. With no convolutional head to learn the
 # shapes itself, the backbone does all the work, so this run shows what the pretrained features carry
-# (tools/demo.py, 3 seeds). Same data, schedule and optimizer as upernet_beit-tiny_demo_seg.py.
+# (tools/demo.py: seeds 0, 1 and 2; with --full 0-4). Same data, schedule and optimizer as
+# upernet_beit-tiny_demo_seg.py.
 _base_ = ['./upernet_beit-tiny_demo_seg.py']
 model = dict(
     backbone=dict(out_indices=(3, )),

@@ -13,7 +13,7 @@ model = dict(
     target_generator=dict(
         teacher=dict(arch=teacher_arch, patch_size=8, img_size=64, checkpoint=None), student_patch_size=8))
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='beitmm.RobustLoadImageFromFile', on_corrupt='skip'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='beitmm.TwoViewRandomResizedCrop', size=64, second_size=64, scale=(0.4, 1.0),
          interpolation='bicubic', second_interpolation='bicubic', backend='pillow'),

@@ -1,7 +1,7 @@
-# Demo: UperNet + the tiny BEiT on the generated ADE20K-layout scenes, initialised from the demo
-# pretraining checkpoint (tools/demo.py passes it as load_from). Same config family as
-# configs/beit/upernet_beit-b_ade20k.py, sized for 2 CPU cores. The scenes' classes are shape families in
-# random colours (beitmm.datasets.synthetic, cue='shape'): no single pixel tells the class.
+# Demo: UperNet + the tiny BEiT on the generated ADE20K-layout scenes, initialised from the demo pretraining
+# checkpoint (`tools/demo.py --full` passes it as load_from; the default demo runs the linear head only). Same
+# config family as configs/beit/upernet_beit-b_ade20k.py, sized for 2 CPU cores. The scenes' classes are shape
+# families in random colours (beitmm.datasets.synthetic, cue='shape'): no single pixel tells the class.
 _base_ = ['../beit/upernet_beit-b_ade20k.py']
 arch = dict(_delete_=True, embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384)
 crop_size = (64, 64)
@@ -16,7 +16,7 @@ model = dict(
     auxiliary_head=dict(in_channels=96, channels=32, num_classes=4),
     test_cfg=dict(mode='whole'))
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='beitmm.RobustLoadImageFromFile', on_corrupt='skip'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='RandomResize', scale=(256, 64), ratio_range=(0.75, 1.5), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
@@ -24,7 +24,7 @@ train_pipeline = [
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='beitmm.RobustLoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='PackSegInputs'),
 ]
@@ -42,4 +42,5 @@ param_scheduler = [
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=600, val_interval=600)
 auto_scale_lr = dict(enable=False)
-default_hooks = dict(logger=dict(interval=50), checkpoint=dict(by_epoch=False, interval=600, max_keep_ckpts=1))
+# logs every 20 iterations: tools/demo.py shows progress (loss, ETA) from these lines
+default_hooks = dict(logger=dict(interval=20), checkpoint=dict(by_epoch=False, interval=600, max_keep_ckpts=1))

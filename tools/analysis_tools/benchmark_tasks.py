@@ -6,7 +6,8 @@ returns callables for one training step and one inference forward.
 
 References: mmpretrain ``BEiT`` + ``BEiTPretrainViT`` + ``BEiTV1Head`` + its DALL-E encoder
 (pretrain), mmpretrain ``ImageClassifier`` + ``BEiTViT`` (classification), mmseg
-``EncoderDecoder`` + ``BEiT`` + ``Feature2Pyramid`` + ``UPerHead`` + ``FCNHead`` (segmentation).
+``EncoderDecoder`` + ``BEiT`` + ``Feature2Pyramid`` + ``UPerHead`` + ``FCNHead`` (segmentation), torchscale's
+``BEiT3`` (multiway, ``benchmark_multiway.py``).
 """
 import copy
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from torch import Tensor, nn
 
 from beitmm.checkpoint import convert_backbone_state_dict
 
-TASKS = ('pretrain', 'classification', 'segmentation')
+TASKS = ('pretrain', 'classification', 'segmentation', 'multiway')
 TINY_ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
 ARCHS = {'base': dict(embed_dims=768, num_layers=12, num_heads=12, feedforward_channels=3072),
          'large': dict(embed_dims=1024, num_layers=24, num_heads=16, feedforward_channels=4096),
@@ -194,7 +195,7 @@ def build_pair(task: str, arch: str, batch: int, img: int, with_cp: bool = False
     """Build both implementations of ``task`` with shared weights and inputs.
 
     Args:
-        task: 'pretrain' | 'classification' | 'segmentation'.
+        task: 'pretrain' | 'classification' | 'segmentation' | 'multiway' (BEiT-3 image-text encoding).
         arch: 'base' | 'large' | 'tiny-test' (embed 32, depth 2, for tests).
         batch: Batch size.
         img: Image size (multiple of 32).
@@ -219,4 +220,8 @@ def build_pair(task: str, arch: str, batch: int, img: int, with_cp: bool = False
         return _pretrain(a, batch, img, with_cp, tokenizer_hid=16 if arch == 'tiny-test' else 256)
     if task == 'classification':
         return _classification(a, batch, img, with_cp)
+    if task == 'multiway':
+        from benchmark_multiway import multiway_pair
+        models, train_loss, infer = multiway_pair(a, batch, img, with_cp)
+        return Pair(models=models, train_loss=train_loss, infer=infer, batch=batch)
     return _segmentation(a, batch, img, with_cp)

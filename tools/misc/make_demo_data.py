@@ -9,14 +9,13 @@ import os.path as _osp
 import sys as _sys
 
 _sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
-import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
+import _bootstrap  # noqa: E402,F401,I001  (re-runs this tool with .venv/bin/python where needed)
 import argparse
 import os.path as osp
 import time
 from typing import List, Optional
 
-from beitmm.testing.synthetic import (make_classification_data, make_segmentation_data,
-                                       make_unlabeled_data)
+from beitmm.testing.synthetic import make_classification_data, make_segmentation_data, make_unlabeled_data
 
 PARTS = ('imagenet', 'ade', 'unlabeled')
 
@@ -25,10 +24,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse command-line arguments.
 
     Args:
-        argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
+        argv: Arguments; ``sys.argv[1:]`` if None.
 
     Returns:
-        argparse.Namespace: Parsed arguments.
+        The parsed arguments.
     """
     parser = argparse.ArgumentParser(description='Generate synthetic beitmm demo datasets.')
     parser.add_argument('--out', default='data/demo', help='output directory')
@@ -62,7 +61,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     """Generate the requested datasets and print their sizes and config hints.
 
     Args:
-        argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
+        argv: Arguments; ``sys.argv[1:]`` if None.
     """
     args = parse_args(argv)
     start = time.perf_counter()

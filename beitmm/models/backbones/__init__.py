@@ -1,3 +1,6 @@
+"""Backbones: BEiT (vision), BEiT-3, VLMo and VL-BEiT (Multiway: vision, language, vision-language)."""
 from .beit import BEiT
+from .beit3 import BEiT3
+from .vlmo import VLBEiT, VLMo
 
-__all__ = ['BEiT']
+__all__ = ['BEiT', 'BEiT3', 'VLMo', 'VLBEiT']

@@ -18,7 +18,7 @@ from beitmm.checkpoint.pos_resize import resize_abs_pos_embed
 from beitmm.registry import MODELS
 
 from ..layers import INIT_MODES, Block, RelativePositionBias, init_blocks, trunc_normal_init_
-from .beit_args import translate_openmmlab_args
+from .beit_args import ARCH_ZOO, translate_openmmlab_args
 
 OUT_TYPES = ('raw', 'cls_token', 'featmap', 'avg_featmap')
 
@@ -76,6 +76,7 @@ class BEiT(BaseModule):
     """
 
     checkpoint_converter = 'beit'  # beitmm.checkpoint.BEiTConverter: every BEiT-family layout
+    arch_zoo = ARCH_ZOO  # presets, read by beitmm.engine.config_fit
 
     def __init__(self,
                  arch: Union[str, dict] = 'base',

@@ -1,23 +1,33 @@
 """Transformer layers shared by every backbone (BEiT today; the Multiway, text and THE-X families next)."""
-from .attention_masks import merge_attn_bias, padding_to_attn_mask, to_additive
+from .attention_masks import combine_masks, merge_attn_bias, padding_to_attn_mask, to_additive
 from .builders import build_activation, build_norm
+from .multiway import (
+                       MagnetoMultiwayBlock,
+                       MoMEBlock,
+                       Multiway,
+                       MultiwayAttention,
+                       SubLNFeedForward,
+                       check_spans,
+                       multiway_apply,
+)
 from .transformer import (
-                          INIT_MODES,
-                          Attention,
-                          Block,
-                          Mlp,
-                          RelativePositionBias,
-                          RelPosTableMixin,
-                          drop_path,
-                          init_blocks,
-                          rel_pos_table_len,
-                          relative_position_index,
-                          rescale_blocks,
-                          trunc_normal_init_,
+                       INIT_MODES,
+                       Attention,
+                       Block,
+                       Mlp,
+                       RelativePositionBias,
+                       RelPosTableMixin,
+                       drop_path,
+                       init_blocks,
+                       rel_pos_table_len,
+                       relative_position_index,
+                       rescale_blocks,
+                       trunc_normal_init_,
 )
 
 __all__ = [
-    'merge_attn_bias', 'padding_to_attn_mask', 'to_additive', 'build_activation', 'build_norm', 'INIT_MODES',
-    'Attention', 'Block', 'Mlp', 'RelativePositionBias', 'RelPosTableMixin', 'drop_path', 'init_blocks',
-    'rel_pos_table_len', 'relative_position_index', 'rescale_blocks', 'trunc_normal_init_'
+    'combine_masks', 'MagnetoMultiwayBlock', 'MoMEBlock', 'Multiway', 'MultiwayAttention', 'SubLNFeedForward',
+    'check_spans', 'multiway_apply', 'merge_attn_bias', 'padding_to_attn_mask', 'to_additive', 'build_activation',
+    'build_norm', 'INIT_MODES', 'Attention', 'Block', 'Mlp', 'RelativePositionBias', 'RelPosTableMixin', 'drop_path',
+    'init_blocks', 'rel_pos_table_len', 'relative_position_index', 'rescale_blocks', 'trunc_normal_init_'
 ]

@@ -56,3 +56,28 @@ def merge_attn_bias(bias: Optional[Tensor], attn_mask: Optional[Tensor]) -> Opti
     if bias is None:
         return attn_mask
     return bias + to_additive(attn_mask, bias.dtype)
+
+
+def combine_masks(*masks: Optional[Tensor]) -> Optional[Tensor]:
+    """Intersection of attention masks: bool masks are and-ed, any float mask makes the result additive.
+
+    Args:
+        *masks: Bool (True = may attend) or additive masks broadcastable to [B, heads, N, N]; None entries are
+            skipped.
+
+    Returns:
+        The combined mask, or None when every entry is None.
+    """
+    present = [m for m in masks if m is not None]
+    if not present:
+        return None
+    if all(m.dtype == torch.bool for m in present):
+        out = present[0]
+        for m in present[1:]:
+            out = out & m
+        return out
+    dtype = next(m.dtype for m in present if m.dtype != torch.bool)
+    out = to_additive(present[0], dtype)
+    for m in present[1:]:
+        out = out + to_additive(m, dtype)
+    return out

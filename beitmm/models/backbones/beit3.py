@@ -1,0 +1,378 @@
+"""BEiT-3 backbone: one Multiway Transformer for images, texts and image-text pairs.
+
+Paper: "Image as a Foreign Language: BEiT Pretraining for All Vision and Vision-Language Tasks" (Wang et al.,
+CVPR 2023). The released model (microsoft/unilm ``beit3/`` on torchscale) is the default layout: per-modality
+projections and norms everywhere (``.A`` vision, ``.B`` language), sub-LN, shared attention over the
+concatenation [image (cls + patches); text]. Parameter names are torchscale's ``BEiT3`` module names, so the
+official files load by copy (the ``beit3.`` prefix of unilm's task models stripped). ``layout='paper'`` builds the
+paper's architecture instead (shared attention, V / L experts, a VL expert in the top layers) from the same
+Multiway parts as VLMo.
+"""
+import logging
+import math
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.logging import print_log
+from mmengine.model import BaseModule
+from torch import Tensor
+from torch.utils.checkpoint import checkpoint
+
+from beitmm.checkpoint import ConversionTarget, load_pretrained_backbone
+from beitmm.checkpoint.pos_resize import resize_abs_pos_embed
+from beitmm.registry import MODELS
+
+from ..layers import padding_to_attn_mask, trunc_normal_init_
+from ..layers.attention_masks import combine_masks
+from ..layers.multiway import MagnetoMultiwayBlock, MoMEBlock, Multiway, Spans, check_spans
+
+ARCH_ZOO = {
+    # tiny is beitmm's (no official tiny BEiT-3): ViT-Ti widths, for tests and demos
+    'tiny': dict(embed_dims=192, num_layers=12, num_heads=3, feedforward_channels=768),
+    'base': dict(embed_dims=768, num_layers=12, num_heads=12, feedforward_channels=3072),
+    'large': dict(embed_dims=1024, num_layers=24, num_heads=16, feedforward_channels=4096),
+    # the paper's giant: patch 14, shared attention with V / L experts and a VL expert in the top 3 layers, 1.85B
+    # (1.95B with MLM and MIM heads: the paper's "1.9B"); never released. layout='released' gives timm's
+    # beit3_giant_patch14_* widths in the released layout (2.11B with both experts).
+    'giant': dict(embed_dims=1408, num_layers=40, num_heads=16, feedforward_channels=6144, patch_size=14,
+                  layout='paper'),
+}
+LAYOUTS = ('released', 'paper')
+OUT_TYPES = ('raw', 'cls_token', 'featmap', 'avg_featmap')
+POS_OFFSET = 2  # fairseq: positions start at 2 (torchscale PositionalEmbedding)
+VISION, LANGUAGE = 'A', 'B'  # torchscale's expert names
+
+
+@MODELS.register_module()
+class BEiT3(BaseModule):
+    """BEiT-3 Multiway Transformer (released layout by default).
+
+    Args:
+        arch: 'tiny' | 'base' | 'large' | 'giant' or a dict with ``embed_dims``, ``num_layers``, ``num_heads``,
+            ``feedforward_channels`` (and optionally ``patch_size``).
+        img_size: Image size the vision position table is learned for; other sizes are resized at run time.
+        patch_size: Patch size (default 16; the arch may set it, giant: 14).
+        in_channels: Image channels.
+        vocab_size: Text embedding rows (official: 64010 for the 64002-piece ``beit3.spm``).
+        max_text_positions: Text position table rows, fairseq offset of 2 included (torchscale default 1024:
+            at most 1022 text tokens).
+        modalities: ``('vision', 'language')``, or one of them to build that branch only (e.g. ImageNet /
+            ADE20K fine-tuning: no language expert, no text embedding; the timm vision branch loads into it).
+        layout: 'released' (torchscale, decoupled per-modality layer with sub-LN) or 'paper' (shared attention
+            and norm1, V / L FFN experts, VL expert from ``vl_ffn_start``). None: the arch's (giant: 'paper'),
+            else 'released'.
+        vl_ffn_start: First layer with the VL expert ('paper' layout; default: the last 3 layers).
+        out_type: 'raw' hidden states [B, N, C] (image tokens then text tokens) | 'cls_token' [B, C] (the first
+            token) | 'featmap' [B, C, Hp, Wp] (image patches) | 'avg_featmap' [B, C] (mean image patch token,
+            then ``fc_norm`` as unilm's ``BEiT3ForImageClassification``).
+        out_indices: Layers whose output is returned (negative counts from the end).
+        normalize_output: Apply the per-modality final ``encoder.layer_norm`` to the last layer's 'raw' /
+            'cls_token' output (unilm: True for retrieval and captioning, False for VQA, NLVR2 and ImageNet).
+        drop_rate: Dropout after attention and in the FFN.
+        attn_drop_rate: Attention dropout.
+        drop_path_rate: Stochastic depth, linear over the layers.
+        norm_eps: LayerNorm epsilon (torchscale: 1e-5).
+        act_cfg: FFN activation config (exact GELU by default).
+        text_overflow: 'truncate' (keep the first tokens, with a counted warning) or 'error' for texts longer
+            than the text position table.
+        with_cp: Activation checkpointing of every layer while training.
+        init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` loads any supported BEiT-3 checkpoint (unilm task
+            models with their ``model`` / ``module`` wrapper, torchscale state dicts, timm's vision branch).
+    """
+
+    checkpoint_converter = 'beit3'  # beitmm.checkpoint.beit3_convert
+    arch_zoo = ARCH_ZOO  # presets, read by beitmm.engine.config_fit
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'base',
+                 img_size: Union[int, Sequence[int]] = 224,
+                 patch_size: Optional[int] = None,
+                 in_channels: int = 3,
+                 vocab_size: int = 64010,
+                 max_text_positions: int = 1024,
+                 modalities: Sequence[str] = ('vision', 'language'),
+                 layout: Optional[str] = None,
+                 vl_ffn_start: Optional[int] = None,
+                 out_type: str = 'raw',
+                 out_indices: Union[int, Sequence[int]] = -1,
+                 normalize_output: bool = True,
+                 drop_rate: float = 0.,
+                 attn_drop_rate: float = 0.,
+                 drop_path_rate: float = 0.,
+                 norm_eps: float = 1e-5,
+                 act_cfg: Optional[dict] = None,
+                 text_overflow: str = 'truncate',
+                 with_cp: bool = False,
+                 init_cfg: Optional[Union[dict, list]] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        arch = self._resolve_arch(arch)
+        layout = layout or arch.get('layout', 'released')
+        if layout not in LAYOUTS or out_type not in OUT_TYPES or text_overflow not in ('truncate', 'error'):
+            raise ValueError(f'BEiT3: layout {layout!r} (one of {LAYOUTS}), out_type {out_type!r} (one of '
+                             f"{OUT_TYPES}), text_overflow {text_overflow!r} ('truncate' or 'error')")
+        unknown = set(modalities) - {'vision', 'language'}
+        if unknown or not modalities:
+            raise ValueError(f"BEiT3 modalities must be 'vision' and / or 'language', got {tuple(modalities)}")
+        self.modalities = tuple(m for m in ('vision', 'language') if m in modalities)
+        self.embed_dims = C = arch['embed_dims']
+        self.num_layers = depth = arch['num_layers']
+        self.num_heads = arch['num_heads']
+        self.patch_size = patch_size or arch.get('patch_size', 16)
+        self.img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
+        self.grid = (self.img_size[0] // self.patch_size, self.img_size[1] // self.patch_size)
+        self.layout, self.out_type, self.normalize_output = layout, out_type, normalize_output
+        self.text_overflow, self.with_cp, self.vocab_size = text_overflow, with_cp, vocab_size
+        out_indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
+        self.out_indices = sorted(i + depth if i < 0 else i for i in out_indices)
+        if not all(0 <= i < depth for i in self.out_indices):
+            raise ValueError(f'out_indices {out_indices} out of range for {depth} layers')
+        experts = [VISION] * ('vision' in self.modalities) + [LANGUAGE] * ('language' in self.modalities)
+        positions = {}
+        if 'vision' in self.modalities:
+            self.vision_embed = nn.Module()
+            self.vision_embed.proj = nn.Conv2d(in_channels, C, self.patch_size, self.patch_size)
+            self.vision_embed.cls_token = nn.Parameter(torch.zeros(1, 1, C))
+            self.vision_embed.mask_token = nn.Parameter(torch.zeros(1, 1, C))
+            positions[VISION] = nn.Embedding(self.grid[0] * self.grid[1] + 1 + POS_OFFSET, C)
+        if 'language' in self.modalities:
+            self.text_embed = nn.Embedding(vocab_size, C)
+            positions[LANGUAGE] = nn.Embedding(max_text_positions, C)
+        self.encoder = nn.Module()
+        self.encoder.embed_positions = Multiway(positions)
+        dpr = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]  # linear 0 -> rate (meta-safe)
+        if layout == 'released':
+            layers = [MagnetoMultiwayBlock(C, self.num_heads, arch['feedforward_channels'], experts, norm_eps,
+                                           drop_rate, attn_drop_rate, dpr[i], act_cfg) for i in range(depth)]
+        else:
+            self.vl_ffn_start = depth - 3 if vl_ffn_start is None else vl_ffn_start
+            layers = [MoMEBlock(C, self.num_heads, arch['feedforward_channels'], experts,
+                                with_vl=i >= self.vl_ffn_start and len(experts) > 1, layer_scale_init_value=None,
+                                eps=norm_eps, drop=drop_rate, attn_drop=attn_drop_rate, drop_path_rate=dpr[i],
+                                act_cfg=act_cfg) for i in range(depth)]
+        self.encoder.layers = nn.ModuleList(layers)
+        self.encoder.layer_norm = Multiway({e: nn.LayerNorm(C, eps=norm_eps) for e in experts})
+        self.fc_norm = nn.LayerNorm(C, eps=norm_eps) if out_type == 'avg_featmap' else None
+        if out_type in ('featmap', 'avg_featmap') or not normalize_output:
+            # unused final norm: keep its keys (one layout) but out of the optimizer and DDP's unused check
+            self.encoder.layer_norm.requires_grad_(False)
+        self._truncated = 0
+
+    @staticmethod
+    def _resolve_arch(arch: Union[str, dict]) -> dict:
+        if isinstance(arch, str):
+            if arch not in ARCH_ZOO:
+                raise ValueError(f'unknown BEiT3 arch {arch!r}; choose one of {sorted(ARCH_ZOO)} or pass a dict')
+            return dict(ARCH_ZOO[arch])
+        missing = {'embed_dims', 'num_layers', 'num_heads', 'feedforward_channels'} - set(arch)
+        if missing:
+            raise ValueError(f'BEiT3 arch dict lacks {sorted(missing)}')
+        return dict(arch)
+
+    # ------------------------------------------------------------------ init / checkpoints
+    def init_weights(self) -> None:
+        """Unilm's ``BEiT3Wrapper`` init, or load a checkpoint of any supported BEiT-3 layout.
+
+        Linears: normal truncated at +-1 std (0.02), zero biases; LayerNorms: 1 / 0; text embedding N(0, C^-0.5)
+        (torchscale ``TextEmbedding``); positions N(0, 1); cls / mask tokens 0 (never re-initialised by unilm).
+        """
+        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
+            load_pretrained_backbone(self, self.init_cfg['checkpoint'], prefix=self.init_cfg.get('prefix'))
+            self._is_init = True
+            return
+        super().init_weights()
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                trunc_normal_init_(m.weight, .02, mode='pretrain')
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        if hasattr(self, 'text_embed'):
+            nn.init.normal_(self.text_embed.weight, std=self.embed_dims**-0.5)
+
+    def checkpoint_target(self) -> ConversionTarget:
+        """State shapes, patch grid and branches, for the ``beit3`` checkpoint converter."""
+        return ConversionTarget({k: v.shape for k, v in self.state_dict().items()}, self.grid,
+                                pooled_norm=self.out_type == 'avg_featmap',
+                                extra=dict(modalities=self.modalities, layout=self.layout))
+
+    def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
+        """Layer id for layer-wise lr decay, as unilm ``beit3/optim_factory.py``.
+
+        Names with ``embed`` (patch, text and position embeddings, cls / mask tokens) get 0, ``layers.k`` gets
+        k + 1, everything else (final norms, heads) depth + 1.
+
+        Args:
+            param_name: Parameter name including ``prefix``.
+            prefix: Prefix of the backbone's parameters (e.g. 'backbone.').
+
+        Returns:
+            (layer id, depth + 2).
+        """
+        num_layers = self.num_layers + 2
+        if not param_name.startswith(prefix):
+            return num_layers - 1, num_layers
+        name = param_name[len(prefix):]
+        if 'embed' in name:
+            return 0, num_layers
+        if name.startswith('encoder.layers.'):
+            return int(name.split('.')[2]) + 1, num_layers
+        return num_layers - 1, num_layers
+
+    # ------------------------------------------------------------------ embeddings
+    def embed_image(self, image: Tensor, image_mask: Optional[Tensor] = None) -> Tuple[Tensor, Tuple[int, int]]:
+        """Patch tokens with the cls token and positions.
+
+        Args:
+            image: [B, 3, H, W]; H, W need not be multiples of the patch size (padded bottom / right).
+            image_mask: Optional bool [B, Hp, Wp] or [B, Hp * Wp]; True patches become the mask token.
+
+        Returns:
+            Tokens [B, 1 + Hp * Wp, C] and the patch grid.
+        """
+        if 'vision' not in self.modalities:
+            raise ValueError('this BEiT3 was built without the vision branch (modalities=("language",))')
+        p = self.patch_size
+        ph, pw = (-image.shape[-2]) % p, (-image.shape[-1]) % p
+        if ph or pw:
+            image = F.pad(image, (0, pw, 0, ph))
+        x = self.vision_embed.proj(image)  # [B, C, Hp, Wp]
+        grid = (x.shape[-2], x.shape[-1])
+        x = x.flatten(2).transpose(1, 2)  # [B, N, C]
+        if image_mask is not None:
+            w = image_mask.flatten(1).unsqueeze(-1).to(x.dtype)
+            if w.shape[1] != x.shape[1]:
+                raise ValueError(f'image_mask of {w.shape[1]} patches does not match the {grid} patch grid')
+            x = x * (1 - w) + self.vision_embed.mask_token.to(x.dtype) * w
+        x = torch.cat([self.vision_embed.cls_token.expand(x.shape[0], -1, -1).to(x.dtype), x], dim=1)
+        table = self.encoder.embed_positions.A.weight[None]  # [1, 2 + 1 + N0, C]
+        if grid != self.grid:  # keep the 2 offset rows and the cls row
+            table = resize_abs_pos_embed(table, self.grid, grid, num_extra_tokens=1 + POS_OFFSET)
+        return x + table[:, POS_OFFSET:].to(x.dtype), grid
+
+    def embed_text(self, text: Tensor) -> Tensor:
+        """Token embeddings plus positions 2, 3, ... (fairseq), [B, L, C]."""
+        if 'language' not in self.modalities:
+            raise ValueError('this BEiT3 was built without the language branch (modalities=("vision",))')
+        if text.numel() and (int(text.min()) < 0 or int(text.max()) >= self.vocab_size):
+            bad = text[(text < 0) | (text >= self.vocab_size)].unique().tolist()[:5]
+            raise ValueError(f'token ids {bad} are outside the text embedding of {self.vocab_size} rows: use the '
+                             'tokenizer the model was trained with, or build it with a larger vocab_size')
+        pos = self.encoder.embed_positions.B.weight[POS_OFFSET:POS_OFFSET + text.shape[1]]
+        return self.text_embed(text) + pos[None].to(self.text_embed.weight.dtype)
+
+    def _fit_text(self, text: Tensor, padding: Optional[Tensor]) -> Tuple[Tensor, Optional[Tensor]]:
+        limit = self.encoder.embed_positions.B.num_embeddings - POS_OFFSET
+        if text.shape[1] == 0:
+            raise ValueError('empty text (0 tokens): tokenize with the special tokens, e.g. [<s>, </s>]')
+        if text.shape[1] <= limit:
+            return text, padding
+        if self.text_overflow == 'error':
+            raise ValueError(f'texts of {text.shape[1]} tokens exceed the {limit} text positions; truncate them in '
+                             "the pipeline or build the model with text_overflow='truncate'")
+        self._truncated += text.shape[0]
+        print_log(f'BEiT3: {text.shape[0]} text(s) of {text.shape[1]} tokens truncated to the {limit} text '
+                  f'positions ({self._truncated} so far)', logger='current', level=logging.WARNING)
+        return text[:, :limit], None if padding is None else padding[:, :limit]
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, image: Optional[Tensor] = None, text: Optional[Tensor] = None,
+                text_padding_mask: Optional[Tensor] = None, image_mask: Optional[Tensor] = None,
+                attn_mask: Optional[Tensor] = None) -> Tuple[Tensor, ...]:
+        """Encode images, texts or image-text pairs.
+
+        Args:
+            image: Images [B, 3, H, W], or None.
+            text: Token ids [B, L], or None.
+            text_padding_mask: Bool [B, L], True at padding (torchscale's convention).
+            image_mask: Bool [B, Hp, Wp] / [B, N]: patches replaced by the mask token (masked data modeling).
+            attn_mask: Extra bool (True = may attend) or additive mask broadcastable to [B, heads, N, N] over
+                the whole sequence (e.g. captioning's causal text mask).
+
+        Returns:
+            One output per ``out_indices`` entry shaped by ``out_type``; 'raw' outputs are [B, N, C] with the image
+            tokens (cls + patches) first, then the text tokens.
+        """
+        if image is None and text is None:
+            raise ValueError('BEiT3.forward needs an image, a text or both')
+        tokens, spans, padding, grid = [], [], [], None
+        if image is not None:
+            x, grid = self.embed_image(image, image_mask)
+            tokens.append(x)
+            spans.append((VISION, x.shape[1]))
+            padding.append(torch.zeros(x.shape[:2], dtype=torch.bool, device=x.device))
+        if text is not None:
+            text, text_padding_mask = self._fit_text(text, text_padding_mask)
+            t = self.embed_text(text)
+            tokens.append(t)
+            spans.append((LANGUAGE, t.shape[1]))
+            padding.append(torch.zeros(t.shape[:2], dtype=torch.bool, device=t.device)
+                           if text_padding_mask is None else text_padding_mask.to(torch.bool))
+        x = torch.cat(tokens, dim=1) if len(tokens) > 1 else tokens[0]  # [B, N, C]
+        pad = torch.cat(padding, dim=1)  # [B, N]
+        mask = attn_mask
+        if bool(pad.any()):
+            x = x * (~pad).unsqueeze(-1).to(x.dtype)  # torchscale zeroes padded embeddings
+            mask = combine_masks(attn_mask, padding_to_attn_mask(pad))
+        return self.forward_layers(x, spans, mask, grid)
+
+    def forward_layers(self, x: Tensor, spans: Spans, attn_mask: Optional[Tensor],
+                       grid: Optional[Tuple[int, int]]) -> Tuple[Tensor, ...]:
+        """Run the layers on embedded tokens and format the requested outputs.
+
+        Args:
+            x: Tokens [B, N, C].
+            spans: ``(expert, length)`` spans tiling N (``'A'`` vision, ``'B'`` language).
+            attn_mask: Attention mask (see :meth:`forward`).
+            grid: Patch grid of the image tokens (None without an image).
+
+        Returns:
+            The outputs (see :meth:`forward`).
+        """
+        check_spans(spans, x.shape[1])
+        spans = tuple(spans)
+        outs = []
+        for i, layer in enumerate(self.encoder.layers[:self.out_indices[-1] + 1]):
+            if self.with_cp and self.training and x.requires_grad:
+                x = checkpoint(layer, x, spans, attn_mask, use_reentrant=False)
+            else:
+                x = layer(x, spans, attn_mask)
+            if i in self.out_indices:
+                outs.extend([self._format(x, spans, grid, i == self.num_layers - 1)] * self.out_indices.count(i))
+        return tuple(outs)
+
+    def _format(self, x: Tensor, spans: Spans, grid: Optional[Tuple[int, int]], is_last: bool) -> Tensor:
+        if self.out_type in ('featmap', 'avg_featmap'):
+            if spans[0][0] != VISION or grid is None:
+                raise ValueError(f"out_type={self.out_type!r} needs an image input")
+            patches = x[:, 1:spans[0][1]]  # [B, Hp * Wp, C]
+            if self.out_type == 'avg_featmap':
+                return self.fc_norm(patches.mean(dim=1))
+            return patches.transpose(1, 2).reshape(x.shape[0], -1, *grid)  # [B, C, Hp, Wp]
+        if is_last and self.normalize_output:
+            x = self.encoder.layer_norm(x, spans)
+        return x[:, 0] if self.out_type == 'cls_token' else x
+
+    def extra_repr(self) -> str:
+        """Widths, depth, branches, layout and outputs."""
+        return (f'embed_dims={self.embed_dims}, depth={self.num_layers}, heads={self.num_heads}, '
+                f'modalities={self.modalities}, layout={self.layout!r}, grid={self.grid}, '
+                f'out_type={self.out_type!r}, out_indices={self.out_indices}')
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of parameter elements (works on the meta device)."""
+    return sum(math.prod(p.shape) for p in module.parameters())
+
+
+def expert_parameters(model: BEiT3) -> Dict[str, int]:
+    """Parameter elements of the vision (A) and language (B) experts of a released-layout BEiT3, positions included."""
+    counts = {VISION: 0, LANGUAGE: 0}
+    for name, p in model.named_parameters():
+        for expert in counts:
+            if f'.{expert}.' in name or name == f'encoder.embed_positions.{expert}.weight':
+                counts[expert] += math.prod(p.shape)
+    return counts
