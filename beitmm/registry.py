@@ -8,6 +8,7 @@ exists (``tests/test_registry.py`` checks it).
 """
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
@@ -16,6 +17,7 @@ from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPP
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
+from mmengine.registry import STRATEGIES as MMENGINE_STRATEGIES
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import Registry
@@ -26,9 +28,11 @@ DATA_SAMPLERS = Registry(
     'data sampler', parent=MMENGINE_DATA_SAMPLERS, scope='beitmm', locations=['beitmm.datasets'])
 TRANSFORMS = Registry(
     'transform', parent=MMENGINE_TRANSFORMS, scope='beitmm', locations=['beitmm.datasets.transforms'])
+FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, scope='beitmm', locations=['beitmm.engine'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='beitmm', locations=['beitmm.engine'])
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope='beitmm', locations=['beitmm.engine'])
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='beitmm', locations=['beitmm.engine'])
+STRATEGIES = Registry('strategy', parent=MMENGINE_STRATEGIES, scope='beitmm', locations=['beitmm.engine'])
 OPTIM_WRAPPERS = Registry(
     'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='beitmm', locations=['beitmm.engine'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(

@@ -1,6 +1,7 @@
 """beitmm components inside a plain mmseg / mmpretrain project (default scope of the host library)."""
 import os.path as osp
 
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -17,8 +18,8 @@ model = dict(
     type='EncoderDecoder',
     data_preprocessor=dict(type='SegDataPreProcessor', mean=[127.5] * 3, std=[127.5] * 3, bgr_to_rgb=True,
                            pad_val=0, seg_pad_val=255, size=crop_size),
-    backbone=dict(type='beitmm.BEiT', arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
-                  img_size=crop_size, out_indices=(0, 0, 1, 1), out_type='featmap'),
+    backbone=dict(type=BACKBONE, arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
+                  img_size=crop_size, out_indices=(0, 0, 1, 1), out_type='featmap'EXTRA),
     neck=dict(type='Feature2Pyramid', embed_dim=32, rescales=[4, 2, 1, 0.5], norm_cfg=norm_cfg),
     decode_head=dict(type='UPerHead', in_channels=[32] * 4, in_index=[0, 1, 2, 3], channels=16, num_classes=150,
                      norm_cfg=norm_cfg, loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0)),
@@ -44,15 +45,27 @@ default_hooks = dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, inte
 '''
 
 
-def test_beitmm_backbone_in_an_mmseg_project(ade20k_root, tmp_path):
+# (type, module, extra arguments, classification out_type): BEiT-3 as its configs use it, the vision expert alone
+BACKBONES = [('beitmm.BEiT', 'beitmm.models.backbones.beit', '', 'cls_token'),
+             ('beitmm.BEiT3', 'beitmm.models.backbones.beit3', ", modalities=('vision', ), normalize_output=False",
+              'avg_featmap')]
+
+
+def _user_config(text: str, backbone: tuple) -> str:
+    return text.replace('BACKBONE', repr(backbone[0])).replace('EXTRA', backbone[2]).replace('OUT_TYPE',
+                                                                                            repr(backbone[3]))
+
+
+@pytest.mark.parametrize('backbone', BACKBONES, ids=lambda b: b[0])
+def test_beitmm_backbone_in_an_mmseg_project(backbone, ade20k_root, tmp_path):
     path = tmp_path / 'user_cfg.py'
-    path.write_text(SEG_USER_CONFIG.replace('DATA_ROOT', repr(ade20k_root)))
+    path.write_text(_user_config(SEG_USER_CONFIG, backbone).replace('DATA_ROOT', repr(ade20k_root)))
     cfg = Config.fromfile(str(path))
     cfg.work_dir = str(tmp_path / 'work')
     register_safe_globals()
     runner = Runner.from_cfg(cfg)
     runner.train()
-    assert type(runner.model.backbone).__module__ == 'beitmm.models.backbones.beit'
+    assert type(runner.model.backbone).__module__ == backbone[1]
     lrs = {g['initial_lr'] for g in runner.optim_wrapper.optimizer.param_groups}
     assert len(lrs) > 1  # layer decay applied through the beitmm constructor
     metrics = runner.val_loop.run()
@@ -66,8 +79,8 @@ custom_imports = dict(imports=['beitmm'], allow_failed_imports=False)
 default_scope = 'mmpretrain'
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='beitmm.BEiT', arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
-                  img_size=32, out_type='cls_token'),
+    backbone=dict(type=BACKBONE, arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
+                  img_size=32, out_type=OUT_TYPEEXTRA),
     head=dict(type='LinearClsHead', num_classes=NUM_CLASSES, in_channels=32,
               loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
 data_preprocessor = dict(num_classes=NUM_CLASSES, mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
@@ -82,14 +95,18 @@ train_cfg = dict(by_epoch=True, max_epochs=1)
 '''
 
 
-def test_beitmm_backbone_in_an_mmpretrain_project(imagenet_info, tmp_path):
+@pytest.mark.parametrize('backbone', BACKBONES, ids=lambda b: b[0])
+def test_beitmm_backbone_in_an_mmpretrain_project(backbone, imagenet_info, tmp_path):
     path = tmp_path / 'user_cfg.py'
-    text = CLS_USER_CONFIG.replace('DATA_ROOT', repr(imagenet_info['root']))
+    text = _user_config(CLS_USER_CONFIG, backbone).replace('DATA_ROOT', repr(imagenet_info['root']))
     path.write_text(text.replace('NUM_CLASSES', str(len(imagenet_info['classes']))))
     cfg = Config.fromfile(str(path))
     cfg.work_dir = str(tmp_path / 'work')
     register_safe_globals()
     runner = Runner.from_cfg(cfg)
-    before = runner.model.backbone.blocks[0].attn.qkv.weight.detach().clone()
+    assert type(runner.model.backbone).__module__ == backbone[1]
+    before = {k: v.detach().clone() for k, v in runner.model.backbone.named_parameters()}
     runner.train()
-    assert not torch.equal(before, runner.model.backbone.blocks[0].attn.qkv.weight)
+    unchanged = [k for k, v in runner.model.backbone.named_parameters()
+                 if v.requires_grad and torch.equal(before[k], v)]
+    assert not unchanged  # every trainable backbone weight trains

@@ -22,6 +22,8 @@ VIT = dict(type='beitmm.BEiT', arch=TINY, img_size=32, out_type='raw')
 MIM_VIT = dict(VIT, use_mask_token=True, use_rel_pos_bias=False, use_shared_rel_pos_bias=True)
 DALLE = dict(type='beitmm.DALLETokenizer', with_decoder=True, n_hid=16, n_blk_per_group=1, vocab_size=64, n_init=16)
 SEG_HEAD = dict(in_channels=[C] * 4, in_index=[0, 1, 2, 3], channels=8, num_classes=3, norm_cfg=dict(type='BN'))
+# types built on a host library's classes, which build their parts (losses, ...) in its scope, as its configs do
+HOST_SCOPES = {'FastUPerHead': 'mmseg', 'LowMemoryFCNHead': 'mmseg', 'LinearProbeClassifier': 'mmpretrain'}
 Case = Tuple[dict, Callable[[torch.nn.Module], Optional[torch.Tensor]]]
 
 
@@ -52,8 +54,8 @@ def _feats(b: int = 2) -> list:
 
 CASES: Dict[str, Case] = {
     'BEiT': (dict(VIT), lambda m: _sum(m(_img()))),
-    'BEiT3': (dict(type='beitmm.BEiT3', arch=TINY, img_size=32, vocab_size=64),
-              lambda m: _sum(m(image=_img(), text=torch.randint(0, 64, (2, 5)),
+    'BEiT3': (dict(type='beitmm.BEiT3', arch=TINY, img_size=32, vocab_size=64, use_mask_token=True),
+              lambda m: _sum(m(image=_img(), text=torch.randint(0, 64, (2, 5)), image_mask=torch.eye(2, 4).bool(),
                                text_padding_mask=torch.tensor([[False] * 5, [False] * 3 + [True] * 2])))),
     'BEiTV2Neck': (dict(type='beitmm.BEiTV2Neck', arch=TINY, num_layers=1, early_layers=1),
                    lambda m: _sum(m(MODELS.build(MIM_VIT), _img(), torch.ones(2, 4, dtype=torch.bool)))),
@@ -100,6 +102,13 @@ CASES: Dict[str, Case] = {
                                 lambda m: _sum(m(dict(inputs=[[torch.zeros(3, 8, 8, dtype=torch.uint8)] * 2,
                                                               [torch.zeros(3, 4, 4, dtype=torch.uint8)] * 2]),
                                                  True)['inputs'])),
+    'VLBEiT': (dict(type='beitmm.VLBEiT', arch=TINY, img_size=32, vocab_size=64, rel_pos_text_len=8, vlffn_start=1),
+               lambda m: _sum(m(image=_img(), text=torch.randint(0, 64, (2, 5)), image_mask=torch.eye(2, 4).bool(),
+                                text_padding_mask=torch.tensor([[False] * 5, [False] * 3 + [True] * 2])))),
+    'VLMo': (dict(type='beitmm.VLMo', arch=TINY, img_size=32, vocab_size=64, rel_pos_text_len=8, vlffn_start=1),
+             lambda m: _sum(m(image=_img(), text=torch.randint(0, 64, (2, 5)),
+                              text_padding_mask=torch.tensor([[False] * 5, [False] * 3 + [True] * 2])))
+             + _sum(m(image=_img(), vl_branch=True))),
     'VQKD': (dict(type='beitmm.VQKD', encoder=dict(VIT, use_abs_pos_emb=True, use_rel_pos_bias=False,
                                                    layer_scale_init_value=0.),
                   decoder=dict(VIT, arch=dict(TINY, num_layers=1), img_size=2, patch_size=1, use_abs_pos_emb=True,
@@ -146,9 +155,11 @@ def test_every_model_type_has_a_case():
 
 @pytest.mark.parametrize('name', sorted(CASES))
 def test_model_type_builds_runs_forward_and_backward(name):
+    from mmengine.registry import DefaultScope
     cfg, run = CASES[name]
     torch.manual_seed(0)
-    model = MODELS.build(cfg)
+    with DefaultScope.overwrite_default_scope(HOST_SCOPES.get(name, 'beitmm')):  # whatever scope earlier tests left
+        model = MODELS.build(cfg)
     assert type(model).__name__ == name
     if hasattr(model, 'init_weights'):
         model.init_weights()

@@ -44,12 +44,15 @@ def main() -> None:
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from, cfg.resume = args.checkpoint, False
-    from beitmm.engine.runner import build_runner
+    from mmengine.dist import is_main_process
+
+    from beitmm.engine.runner import build_runner, close_distributed
     metrics = build_runner(cfg).test()
-    if args.out:
+    if args.out and is_main_process():  # every rank holds the gathered metrics; one writes them
         import json
         with open(args.out, 'w') as f:
             json.dump({k: float(v) for k, v in metrics.items()}, f, indent=2)
+    close_distributed()
 
 
 if __name__ == '__main__':

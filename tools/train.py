@@ -86,8 +86,9 @@ def main() -> None:
     """Build the config and the Runner, then train."""
     args = parse_args()
     cfg = build_cfg(args)
-    from beitmm.engine.runner import build_runner
+    from beitmm.engine.runner import build_runner, close_distributed
     build_runner(cfg).train()
+    close_distributed()
 
 
 if __name__ == '__main__':

@@ -27,6 +27,7 @@ from .load import (
                            IncompleteCheckpointError,
                            check_complete,
                            convert_state_for_model,
+                           init_from_pretrained_cfg,
                            load_model_checkpoint,
                            load_pretrained_backbone,
                            read_state_dict,
@@ -45,7 +46,9 @@ from .safe_load import (
                            register_safe_globals,
                            safe_globals_scope,
 )
+from .shapes import fsdp_original_shapes, module_state_shapes
 from .torchscript import is_torchscript_archive, read_torchscript_state_dict
+from .vlmo_convert import VLMoConverter, convert_vlmo_backbone, resize_vlmo_table, vlmo_table_rows
 
 __all__ = [
     'atomic_write_bytes', 'atomic_write_text', 'save_checkpoint_atomic', 'BEiTConverter', 'convert_backbone_state_dict',
@@ -53,8 +56,10 @@ __all__ = [
     'detect_format', 'CheckpointConverter', 'ConversionTarget', 'converter_for', 'register_converter',
     'registered_converters', 'unwrap_checkpoint', 'extract_dalle_part', 'load_dalle_file',
     'IncompleteCheckpointError', 'check_complete', 'convert_state_for_model', 'load_model_checkpoint',
-    'load_pretrained_backbone', 'read_state_dict', 'used_keys', 'resize_abs_pos_embed', 'resize_rel_pos_bias_table',
+    'load_pretrained_backbone',
+    'init_from_pretrained_cfg', 'read_state_dict', 'used_keys', 'resize_abs_pos_embed', 'resize_rel_pos_bias_table',
     'ConversionReport', 'SAFE_GLOBALS', 'TRUST_ENV', 'TRUST_FLAG', 'CorruptCheckpointError', 'UnsafeCheckpointError',
     'install_checkpoint_loader', 'load_checkpoint_file', 'register_safe_globals', 'safe_globals_scope',
-    'is_torchscript_archive', 'read_torchscript_state_dict'
+    'is_torchscript_archive', 'read_torchscript_state_dict', 'VLMoConverter', 'convert_vlmo_backbone',
+    'resize_vlmo_table', 'vlmo_table_rows', 'fsdp_original_shapes', 'module_state_shapes'
 ]

@@ -50,8 +50,12 @@ def detect_beit3_format(state: Mapping[str, Tensor]) -> str:
         return 'beitmm'
     if any(_TIMM_QKV.match(k) for k in keys) and any('.attn.norm.' in k for k in keys):
         return 'timm'
-    hint = ('this looks like a BEiT (v1 / v2) checkpoint: build a beitmm.BEiT' if any('.attn.q_bias' in k for k in keys)
-            else f'first keys: {keys[:4]}')
+    if any('.mlp_imag.' in k for k in keys):
+        hint = 'this looks like a VLMo checkpoint: load it into beitmm.VLMo'
+    elif any('.attn.q_bias' in k for k in keys):
+        hint = 'this looks like a BEiT (v1 / v2) checkpoint: build a beitmm.BEiT'
+    else:
+        hint = f'first keys: {keys[:4]}'
     raise ValueError(f'not a BEiT-3 checkpoint: no beit3.*, encoder.layers.N.self_attn.*.A or timm beit3 keys ({hint})')
 
 
@@ -180,14 +184,7 @@ def convert_beit3_backbone(state: Mapping[str, Tensor], target: ConversionTarget
     if report.source_format == 'timm' and 'vision_embed.mask_token' in shapes:
         report.reinitialised.append(('vision_embed.mask_token', "timm's vision branch has no mask token: left at "
                                      'the model initialisation (only masked data modeling reads it)'))
-    report.unexpected = sorted(k for k in backbone if k not in shapes)
-    for key in report.unexpected:
-        del backbone[key]
-    reinit = {k for k, _ in report.reinitialised}
-    report.missing = sorted(k for k in shapes if k not in backbone and k not in reinit)
-    if strict and (report.missing or report.unexpected):
-        raise ValueError('checkpoint does not cover the backbone exactly:\n' + report.table())
-    return backbone, report, heads
+    return report.settle(backbone, shapes, strict), report, heads
 
 
 @register_converter('beit3')
@@ -210,9 +207,7 @@ class BEiT3Converter(CheckpointConverter):
                  if own else dict(state_dict))
         backbone, report, heads = convert_beit3_backbone(state, target, strict)
         out = {backbone_prefix + k: v for k, v in backbone.items()}
-        report.missing = [backbone_prefix + k for k in report.missing]
-        report.unexpected = [backbone_prefix + k for k in report.unexpected]
-        report.resized = [(backbone_prefix + k, a, b) for k, a, b in report.resized]
+        report.add_prefix(backbone_prefix, backbone_prefix if own else '')
         for key, value in heads.items():
             if key not in shapes:
                 report.dropped.append((key, 'not in the target model'))
@@ -221,8 +216,7 @@ class BEiT3Converter(CheckpointConverter):
                                                   f'{tuple(shapes[key])} (task changed): model initialisation'))
             else:
                 out[key] = value
-        reinit = {k for k, _ in report.reinitialised}
-        report.missing = sorted(k for k in shapes if k not in out and k not in reinit)
+        report.note_missing(out, shapes)
         return out, report
 
 

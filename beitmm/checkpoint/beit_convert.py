@@ -138,15 +138,7 @@ def convert_backbone_state_dict(
         report.dropped.append(('mask_token', 'target model has no mask token '
                                '(not built for masked image modeling)'))
     check_shapes(out, shapes)
-    report.unexpected = sorted(k for k in out if k not in shapes)
-    for key in report.unexpected:
-        del out[key]
-    reinit = {k for k, _ in report.reinitialised}
-    report.missing = sorted(k for k in shapes if k not in out and k not in reinit)
-    if strict and (report.missing or report.unexpected):
-        raise ValueError('checkpoint does not cover the backbone exactly:\n' +
-                         report.table())
-    return out, report
+    return report.settle(out, shapes, strict), report
 
 
 def _has_hf_pooled_norm(state_dict: Mapping[str, Tensor]) -> bool:
@@ -284,11 +276,7 @@ def convert_model_state_dict(
         backbone, backbone_shapes, fmt, src_grid=src_grid, dst_grid=dst_grid,
         pooled_norm=pooled_norm, others=list(rest))
     report.renamed += renamed
-    src_prefix = prefix if whole else ''
-    report.dropped = [(src_prefix + k, why) for k, why in report.dropped]
-    report.resized = [(prefix + k, a, b) for k, a, b in report.resized]
-    report.reinitialised = [(prefix + k, why) for k, why in report.reinitialised]
-    report.unexpected = [prefix + k for k in report.unexpected]
+    report.add_prefix(prefix, prefix if whole else '')
     out = {prefix + k: v for k, v in bb_out.items()}
     for key, value in rest.items():
         if key not in shapes:
@@ -300,8 +288,7 @@ def convert_model_state_dict(
                  'left at the model\'s initialisation'))
         else:
             out[key] = value
-    reinit = {k for k, _ in report.reinitialised}
-    report.missing = sorted(k for k in shapes if k not in out and k not in reinit)
+    report.note_missing(out, shapes)
     if strict and (report.unexpected or any(
             k.startswith(prefix) for k in report.missing)):
         raise ValueError('checkpoint does not cover the backbone exactly:\n' +

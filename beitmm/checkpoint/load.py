@@ -9,7 +9,8 @@ are initialised by the model and named in a note; a head whose shape changed wit
 reported as re-initialised, with a warning.
 """
 import logging
-from typing import Dict, Mapping, Optional, Set, Union
+from dataclasses import replace
+from typing import Dict, Mapping, Optional, Sequence, Set, Union
 
 import torch
 import torch.nn as nn
@@ -96,6 +97,25 @@ def check_complete(report: ConversionReport, provided: Mapping[str, torch.Tensor
             'checkpoint of the right model.')
 
 
+def init_from_pretrained_cfg(backbone: nn.Module) -> bool:
+    """Load ``backbone.init_cfg = dict(type='Pretrained', checkpoint=..., prefix=...)`` through its converter.
+
+    Backbones call this first in ``init_weights``: mmengine's own Pretrained initialiser would load the file as is.
+
+    Args:
+        backbone: A backbone that declares a ``checkpoint_converter``.
+
+    Returns:
+        True when the checkpoint was loaded (the backbone is then initialised), False without a Pretrained init_cfg.
+    """
+    cfg = getattr(backbone, 'init_cfg', None)
+    if not (isinstance(cfg, dict) and cfg.get('type') == 'Pretrained'):
+        return False
+    load_pretrained_backbone(backbone, cfg['checkpoint'], prefix=cfg.get('prefix'))
+    backbone._is_init = True
+    return True
+
+
 def load_pretrained_backbone(backbone: nn.Module, checkpoint: Union[str, Mapping],
                              prefix: Optional[str] = None) -> ConversionReport:
     """Load a checkpoint of any layout the backbone's converter supports into the backbone.
@@ -133,7 +153,8 @@ def load_pretrained_backbone(backbone: nn.Module, checkpoint: Union[str, Mapping
 
 
 def convert_state_for_model(model: nn.Module, state: Mapping[str, torch.Tensor], backbone_prefix: str = 'backbone.',
-                            source: str = 'checkpoint') -> Dict[str, torch.Tensor]:
+                            source: str = 'checkpoint',
+                            shapes: Optional[Mapping[str, Sequence[int]]] = None) -> Dict[str, torch.Tensor]:
     """Convert a state dict to ``model``'s layout, log the table, fail on missing weights.
 
     Args:
@@ -141,6 +162,8 @@ def convert_state_for_model(model: nn.Module, state: Mapping[str, torch.Tensor],
         state: Source state dict in any layout that converter supports.
         backbone_prefix: Where the backbone sits in ``model``.
         source: Name of the checkpoint for messages.
+        shapes: The model's state-dict shapes by key, when ``model.state_dict()`` does not show them (sharded
+            FSDP parameters are flat views); default: read from ``model.state_dict()``.
 
     Returns:
         State dict in ``model``'s layout (keys the model lacks are dropped).
@@ -153,9 +176,17 @@ def convert_state_for_model(model: nn.Module, state: Mapping[str, torch.Tensor],
     converter = converter_for(backbone)
     if converter is None:
         raise TypeError(f'{type(backbone).__name__} at {backbone_prefix!r} declares no checkpoint_converter')
-    shapes = {k: v.shape for k, v in model.state_dict().items()}
-    converted, report = converter.convert_model(dict(state), shapes, backbone_prefix, backbone.checkpoint_target())
-    check_complete(report, converted, used_keys(model), source, backbone_prefix)
+    target = backbone.checkpoint_target()
+    if shapes is None:
+        shapes, used = {k: v.shape for k, v in model.state_dict().items()}, used_keys(model)
+    else:  # the backbone's own state dict shows flat shards under FSDP: its shapes come from ``shapes`` too
+        shapes = {k: torch.Size(v) for k, v in shapes.items()}
+        frozen = {n.replace('_fsdp_wrapped_module.', '') for n, p in model.named_parameters() if not p.requires_grad}
+        used = set(shapes) - frozen
+        target = replace(target, shapes={k[len(backbone_prefix):]: v for k, v in shapes.items()
+                                         if k.startswith(backbone_prefix)})
+    converted, report = converter.convert_model(dict(state), shapes, backbone_prefix, target)
+    check_complete(report, converted, used, source, backbone_prefix)
     return converted
 
 

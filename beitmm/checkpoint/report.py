@@ -1,6 +1,6 @@
 """What a checkpoint conversion did, as data and as the table every load prints."""
 from dataclasses import dataclass, field
-from typing import List, Tuple
+from typing import Dict, List, Mapping, Tuple
 
 
 @dataclass
@@ -27,6 +27,52 @@ class ConversionReport:
     missing: List[str] = field(default_factory=list)
     unexpected: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
+
+    def add_prefix(self, prefix: str, source_prefix: str = '') -> None:
+        """Turn a backbone report into a whole-model one: target keys get ``prefix``, dropped source keys theirs.
+
+        Args:
+            prefix: Where the backbone sits in the model (``'backbone.'``).
+            source_prefix: Prefix of the source keys (``prefix`` for a whole-model checkpoint, else ``''``).
+        """
+        self.dropped = [(source_prefix + k, why) for k, why in self.dropped]
+        self.resized = [(prefix + k, a, b) for k, a, b in self.resized]
+        self.reinitialised = [(prefix + k, why) for k, why in self.reinitialised]
+        self.missing = [prefix + k for k in self.missing]
+        self.unexpected = [prefix + k for k in self.unexpected]
+
+    def note_missing(self, state: Mapping, shapes: Mapping) -> None:
+        """List the target keys ``state`` does not fill, except those deliberately re-initialised.
+
+        Args:
+            state: The converted state dict.
+            shapes: ``{key: shape}`` of the target.
+        """
+        reinit = {k for k, _ in self.reinitialised}
+        self.missing = sorted(k for k in shapes if k not in state and k not in reinit)
+
+    def settle(self, state: Dict, shapes: Mapping, strict: bool = False, what: str = 'the backbone') -> Dict:
+        """Finish a conversion: drop (and list) keys the target lacks, list missing keys, in strict mode fail on either.
+
+        Args:
+            state: The converted state dict (edited in place).
+            shapes: ``{key: shape}`` of the target.
+            strict: Raise when a key is missing or unexpected.
+            what: The target, for the message.
+
+        Returns:
+            ``state``.
+
+        Raises:
+            ValueError: In strict mode, with this report's table.
+        """
+        self.unexpected = sorted(k for k in state if k not in shapes)
+        for key in self.unexpected:
+            del state[key]
+        self.note_missing(state, shapes)
+        if strict and (self.missing or self.unexpected):
+            raise ValueError(f'checkpoint does not cover {what} exactly:\n' + self.table())
+        return state
 
     def table(self) -> str:
         """Render the report as a plain-text table.

@@ -1,4 +1,5 @@
 """Training engine: optimizer constructors, hooks, loops and the Runner builder."""
+from .fsdp import FSDPStrategy, fit_fsdp_to_device, wrap_transformer_blocks
 from .hooks import AtomicCheckpointHook, AtomicLocalBackend
 from .loops import ResumableEpochBasedTrainLoop, ResumableIterBasedTrainLoop
 from .optim_wrapper import AmpOptimWrapper
@@ -6,5 +7,6 @@ from .optimizers import LayerDecayOptimWrapperConstructor
 
 __all__ = [
     'AtomicCheckpointHook', 'AtomicLocalBackend', 'LayerDecayOptimWrapperConstructor', 'ResumableEpochBasedTrainLoop',
-    'ResumableIterBasedTrainLoop', 'AmpOptimWrapper'
+    'ResumableIterBasedTrainLoop', 'AmpOptimWrapper',
+    'FSDPStrategy', 'fit_fsdp_to_device', 'wrap_transformer_blocks'
 ]

@@ -99,6 +99,21 @@ def _init_cpu_dist(cfg: Config) -> None:
                                 world_size=int(os.environ['WORLD_SIZE']), timeout=timedelta(seconds=timeout))
 
 
+def _distinct_experiment_name(cfg: Config) -> None:
+    """Give a second Runner of the same config in one process its own experiment name.
+
+    mmengine names a run ``{config stem}_{timestamp in seconds}`` and keys its DefaultScope, logger and message hub
+    by that name: two runs of one config within a second would share the first run's scope and log file.
+    """
+    if cfg.get('experiment_name') or not cfg.filename:
+        return
+    from mmengine.registry import DefaultScope
+    stem = os.path.splitext(os.path.basename(cfg.filename))[0]
+    runs = sum(name.startswith(stem + '_') for name in DefaultScope._instance_dict)
+    if runs:
+        cfg.experiment_name = f'{stem}_run{runs + 1}'
+
+
 def build_runner(cfg: Config) -> Runner:
     """Build a Runner with beitmm's safe checkpoint loading in force.
 
@@ -127,7 +142,8 @@ def build_runner(cfg: Config) -> Runner:
     from beitmm.engine.config_check import check_config_types
     check_config_types(cfg)
     from beitmm.engine.config_fit import fit_widths_to_backbone
-    changes = fit_widths_to_backbone(cfg) + _make_reliable(cfg)
+    from beitmm.engine.fsdp import fit_fsdp_to_device
+    changes = fit_widths_to_backbone(cfg) + _make_reliable(cfg) + fit_fsdp_to_device(cfg)
     if cfg.get('launcher', 'none') != 'none' and not torch.cuda.is_available():
         if _sync_bn_to_bn(cfg._cfg_dict):
             print('[beitmm] no CUDA device: SyncBN layers are built as BN')
@@ -139,6 +155,7 @@ def build_runner(cfg: Config) -> Runner:
         cfg.model_wrapper_cfg = wrapper
         if cfg.launcher == 'pytorch':
             _init_cpu_dist(cfg)
+    _distinct_experiment_name(cfg)
     if 'runner_type' in cfg:
         from beitmm.registry import RUNNERS
         runner = RUNNERS.build(cfg)
@@ -150,3 +167,10 @@ def build_runner(cfg: Config) -> Runner:
     runner.logger.info('compute settings (bit-identical results need the same ones): '
                        + ', '.join(f'{k}={v!r}' for k, v in compute_settings().items()))
     return runner
+
+
+def close_distributed() -> None:
+    """Leave the process group cleanly at the end of a run (gloo aborts at exit now and then otherwise)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

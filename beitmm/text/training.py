@@ -9,6 +9,7 @@
 import io
 import os
 import os.path as osp
+import re
 from typing import Callable, Iterator, Optional, Sequence
 
 from .base import require
@@ -78,12 +79,21 @@ def train_sentencepiece(files: Sequence[str], out_file: str, vocab_size: int, mo
     if clash:
         raise ValueError(f'user_defined_symbols {clash} clash with the XLM-R special tokens {sorted(reserved)}')
     model = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter_lines(files, log), model_writer=model, vocab_size=vocab_size, model_type=model_type,
-        character_coverage=character_coverage, user_defined_symbols=list(user_defined_symbols),
-        unk_id=0, bos_id=1, eos_id=2, pad_id=-1, unk_piece='<unk>', bos_piece='<s>', eos_piece='</s>',
-        input_sentence_size=max_sentences, shuffle_input_sentence=True, hard_vocab_limit=hard_vocab_limit,
-        num_threads=num_threads, minloglevel=0 if log else 2)
+    try:
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter_lines(files, log), model_writer=model, vocab_size=vocab_size,
+            model_type=model_type, character_coverage=character_coverage,
+            user_defined_symbols=list(user_defined_symbols), unk_id=0, bos_id=1, eos_id=2, pad_id=-1,
+            unk_piece='<unk>', bos_piece='<s>', eos_piece='</s>', input_sentence_size=max_sentences,
+            shuffle_input_sentence=True, hard_vocab_limit=hard_vocab_limit, num_threads=num_threads,
+            minloglevel=0 if log else 2)
+    except RuntimeError as err:
+        found = re.search(r'Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)', str(err))
+        if found is None:
+            raise
+        raise ValueError(f'the texts {list(files)} support at most {found.group(2)} SentencePiece pieces, not '
+                         f'{found.group(1)}: lower vocab_size (--vocab-size), add text, or let the vocabulary '
+                         f'come out smaller (hard_vocab_limit=False, --soft-vocab-limit)') from None
     _write_atomic(out_file, model.getvalue())
     if log:
         sp = spm.SentencePieceProcessor(model_proto=model.getvalue())

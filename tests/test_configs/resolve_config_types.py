@@ -27,6 +27,7 @@ from mmengine.registry import (
     OPTIM_WRAPPERS,
     OPTIMIZERS,
     PARAM_SCHEDULERS,
+    STRATEGIES,
     TRANSFORMS,
     VISBACKENDS,
     VISUALIZERS,
@@ -67,6 +68,9 @@ def registry_for(path: str) -> Optional[Registry]:
         return HOOKS
     if path.startswith('optim_wrapper.optimizer'):
         return OPTIMIZERS
+    if head == 'strategy':  # FlexibleRunner: the strategy, its model wrapper, the FSDP auto-wrap policy function
+        return (FUNCTIONS if path.endswith('auto_wrap_policy') else
+                MODEL_WRAPPERS if path.startswith('strategy.model_wrapper') else STRATEGIES)
     return {'optim_wrapper': OPTIM_WRAPPERS, 'param_scheduler': PARAM_SCHEDULERS, 'train_cfg': LOOPS,
             'val_cfg': LOOPS, 'test_cfg': LOOPS, 'vis_backends': VISBACKENDS, 'log_processor': LOG_PROCESSORS,
             'model_wrapper_cfg': MODEL_WRAPPERS}.get(head) or (VISBACKENDS if 'vis_backends' in path else

@@ -81,3 +81,24 @@ def test_unilm_checkpoint_initialises_segmentation(beit3_checkpoint, ade20k_root
     torch.testing.assert_close(runner.model.backbone.vision_embed.proj.weight.detach(),
                                source.vision_embed.proj.weight.detach())
     runner.train()
+
+
+def test_unilm_checkpoint_through_load_from_and_init_model(beit3_checkpoint, imagenet_info, tmp_path):
+    from beitmm.apis import init_model
+    path, source = beit3_checkpoint
+    cfg = tiny_cls_config(config_path('beit3/beit3-b_in1k.py'), imagenet_info['root'], str(tmp_path),
+                          num_classes=len(imagenet_info['classes']))
+    cfg.model.backbone.update(img_size=64, init_cfg=None)
+    cfg.load_from = path  # the official file as it is: wrapper, prefix, language branch and head converted
+    runner = build_runner(cfg)
+    runner.load_or_resume()
+    expected = source.encoder.layers[1].self_attn.q_proj.A.weight.detach()
+    torch.testing.assert_close(runner.model.backbone.encoder.layers[1].self_attn.q_proj.A.weight.detach(), expected)
+    assert runner.model.backbone.encoder.embed_positions.A.weight.shape[0] == 3 + 16  # resized to 4x4 patches
+    cfg_path = str(tmp_path / 'cfg.py')
+    cfg.load_from = None
+    cfg.dump(cfg_path)
+    model = init_model(cfg_path, checkpoint=path)
+    torch.testing.assert_close(model.backbone.encoder.layers[1].self_attn.q_proj.A.weight.detach(), expected)
+    torch.testing.assert_close(model.backbone.vision_embed.proj.weight.detach(),
+                               source.vision_embed.proj.weight.detach())

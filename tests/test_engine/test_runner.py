@@ -46,3 +46,20 @@ def test_a_broken_plugin_import_is_reported_as_an_import_error(tmp_path, monkeyp
         MODELS._children.pop('brokenplugin', None)
         for name in [m for m in sys.modules if m.startswith('brokenplugin')]:
             del sys.modules[name]
+
+
+def test_runs_of_one_config_in_the_same_second_keep_their_own_scope_and_log(ade20k_root, imagenet_info, tmp_path,
+                                                                             monkeypatch):
+    from mmengine.registry import DefaultScope
+
+    from beitmm.testing.shrink import tiny_seg_config
+    monkeypatch.setattr('mmengine.runner.runner.time.strftime', lambda *a: '20261201_000000')  # one second
+    seg = config_path('beit/upernet_beit-b_ade20k.py')
+    first = build_runner(tiny_seg_config(seg, ade20k_root, str(tmp_path / 'a')))
+    build_runner(tiny_cls_config(config_path('beit/beit-b_in1k.py'), imagenet_info['root'], str(tmp_path / 'b'),
+                                 num_classes=len(imagenet_info['classes'])))
+    assert DefaultScope.get_current_instance().scope_name == 'mmpretrain'
+    second = build_runner(tiny_seg_config(seg, ade20k_root, str(tmp_path / 'c')))
+    assert DefaultScope.get_current_instance().scope_name == 'mmseg'  # else mmpretrain's, and the model fails to build
+    assert second.experiment_name != first.experiment_name
+    assert second.logger.log_file.startswith(str(tmp_path / 'c'))

@@ -62,3 +62,10 @@ def test_user_symbols_and_errors(corpus_file, tmp_path):
     missing = subprocess.run([sys.executable, TOOL, 'wordpiece', str(tmp_path / 'none.txt'), '--out', path,
                               '--vocab-size', '200'], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert missing.returncode != 0 and 'none.txt' in missing.stderr and 'does not exist' in missing.stderr
+
+
+def test_a_vocabulary_too_large_for_the_texts_names_the_limit_and_the_fixes(corpus_file, tmp_path):
+    from beitmm.text.training import train_sentencepiece
+    with pytest.raises(ValueError, match=r'support at most \d+ SentencePiece pieces, not 100000.*--soft-vocab-limit'):
+        train_sentencepiece([corpus_file], str(tmp_path / 'big.model'), 100000, log=None)
+    assert not osp.exists(tmp_path / 'big.model')

@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from beitmm.testing.shrink import ROOT, config_path, tiny_cls_config
 
 
@@ -16,9 +18,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_process_gloo_train_and_test(imagenet_info, tmp_path):
+@pytest.mark.parametrize('config', ['beit/beit-b_in1k.py', 'beit3/beit3-b_in1k.py'])
+def test_two_process_gloo_train_and_test(config, imagenet_info, tmp_path):
     work = str(tmp_path / 'work')
-    cfg = tiny_cls_config(config_path('beit/beit-b_in1k.py'), imagenet_info['root'], work,
+    cfg = tiny_cls_config(config_path(config), imagenet_info['root'], work,
                           num_classes=len(imagenet_info['classes']))
     cfg.train_cfg.max_epochs = 2
     path = str(tmp_path / 'cfg.py')

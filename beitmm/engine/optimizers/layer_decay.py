@@ -18,10 +18,12 @@ as the floor is relative (``eta_min=0`` or ``eta_min_ratio``); an absolute non-z
 """
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+import torch
 import torch.nn as nn
 from mmengine.logging import MMLogger
 from mmengine.optim import DefaultOptimWrapperConstructor
 
+from beitmm.checkpoint.shapes import fsdp_original_shapes
 from beitmm.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 # unilm's fine-tuning ``no_weight_decay()``; 1-D tensors (biases, norms, layer-scale gammas, q/v biases) are
@@ -102,6 +104,14 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         self.custom_keys: Dict[str, dict] = dict(custom_keys)
         self.sorted_custom_keys: List[str] = sorted(sorted(custom_keys), key=len, reverse=True)
 
+    def __call__(self, model: nn.Module):
+        """Build the optimizer wrapper; under FSDP, the 1-D rule reads FSDP's recorded shapes (its shards are flat)."""
+        self._fsdp_shapes = fsdp_original_shapes(model)
+        return super().__call__(model)
+
+    def _shape(self, param: nn.Parameter) -> torch.Size:
+        return getattr(self, '_fsdp_shapes', {}).get(id(param), param.shape)  # FSDP shards are flat views
+
     def _match_custom_key(self, name: str) -> Optional[str]:
         return next((k for k in self.sorted_custom_keys if k in name), None)
 
@@ -138,7 +148,7 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                                  f'expected 0 <= layer_id < num_layers == {expected_layers}')
             custom_key = self._match_custom_key(name)
             custom = self.custom_keys.get(custom_key, {}) if custom_key else {}
-            weight_decay = 0.0 if self._is_no_decay(name, param.ndim) else self.base_wd
+            weight_decay = 0.0 if self._is_no_decay(name, len(self._shape(param))) else self.base_wd
             weight_decay *= custom.get('decay_mult', 1.0)
             lr_scale = self.decay_rate ** (num_layers - 1 - layer_id)
             kind = 'decay' if weight_decay > 0 else 'no_decay'
@@ -167,7 +177,7 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                  f'{"group":<40} {"layer":>5} {"lr_scale":>10} {"lr":>11} {"wd":>8} '
                  f'{"#tensors":>8} {"#params":>11}']
         for g in groups:
-            numel = sum(p.numel() for p in g['params'])
+            numel = sum(self._shape(p).numel() for p in g['params'])
             lines.append(f'{g["group_name"]:<40} {g["layer_id"]:>5} {g["lr_scale"]:>10.4g} '
                          f'{g["lr"]:>11.4e} {g["weight_decay"]:>8.4g} {len(g["params"]):>8} {numel:>11}')
         MMLogger.get_current_instance().info('\n'.join(lines))

@@ -13,7 +13,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
-from beitmm.checkpoint import ConversionTarget, load_pretrained_backbone
+from beitmm.checkpoint import ConversionTarget, init_from_pretrained_cfg, module_state_shapes
 from beitmm.checkpoint.pos_resize import resize_abs_pos_embed
 from beitmm.registry import MODELS
 
@@ -188,9 +188,7 @@ class BEiT(BaseModule):
 
     def init_weights(self) -> None:
         """The unilm initialisation (``init_mode``), or load a checkpoint of any supported layout."""
-        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
-            load_pretrained_backbone(self, self.init_cfg['checkpoint'], prefix=self.init_cfg.get('prefix'))
-            self._is_init = True
+        if init_from_pretrained_cfg(self):
             return
         super().init_weights()
         for p in (self.cls_token, self.mask_token, self.pos_embed):
@@ -308,7 +306,7 @@ class BEiT(BaseModule):
 
     def state_shapes(self) -> Dict[str, torch.Size]:
         """``{name: shape}`` of the state dict: the target of checkpoint conversion."""
-        return {k: v.shape for k, v in self.state_dict().items()}
+        return module_state_shapes(self)
 
     def extra_repr(self) -> str:
         """The main settings, shown by ``repr(module)``."""

@@ -20,7 +20,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
-from beitmm.checkpoint import ConversionTarget, load_pretrained_backbone
+from beitmm.checkpoint import ConversionTarget, init_from_pretrained_cfg, module_state_shapes
 from beitmm.checkpoint.pos_resize import resize_abs_pos_embed
 from beitmm.registry import MODELS
 
@@ -68,6 +68,8 @@ class BEiT3(BaseModule):
             token) | 'featmap' [B, C, Hp, Wp] (image patches) | 'avg_featmap' [B, C] (mean image patch token,
             then ``fc_norm`` as unilm's ``BEiT3ForImageClassification``).
         out_indices: Layers whose output is returned (negative counts from the end).
+        use_mask_token: Train ``vision_embed.mask_token`` (masked data modeling; needed for ``image_mask``). The
+            key is always there (unilm's files have it), but frozen when False so DDP finds no unused weight.
         normalize_output: Apply the per-modality final ``encoder.layer_norm`` to the last layer's 'raw' /
             'cls_token' output (unilm: True for retrieval and captioning, False for VQA, NLVR2 and ImageNet).
         drop_rate: Dropout after attention and in the FFN.
@@ -97,6 +99,7 @@ class BEiT3(BaseModule):
                  vl_ffn_start: Optional[int] = None,
                  out_type: str = 'raw',
                  out_indices: Union[int, Sequence[int]] = -1,
+                 use_mask_token: bool = False,
                  normalize_output: bool = True,
                  drop_rate: float = 0.,
                  attn_drop_rate: float = 0.,
@@ -134,7 +137,7 @@ class BEiT3(BaseModule):
             self.vision_embed = nn.Module()
             self.vision_embed.proj = nn.Conv2d(in_channels, C, self.patch_size, self.patch_size)
             self.vision_embed.cls_token = nn.Parameter(torch.zeros(1, 1, C))
-            self.vision_embed.mask_token = nn.Parameter(torch.zeros(1, 1, C))
+            self.vision_embed.mask_token = nn.Parameter(torch.zeros(1, 1, C), requires_grad=use_mask_token)
             positions[VISION] = nn.Embedding(self.grid[0] * self.grid[1] + 1 + POS_OFFSET, C)
         if 'language' in self.modalities:
             self.text_embed = nn.Embedding(vocab_size, C)
@@ -177,9 +180,7 @@ class BEiT3(BaseModule):
         Linears: normal truncated at +-1 std (0.02), zero biases; LayerNorms: 1 / 0; text embedding N(0, C^-0.5)
         (torchscale ``TextEmbedding``); positions N(0, 1); cls / mask tokens 0 (never re-initialised by unilm).
         """
-        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
-            load_pretrained_backbone(self, self.init_cfg['checkpoint'], prefix=self.init_cfg.get('prefix'))
-            self._is_init = True
+        if init_from_pretrained_cfg(self):
             return
         super().init_weights()
         for m in self.modules():
@@ -195,7 +196,7 @@ class BEiT3(BaseModule):
 
     def checkpoint_target(self) -> ConversionTarget:
         """State shapes, patch grid and branches, for the ``beit3`` checkpoint converter."""
-        return ConversionTarget({k: v.shape for k, v in self.state_dict().items()}, self.grid,
+        return ConversionTarget(module_state_shapes(self), self.grid,
                                 pooled_norm=self.out_type == 'avg_featmap',
                                 extra=dict(modalities=self.modalities, layout=self.layout))
 
@@ -243,6 +244,8 @@ class BEiT3(BaseModule):
         grid = (x.shape[-2], x.shape[-1])
         x = x.flatten(2).transpose(1, 2)  # [B, N, C]
         if image_mask is not None:
+            if not self.vision_embed.mask_token.requires_grad:
+                raise ValueError('image_mask needs a trained mask token: build BEiT3 with use_mask_token=True')
             w = image_mask.flatten(1).unsqueeze(-1).to(x.dtype)
             if w.shape[1] != x.shape[1]:
                 raise ValueError(f'image_mask of {w.shape[1]} patches does not match the {grid} patch grid')

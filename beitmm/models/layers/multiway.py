@@ -149,6 +149,15 @@ class MultiwayAttention(nn.Module):
             setattr(self, name, Multiway({e: nn.Linear(dim, dim) for e in experts}))
         self.inner_attn_ln = Multiway({e: nn.LayerNorm(dim, eps=eps) for e in experts}) if subln else None
 
+    def _qkv(self, x: Tensor, spans: Spans) -> Tensor:
+        """q, k and v of every token in one GEMM per expert (weights concatenated on the fly): [B, N, 3C]."""
+        def fused(expert: str) -> Callable[[Tensor], Tensor]:
+            projs = [getattr(self, name)._modules[expert] for name in ('q_proj', 'k_proj', 'v_proj')]
+            weight = torch.cat([p.weight for p in projs])  # [3C, C]
+            bias = torch.cat([p.bias for p in projs])
+            return lambda t: F.linear(t, weight, bias)
+        return multiway_apply(x, spans, {name: fused(name) for name in dict(spans)})
+
     def forward(self, x: Tensor, spans: Spans, attn_mask: Optional[Tensor] = None) -> Tensor:
         """Attend over all tokens; project each span with its expert.
 
@@ -160,7 +169,7 @@ class MultiwayAttention(nn.Module):
         Returns:
             [B, N, C].
         """
-        q, k, v = (proj(x, spans) for proj in (self.q_proj, self.k_proj, self.v_proj))
+        q, k, v = self._qkv(x, spans).chunk(3, dim=-1)  # each [B, N, C]
         out = attend(q, k, v, self.num_heads, attn_mask, self.attn_drop if self.training else 0.)
         if self.inner_attn_ln is not None:
             out = self.inner_attn_ln(out, spans)

@@ -66,6 +66,22 @@ def test_equals_torchscale(pair, inputs):
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
 
 
+def test_masked_image_equals_torchscale(pair):
+    ref, _ = pair
+    ours = BEiT3(arch=ARCH, img_size=32, vocab_size=VOCAB, use_mask_token=True).eval()
+    ours.load_state_dict(ref.state_dict(), strict=True)
+    img, txt, pad = _inputs()
+    masked = torch.tensor([[True, False, False, True], [False, False, False, False]])  # [B, Hp * Wp]
+    with torch.no_grad():
+        expected = ref(textual_tokens=txt, visual_tokens=img, text_padding_position=pad,
+                       vision_masked_position=masked)['encoder_out']
+        got = ours(image=img, text=txt, text_padding_mask=pad, image_mask=masked)[-1]
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    assert not pair[1].vision_embed.mask_token.requires_grad  # frozen (DDP-safe) unless asked for
+    with pytest.raises(ValueError, match='use_mask_token=True'):
+        pair[1](image=img, image_mask=masked)
+
+
 def test_intermediate_layers_equal_torchscale(pair):
     ref, _ = pair
     ours = BEiT3(arch=ARCH, img_size=32, vocab_size=VOCAB, out_indices=(0, 1)).eval()
@@ -167,6 +183,10 @@ def test_wrong_family_checkpoint_names_the_fix():
     beit = BEiT(arch=ARCH, img_size=32).state_dict()
     with pytest.raises(ValueError, match='not a BEiT-3 checkpoint.*build a beitmm.BEiT'):
         load_pretrained_backbone(BEiT3(arch=ARCH, img_size=32), beit)
+    from beitmm.models.backbones import VLMo
+    vlmo = VLMo(arch=dict(ARCH, vlffn_start=1), img_size=32).state_dict()  # VLMo's official key names
+    with pytest.raises(ValueError, match='not a BEiT-3 checkpoint.*load it into beitmm.VLMo'):
+        load_pretrained_backbone(BEiT3(arch=ARCH, img_size=32), vlmo)
 
 
 def test_bad_text_inputs(pair):

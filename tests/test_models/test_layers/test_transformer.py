@@ -70,7 +70,14 @@ def test_activation_and_norm_from_configs():
         build_activation(dict(type='NoSuchActivation'))
 
 
-def test_registered_approximations_plug_in_by_config():
+@pytest.fixture
+def unregister_test_types():
+    yield
+    for name in ('_TestSquare', '_TestScaleNorm'):  # keep the registry as other tests (the registry contract) see it
+        MODELS._module_dict.pop(name, None)
+
+
+def test_registered_approximations_plug_in_by_config(unregister_test_types):
     @MODELS.register_module(name='_TestSquare', force=True)
     class Square(nn.Module):  # an HE-friendly activation, as THE-X would register
 
@@ -87,7 +94,8 @@ def test_registered_approximations_plug_in_by_config():
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x * self.weight
 
-    blk = Block(8, 2, 16, act_cfg=dict(type='_TestSquare'), norm_cfg=dict(type='_TestScaleNorm'))
+    # scope-prefixed, as a config from an mmseg / mmpretrain project names them (any default scope)
+    blk = Block(8, 2, 16, act_cfg=dict(type='beitmm._TestSquare'), norm_cfg=dict(type='beitmm._TestScaleNorm'))
     assert isinstance(blk.mlp.act, Square) and isinstance(blk.norm2, ScaleNorm)
     x = torch.randn(3, 8)
     torch.testing.assert_close(blk.mlp.act(x), x * x)

@@ -1,0 +1,270 @@
+"""Checkpoints into ``beitmm.VLMo`` / ``beitmm.VLBEiT`` (converter ``'vlmo'``).
+
+Sources recognised:
+
+- official VLMo files (microsoft/unilm ``vlmo/``, any of the ``state_dict`` / ``module`` / ``model`` wrappers,
+  DeepSpeed ``module.`` prefixes): the backbone keys are VLMo's own and copied; task heads (``pooler``, ``itc_*``,
+  ``logit_*scale``, ``mlm_score``, ``itm_score``, ``vqa_classifier``, ``nlvr2_classifier``) are dropped and
+  reported. NLVR2's three token types fit a two-type model (first two rows) and vice versa (the new image type
+  copies type 1, as VLMo's NLVR2 set-up does); the unused BERT position table is cut to ``max_text_len`` as VLMo
+  does;
+- stage-2 (text-only) checkpoints: no VL expert (``mlp_vl`` / ``norm2_vl``); reported as initialised by the model,
+  which is what VLMo's stage 3 does (it loads them with ``strict=False``);
+- BEiT-family checkpoints (every layout of :mod:`.beit_layouts`), VLMo's stage-1 initialisation
+  (``convert_to_textpt_ckpt``): ``mlp`` -> ``mlp_imag``, ``norm2`` -> ``norm2_imag``, ``transformer.`` prefix,
+  per-layer tables (a shared one is expanded first) concatenated per layer into the image rows of the merged
+  table; its text and cross rows keep VLMo's initialisation (0). Language / VL experts and text embeddings are
+  reported as initialised by the model.
+
+The image part of the merged relative position table is resized to the model's patch grid with BEiT's geometric
+method (:func:`resize_vlmo_table`, also used by the model for other input sizes at run time).
+"""
+import re
+from typing import Mapping, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor
+
+from .beit_adapt import SHARED_TABLE, expand_shared_rel_pos_bias, infer_rel_pos_grid
+from .beit_layouts import detect_format, to_beitmm_layout
+from .converters import CheckpointConverter, ConversionTarget, StateDict, register_converter
+from .pos_resize import resize_rel_pos_bias_table
+from .report import ConversionReport
+
+TABLE = 'relative_position_bias_table'
+CROSS_ROWS = 2  # text -> image, image -> text
+TOKEN_TYPES = 'token_type_embeddings.weight'
+TEXT_POSITIONS = 'text_embeddings.position_embeddings.weight'
+POSITION_IDS = 'text_embeddings.position_ids'
+MASK_TOKEN = 'transformer.mask_token'
+_HEADS = re.compile(r'^(pooler|itc_\w+_proj|mlm_score|itm_score|vqa_classifier|nlvr2_classifier)\.'
+                    r'|^logit_(vl_)?scale$')
+_VL = re.compile(r'^transformer\.blocks\.\d+\.(mlp_vl|norm2_vl)\.')
+_BEIT_TABLE = re.compile(r'^blocks\.(\d+)\.attn\.relative_position_bias_table$')
+_BEIT_RULES = [(re.compile(r'^blocks\.(\d+)\.norm2\.'), r'transformer.blocks.\1.norm2_imag.'),
+               (re.compile(r'^blocks\.(\d+)\.mlp\.'), r'transformer.blocks.\1.mlp_imag.'),
+               (re.compile(r'^'), 'transformer.')]  # VLMo's convert_to_textpt_ckpt: everything else prefixed
+_FRESH_FROM_BEIT = [(re.compile(r'\.(mlp|norm2)_text\.'), 'language expert: BEiT has none (VLMo stage 2 trains it)'),
+                    (_VL, 'VL expert: BEiT has none (VLMo stage 3 trains it)'),
+                    (re.compile(r'^(text_embeddings|token_type_embeddings)\.'), 'text / token-type embeddings: BEiT '
+                     'has none')]
+_OTHER_FAMILIES = [(re.compile(r'(^|\.)encoder\.layers\.\d+\.|(^|\.)(text_embed|vision_embed)\.|\.attn\.norm\.'),
+                    'a BEiT-3 checkpoint: load it into beitmm.BEiT3')]
+
+
+def image_table_rows(grid: Sequence[int]) -> int:
+    """Rows of the image part of VLMo's merged table: (2Hp-1)(2Wp-1) distances + 3 cls rows."""
+    return (2 * grid[0] - 1) * (2 * grid[1] - 1) + 3
+
+
+def vlmo_table_rows(grid: Sequence[int], rel_pos_text_len: int) -> int:
+    """Rows of VLMo's merged table: image part, 2 cross rows, ``2 * rel_pos_text_len`` text rows (1126 at 14x14)."""
+    return image_table_rows(grid) + CROSS_ROWS + 2 * rel_pos_text_len
+
+
+def resize_vlmo_table(table: Tensor, src_grid: Sequence[int], dst_grid: Sequence[int]) -> Tensor:
+    """Resize the image part of a merged table [rows, heads * layers] geometrically; keep the other rows.
+
+    Args:
+        table: The merged table, image part first.
+        src_grid: Patch grid (Hp, Wp) the table was learned for.
+        dst_grid: Patch grid to resize to.
+
+    Returns:
+        [rows', heads * layers] (the input itself when the grids are equal).
+    """
+    n = image_table_rows(src_grid)
+    if table.dim() != 2 or table.shape[0] <= n:
+        raise ValueError(f'{TABLE} of shape {tuple(table.shape)} has no image part for a {tuple(src_grid)} grid '
+                         f'({n} rows) followed by cross and text rows')
+    if tuple(src_grid) == tuple(dst_grid):
+        return table
+    return torch.cat([resize_rel_pos_bias_table(table[:n], src_grid, dst_grid), table[n:]], dim=0)
+
+
+def _source_grid(rows: int, rel_pos_text_len: int) -> Tuple[int, int]:
+    image_rows = rows - CROSS_ROWS - 2 * rel_pos_text_len
+    try:
+        return infer_rel_pos_grid(image_rows, 3, name='the checkpoint image grid')
+    except ValueError as err:
+        raise ValueError(f'{TABLE} of the checkpoint has {rows} rows, which is no image grid plus 2 cross rows and '
+                         f'2 x {rel_pos_text_len} text rows: build the model with the checkpoint\'s '
+                         'rel_pos_text_len (VLMo max_text_len_of_initckpt)') from err
+
+
+def _fit_table(table: Tensor, target: ConversionTarget, report: ConversionReport) -> Tensor:
+    want = target.shapes[TABLE]
+    if table.shape[1] != want[1]:
+        raise ValueError(f'{TABLE}: checkpoint {tuple(table.shape)} vs model {tuple(want)}: another number of '
+                         'heads x layers; build the model with the checkpoint\'s arch')
+    src_grid = _source_grid(table.shape[0], target.extra['rel_pos_text_len'])
+    out = resize_vlmo_table(table, src_grid, target.grid)
+    if out.shape != want:
+        raise ValueError(f'{TABLE}: checkpoint {tuple(table.shape)} gives {tuple(out.shape)} for the model grid '
+                         f'{target.grid}, the model has {tuple(want)}')
+    if out is not table:
+        report.resized.append((TABLE, tuple(table.shape), tuple(out.shape)))
+        report.notes.append(f'image rows of {TABLE} resized from {src_grid} to {target.grid} (BEiT geometric)')
+    return out
+
+
+def _fit_rows(out: StateDict, shapes: Mapping[str, torch.Size], report: ConversionReport) -> None:
+    """Token types (NLVR2 grows them to 3) and the unused BERT position table (cut to max_text_len)."""
+    for key in (TOKEN_TYPES, TEXT_POSITIONS):
+        if key not in out or key not in shapes or out[key].shape == shapes[key]:
+            continue
+        old, rows = out[key], shapes[key][0]
+        if old.shape[1:] != shapes[key][1:]:
+            continue  # the shape check names it
+        if old.shape[0] >= rows:
+            out[key] = old[:rows]
+        elif key == TOKEN_TYPES:  # a further image type starts as the image type, as VLMo's NLVR2 does
+            out[key] = torch.cat([old, old[1:2].expand(rows - old.shape[0], -1)], dim=0)
+        else:
+            del out[key]
+            report.reinitialised.append((key, f'checkpoint has {old.shape[0]} text positions, the model {rows} '
+                                        '(unused with relative positions)'))
+            continue
+        report.resized.append((key, tuple(old.shape), tuple(out[key].shape)))
+
+
+def _from_vlmo(state: Mapping[str, Tensor], target: ConversionTarget) -> Tuple[StateDict, ConversionReport]:
+    out, report = {}, ConversionReport('vlmo')
+    for key, value in state.items():
+        if _HEADS.match(key):
+            report.dropped.append((key, 'VLMo task head (the backbone has none)'))
+        elif key.endswith(('relative_position_index', 'token_type_ids')):
+            report.dropped.append((key, 'derived buffer, rebuilt by the model'))
+        else:
+            out[key] = value
+    want_vl = [k for k in target.shapes if _VL.match(k)]
+    if want_vl and not any(_VL.match(k) for k in out):
+        report.source_format = 'vlmo stage 2 (text-only, no VL expert)'
+        report.reinitialised += [(k, 'no VL expert in a stage-2 checkpoint: initialised by the model, as VLMo '
+                                  'does') for k in want_vl]
+    if TABLE in out and TABLE in target.shapes:
+        out[TABLE] = _fit_table(out[TABLE], target, report)
+    return out, report
+
+
+def _merge_beit_tables(beit: StateDict, target: ConversionTarget, report: ConversionReport) -> Optional[Tensor]:
+    if SHARED_TABLE in beit:
+        beit.update(expand_shared_rel_pos_bias(beit, target.extra['num_layers']))
+        del beit[SHARED_TABLE]
+        report.notes.append(f'shared BEiT table expanded into {target.extra["num_layers"]} layers')
+    tables = {int(m[1]): beit.pop(k) for k in list(beit) if (m := _BEIT_TABLE.match(k))}
+    if not tables:
+        return None
+    if sorted(tables) != list(range(target.extra['num_layers'])):
+        raise ValueError(f'the BEiT checkpoint has relative position tables for layers {sorted(tables)}, the model '
+                         f'{target.extra["num_layers"]} layers: build it with the checkpoint\'s depth')
+    merged = torch.cat([tables[i] for i in sorted(tables)], dim=1)  # [(2H-1)(2W-1)+3, heads * layers]
+    want = target.shapes[TABLE]
+    if merged.shape[1] != want[1]:
+        raise ValueError(f'BEiT tables give {merged.shape[1]} heads x layers, the model {want[1]}: build it with the '
+                         "checkpoint's num_heads")
+    src_grid = infer_rel_pos_grid(merged.shape[0], 3, name='the BEiT checkpoint grid')
+    if tuple(src_grid) != tuple(target.grid):
+        report.resized.append((TABLE, tuple(merged.shape), (image_table_rows(target.grid), want[1])))
+        merged = resize_rel_pos_bias_table(merged, src_grid, target.grid)
+    full = torch.zeros(want, dtype=merged.dtype)  # VLMo's init of the text and cross rows
+    full[:merged.shape[0]] = merged
+    report.notes.append(f'BEiT per-layer tables merged into the image rows of {TABLE}; text and cross rows 0 '
+                        "(VLMo's initialisation)")
+    return full
+
+
+def _from_beit(state: Mapping[str, Tensor], target: ConversionTarget) -> Tuple[StateDict, ConversionReport]:
+    for pattern, family in _OTHER_FAMILIES:
+        if any(pattern.search(k) for k in state):
+            raise ValueError(f'not a VLMo or BEiT checkpoint: it looks like {family}')
+    try:
+        fmt = detect_format(state)
+    except ValueError as err:
+        raise ValueError(f'not a VLMo checkpoint (no transformer.blocks.N. keys) nor a BEiT one (VLMo\'s stage-1 '
+                         f'initialisation): first keys {list(state)[:5]}') from err
+    beit, renamed, dropped = to_beitmm_layout(state, fmt)
+    report = ConversionReport(f'beit ({fmt}) as VLMo stage-1 init', renamed, dropped=dropped)
+    table = _merge_beit_tables(beit, target, report)
+    out = {}
+    for key, value in beit.items():
+        if key == 'pos_embed':
+            report.dropped.append((key, 'absolute image positions: VLMo base / large use relative ones only'))
+            continue
+        pattern, repl = next((p, r) for p, r in _BEIT_RULES if p.match(key))
+        out[pattern.sub(repl, key, count=1)] = value
+        report.renamed += 1
+    if table is not None:
+        out[TABLE] = table
+    elif TABLE in target.shapes:
+        report.reinitialised.append((TABLE, 'the BEiT checkpoint has no relative position tables'))
+    for key in target.shapes:
+        why = next((w for p, w in _FRESH_FROM_BEIT if p.search(key)), None)
+        if why and key not in out and key != POSITION_IDS:
+            report.reinitialised.append((key, f'{why}: initialised by the model'))
+    return out, report
+
+
+def convert_vlmo_backbone(state_dict: Mapping[str, Tensor], target: ConversionTarget,
+                          strict: bool = False) -> Tuple[StateDict, ConversionReport]:
+    """Convert a VLMo, stage-2 or BEiT checkpoint to a VLMo backbone (see the module docstring).
+
+    Args:
+        state_dict: Flat source state dict (wrappers removed).
+        target: The backbone's target (``extra``: ``rel_pos_text_len``, ``num_layers``).
+        strict: Raise when keys are missing or unexpected.
+
+    Returns:
+        The backbone state dict and the report.
+    """
+    shapes = target.shapes
+    if any(k.startswith('transformer.blocks.') for k in state_dict):
+        out, report = _from_vlmo(state_dict, target)
+    else:
+        out, report = _from_beit(state_dict, target)
+    _fit_rows(out, shapes, report)
+    if POSITION_IDS in shapes:  # derived buffer: HF's arange
+        out[POSITION_IDS] = torch.arange(shapes[POSITION_IDS][-1]).expand(shapes[POSITION_IDS]).clone()
+    if MASK_TOKEN in shapes and MASK_TOKEN not in out:
+        report.reinitialised.append((MASK_TOKEN, 'the checkpoint has no mask token: initialised by the model'))
+    if MASK_TOKEN in out and MASK_TOKEN not in shapes:
+        del out[MASK_TOKEN]
+        report.dropped.append((MASK_TOKEN, 'the model has no mask token (use_mask_token=False)'))
+    for key, value in out.items():
+        if key in shapes and value.shape != shapes[key]:
+            raise ValueError(f'{key}: checkpoint {tuple(value.shape)} vs model {tuple(shapes[key])}: the checkpoint '
+                             'comes from another architecture (arch, patch_size, vocab_size); build the model with '
+                             "the checkpoint's settings")
+    return report.settle(out, shapes, strict, 'the VLMo backbone'), report
+
+
+@register_converter('vlmo')
+class VLMoConverter(CheckpointConverter):
+    """Official VLMo, stage-2 and BEiT checkpoints to ``beitmm.VLMo`` / ``beitmm.VLBEiT``."""
+
+    def convert_backbone(self, state_dict: Mapping[str, Tensor], target: ConversionTarget,
+                         strict: bool = False) -> Tuple[StateDict, ConversionReport]:
+        """See :meth:`CheckpointConverter.convert_backbone`."""
+        return convert_vlmo_backbone(state_dict, target, strict)
+
+    def convert_model(self, state_dict: Mapping[str, Tensor], shapes: Mapping[str, torch.Size],
+                      backbone_prefix: str, target: ConversionTarget,
+                      strict: bool = False) -> Tuple[StateDict, ConversionReport]:
+        """See :meth:`CheckpointConverter.convert_model`; other keys are copied when the model has them."""
+        prefix = backbone_prefix
+        whole = any(k.startswith(prefix) for k in state_dict)
+        backbone = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)} if whole else state_dict
+        rest = {k: v for k, v in state_dict.items() if not k.startswith(prefix)} if whole else {}
+        bb_out, report = convert_vlmo_backbone(backbone, target, strict)
+        report.add_prefix(prefix, prefix if whole else '')
+        out = {prefix + k: v for k, v in bb_out.items()}
+        for key, value in rest.items():
+            if key not in shapes:
+                report.dropped.append((key, 'not in the target model'))
+            elif value.shape != shapes[key]:
+                report.reinitialised.append((key, f'checkpoint {tuple(value.shape)} vs model {tuple(shapes[key])} '
+                                             '(task changed): left at the model\'s initialisation'))
+            else:
+                out[key] = value
+        report.note_missing(out, shapes)
+        return out, report

@@ -1,0 +1,299 @@
+"""VLMo (and VL-BEiT) backbone: a Multiway Transformer of mixture-of-modality-experts blocks.
+
+Paper: "VLMo: Unified Vision-Language Pre-Training with Mixture-of-Modality-Experts" (Wang et al., NeurIPS 2022);
+microsoft/unilm ``vlmo/``'s module and parameter names are kept, so its files load by copy. Tokens are in VLMo's
+order, text then image (cls + patches), routed to experts by explicit ``spans`` (VLMo pads texts to 40 tokens and
+splits there). One table [rows, heads * layers] serves every layer, gathered once per forward: image rows (BEiT's
+(2Hp-1)(2Wp-1) + 3 cls rows), 2 cross rows (text -> image, image -> text), ``2 * rel_pos_text_len`` text rows.
+"""
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor
+from torch.utils.checkpoint import checkpoint
+
+from beitmm.checkpoint import ConversionTarget, init_from_pretrained_cfg, module_state_shapes
+from beitmm.checkpoint.vlmo_convert import CROSS_ROWS, resize_vlmo_table, vlmo_table_rows
+from beitmm.registry import MODELS
+
+from ..layers import combine_masks, init_blocks, padding_to_attn_mask, trunc_normal_init_
+from ..layers.multiway import MoMEBlock, Spans
+from ..layers.transformer import rel_pos_table_len, relative_position_index
+
+ARCH_ZOO = {
+    # tiny is beitmm's (VLMo has none): ViT-Ti widths, VL expert in the top 2 layers as base; for tests and demos
+    'tiny': dict(embed_dims=192, num_layers=12, num_heads=3, feedforward_channels=768, vlffn_start=10),
+    'base': dict(embed_dims=768, num_layers=12, num_heads=12, feedforward_channels=3072, vlffn_start=10),
+    'large': dict(embed_dims=1024, num_layers=24, num_heads=16, feedforward_channels=4096, vlffn_start=21),
+}
+TEXT, IMAGE, VL = 'text', 'imag', 'vl'  # MoMEBlock expert suffixes (VLMo's names)
+Grid = Tuple[int, int]
+
+
+def text_relative_position_index(length: int, first_row: int, rel_text_len: int) -> Tensor:
+    """VLMo's text index [L, L]: rows of the 1-d distance key - query, then cls->token, token->cls, cls->cls."""
+    pos = torch.arange(length)
+    index = first_row + rel_text_len - 2 + (pos[None, :] - pos[:, None])
+    last = first_row + 2 * rel_text_len  # the text part has 2 * rel_text_len rows from first_row
+    index[0, :], index[:, 0] = last - 3, last - 2
+    index[0, 0] = last - 1
+    return index
+
+
+def vlmo_relative_position_index(text_len: int, grid: Optional[Grid], table_grid: Grid, rel_text_len: int) -> Tensor:
+    """Index [N, N] into the merged table (resized to ``grid`` when there is an image) for [text; image]."""
+    image_rows = rel_pos_table_len(grid or table_grid)
+    text = text_relative_position_index(text_len, image_rows + CROSS_ROWS, rel_text_len) if text_len else None
+    image = None if grid is None else relative_position_index(grid)
+    if image is None or text is None:
+        return image if text is None else text
+    n = image.shape[0]
+    top = torch.cat([text, torch.full((text_len, n), image_rows)], dim=1)  # text -> image row
+    bottom = torch.cat([torch.full((n, text_len), image_rows + 1), image], dim=1)  # image -> text row
+    return torch.cat([top, bottom], dim=0)
+
+
+@MODELS.register_module()
+class VLMo(BaseModule):
+    """VLMo's Multiway Transformer with BERT text embeddings and the merged relative position table.
+
+    Args:
+        arch: 'tiny' (beitmm's) | 'base' | 'large', or a dict with ``embed_dims``, ``num_layers``, ``num_heads``,
+            ``feedforward_channels`` (optionally ``vlffn_start``).
+        img_size: Image size the table is built for; other sizes resize its image rows at run time.
+        patch_size: Patch size.
+        in_channels: Image channels.
+        vocab_size: Text vocabulary (BERT uncased: 30522).
+        max_text_len: Rows of BERT's unused absolute text positions (VLMo: 40; 196 in text-only pretraining).
+        rel_pos_text_len: VLMo's ``max_text_len_of_initckpt`` (196): texts may have this many tokens.
+        num_token_types: Rows of ``token_type_embeddings`` (0 text, 1 image; NLVR2: 3).
+        vlffn_start: First layer with the VL expert (base 10, large 21; default: the arch's, else depth - 2).
+        use_mask_token: Learn ``transformer.mask_token`` for masked image modeling (not in VLMo).
+        layer_scale_init_value: Layer scale init (VLMo: 0.1); 0 / None disables it.
+        drop_rate: Dropout after the image embedding, the attention and in the FFNs.
+        attn_drop_rate: Attention dropout.
+        drop_path_rate: Stochastic depth, linear over the layers.
+        text_drop_rate: Dropout of the text embeddings (None: ``drop_path_rate``, as VLMo's BertConfig does).
+        norm_eps: LayerNorm epsilon of the transformer (1e-6).
+        text_norm_eps: LayerNorm epsilon of the text embeddings (BertConfig: 1e-12).
+        act_cfg: FFN activation config (exact GELU).
+        with_cp: Activation checkpointing of every block while training.
+        init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` loads any checkpoint the 'vlmo' converter takes.
+    """
+
+    checkpoint_converter = 'vlmo'  # beitmm.checkpoint.vlmo_convert
+    arch_zoo = ARCH_ZOO  # presets, read by beitmm.engine.config_fit
+
+    def __init__(self, arch: Union[str, dict] = 'base', img_size: Union[int, Sequence[int]] = 224,
+                 patch_size: int = 16, in_channels: int = 3, vocab_size: int = 30522, max_text_len: int = 40,
+                 rel_pos_text_len: int = 196, num_token_types: int = 2, vlffn_start: Optional[int] = None,
+                 use_mask_token: bool = False, layer_scale_init_value: Optional[float] = 0.1, drop_rate: float = 0.,
+                 attn_drop_rate: float = 0., drop_path_rate: float = 0., text_drop_rate: Optional[float] = None,
+                 norm_eps: float = 1e-6, text_norm_eps: float = 1e-12, act_cfg: Optional[dict] = None,
+                 with_cp: bool = False, init_cfg: Optional[Union[dict, list]] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if isinstance(arch, str) and arch not in ARCH_ZOO or isinstance(arch, dict) and not {
+                'embed_dims', 'num_layers', 'num_heads', 'feedforward_channels'} <= set(arch):
+            raise ValueError(f'VLMo arch {arch!r}: one of {sorted(ARCH_ZOO)} or a dict with embed_dims, num_layers, '
+                             'num_heads and feedforward_channels (and optionally vlffn_start)')
+        arch = dict(ARCH_ZOO[arch] if isinstance(arch, str) else arch)
+        self.embed_dims = C = arch['embed_dims']
+        self.num_layers = depth = arch['num_layers']
+        self.num_heads, self.patch_size, self.with_cp = arch['num_heads'], patch_size, with_cp
+        self.vlffn_start = arch.get('vlffn_start', max(depth - 2, 0)) if vlffn_start is None else vlffn_start
+        if not 0 <= self.vlffn_start <= depth or rel_pos_text_len < 2 or num_token_types < 2:
+            raise ValueError(f'VLMo: vlffn_start={self.vlffn_start} must be in [0, {depth}], rel_pos_text_len='
+                             f'{rel_pos_text_len} >= 2 and num_token_types={num_token_types} >= 2')
+        self.img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
+        self.grid = (self.img_size[0] // patch_size, self.img_size[1] // patch_size)
+        self.vocab_size, self.rel_pos_text_len = vocab_size, rel_pos_text_len
+        self.transformer = nn.Module()
+        self.transformer.patch_embed = nn.Module()
+        self.transformer.patch_embed.proj = nn.Conv2d(in_channels, C, patch_size, patch_size)
+        self.transformer.cls_token = nn.Parameter(torch.zeros(1, 1, C))
+        if use_mask_token:
+            self.transformer.mask_token = nn.Parameter(torch.zeros(1, 1, C))
+        self.transformer.pos_drop = nn.Dropout(drop_rate)
+        dpr = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]  # torch.linspace, meta-device safe
+        self.transformer.blocks = nn.ModuleList([
+            MoMEBlock(C, self.num_heads, arch['feedforward_channels'], (TEXT, IMAGE), i >= self.vlffn_start, True,
+                      layer_scale_init_value, norm_eps, drop_rate, attn_drop_rate, dpr[i], act_cfg)
+            for i in range(depth)])
+        self.transformer.norm = nn.LayerNorm(C, eps=norm_eps)
+        rows = vlmo_table_rows(self.grid, rel_pos_text_len)
+        self.relative_position_bias_table = nn.Parameter(torch.zeros(rows, self.num_heads * depth))
+        self.text_embeddings = te = nn.Module()  # HF BertEmbeddings (BertConfig: pad id 0, 2 token types)
+        te.word_embeddings = nn.Embedding(vocab_size, C, padding_idx=0)
+        te.position_embeddings = nn.Embedding(max_text_len, C)  # 'rel_pos': unused, kept for the layout
+        te.position_embeddings.requires_grad_(False)  # frozen: DDP finds no unused trainable weight
+        te.token_type_embeddings = nn.Embedding(2, C)
+        te.LayerNorm = nn.LayerNorm(C, eps=text_norm_eps)
+        te.dropout = nn.Dropout(drop_path_rate if text_drop_rate is None else text_drop_rate)
+        te.register_buffer('position_ids', torch.arange(max_text_len)[None])  # in VLMo's files
+        self.token_type_embeddings = nn.Embedding(num_token_types, C)
+        self._index_cache: Dict[tuple, Tensor] = {}  # plain attribute, not state
+
+    def init_weights(self) -> None:
+        """VLMo's init (timm truncated normal 0.02 for linears and cls token, N(0, 0.02) embeddings, zero table)."""
+        if init_from_pretrained_cfg(self):
+            return
+        super().init_weights()
+        init_blocks(self, mode='finetune')  # linears: timm's trunc normal 0.02, zero biases; unit LayerNorms
+        for m in self.modules():
+            if isinstance(m, nn.Embedding):
+                nn.init.normal_(m.weight, std=.02)  # VLMo's objectives.init_weights (padding row included)
+        for name in ('cls_token', 'mask_token'):
+            if hasattr(self.transformer, name):
+                trunc_normal_init_(getattr(self.transformer, name), .02, mode='finetune')
+        nn.init.zeros_(self.relative_position_bias_table)
+
+    def checkpoint_target(self) -> ConversionTarget:
+        """State shapes, patch grid, text rows of the table and depth, for the 'vlmo' converter."""
+        return ConversionTarget(module_state_shapes(self), self.grid,
+                                extra=dict(rel_pos_text_len=self.rel_pos_text_len, num_layers=self.num_layers))
+
+    def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
+        """Layer id for layer-wise lr decay (beitmm's choice, VLMo has none): BEiT's rule.
+
+        Args:
+            param_name: Parameter name including ``prefix``.
+            prefix: Prefix of the backbone's parameters (e.g. 'backbone.').
+
+        Returns:
+            (layer id, depth + 2): embeddings 0, ``transformer.blocks.k`` k + 1, the rest (final norm, the merged
+            table as BEiT's shared one) depth + 1.
+        """
+        num_layers, name = self.num_layers + 2, param_name[len(prefix):]
+        if not param_name.startswith(prefix):
+            return num_layers - 1, num_layers
+        if name.startswith(('transformer.cls_token', 'transformer.mask_token', 'transformer.patch_embed.',
+                            'text_embeddings.', 'token_type_embeddings.')):
+            return 0, num_layers
+        if name.startswith('transformer.blocks.'):
+            return int(name.split('.')[2]) + 1, num_layers
+        return num_layers - 1, num_layers
+
+    def embed_text(self, text: Tensor) -> Tensor:
+        """BERT embeddings (``dropout(LN(word + BERT type 0))``) plus token type 0: [B, L, C]."""
+        if text.dim() != 2 or not 1 <= text.shape[1] <= self.rel_pos_text_len:
+            raise ValueError(f'text must be token ids [B, L] with 1 <= L <= rel_pos_text_len='
+                             f'{self.rel_pos_text_len}, got {tuple(text.shape)}')
+        if int(text.min()) < 0 or int(text.max()) >= self.vocab_size:
+            bad = text[(text < 0) | (text >= self.vocab_size)].unique().tolist()[:5]
+            raise ValueError(f'token ids {bad} are outside the text embedding of vocab_size={self.vocab_size}')
+        te = self.text_embeddings  # BertEmbeddings with 'rel_pos': no absolute position is added
+        x = te.dropout(te.LayerNorm(te.word_embeddings(text) + te.token_type_embeddings.weight[0]))
+        return x + self.token_type_embeddings.weight[0]
+
+    def embed_image(self, image: Tensor, image_mask: Optional[Tensor] = None,
+                    token_type: int = 1) -> Tuple[Tensor, Grid]:
+        """Patches (padded bottom / right to the patch size), mask token, cls, token type: [B, 1 + Hp * Wp, C]."""
+        if not 0 <= token_type < (n := self.token_type_embeddings.num_embeddings):
+            raise ValueError(f'image_token_type={token_type} must be in [0, num_token_types={n})')
+        image = F.pad(image, (0, (-image.shape[-1]) % self.patch_size, 0, (-image.shape[-2]) % self.patch_size))
+        x = self.transformer.patch_embed.proj(image)  # [B, C, Hp, Wp]
+        grid = (x.shape[-2], x.shape[-1])
+        x = x.flatten(2).transpose(1, 2)  # [B, Hp * Wp, C]
+        if image_mask is not None:
+            if not hasattr(self.transformer, 'mask_token'):
+                raise ValueError('image_mask needs a mask token: build the model with use_mask_token=True')
+            w = image_mask.flatten(1).unsqueeze(-1).to(x.dtype)  # [B, Hp * Wp, 1]
+            if w.shape[1] != x.shape[1]:
+                raise ValueError(f'image_mask of {w.shape[1]} patches does not match the {grid} patch grid')
+            x = x * (1 - w) + self.transformer.mask_token.to(x.dtype) * w
+        x = torch.cat([self.transformer.cls_token.expand(x.shape[0], -1, -1).to(x.dtype), x], dim=1)
+        return self.transformer.pos_drop(x) + self.token_type_embeddings.weight[token_type], grid
+
+    def rel_pos_bias(self, text_len: int, grid: Optional[Grid]) -> Sequence[Tensor]:
+        """Per-layer biases [heads, N, N] from one gather of the merged table (image rows resized to ``grid``)."""
+        table = self.relative_position_bias_table  # [rows, heads * depth]
+        if grid is not None and grid != self.grid:
+            table = resize_vlmo_table(table, self.grid, grid)
+        key = (text_len, grid, table.device)
+        if key not in self._index_cache:
+            index = vlmo_relative_position_index(text_len, grid, self.grid, self.rel_pos_text_len)
+            self._index_cache[key] = index.to(table.device)
+        bias = F.embedding(self._index_cache[key], table).permute(2, 0, 1)  # [heads * depth, N, N]
+        return bias.contiguous().chunk(self.num_layers, dim=0)
+
+    def forward(self, image: Optional[Tensor] = None, text: Optional[Tensor] = None,
+                text_padding_mask: Optional[Tensor] = None, image_mask: Optional[Tensor] = None,
+                attn_mask: Optional[Tensor] = None, image_token_type: int = 1,
+                vl_branch: bool = False) -> Tuple[Tensor, ...]:
+        """Encode images, texts or image-text pairs.
+
+        Args:
+            image: Images [B, 3, H, W], or None.
+            text: Token ids [B, L], or None.
+            text_padding_mask: Bool [B, L], True at padding (VLMo's ``text_masks`` is its negation).
+            image_mask: Bool [B, Hp, Wp] / [B, Hp * Wp]: patches replaced by the mask token.
+            attn_mask: Extra bool (True = may attend) or additive mask broadcastable to [B, heads, N, N].
+            image_token_type: Token type of the image (NLVR2's second image: 2).
+            vl_branch: Single-modality input: also run the layers from ``vlffn_start`` with the VL expert (VLMo's
+                ``infer_image`` / ``infer_text`` for the VL contrastive loss).
+
+        Returns:
+            ``(hidden,)`` or, with ``vl_branch``, ``(vl_hidden, hidden)``: final-norm states [B, N, C], text first.
+        """
+        if image is None and text is None:
+            raise ValueError('VLMo.forward needs an image, a text or both')
+        if text_padding_mask is not None and (text is None or text_padding_mask.dtype != torch.bool
+                                              or text_padding_mask.shape != text.shape):
+            raise ValueError(f'text_padding_mask must be bool like the text [B, L], True at padding; got '
+                             f'{text_padding_mask.dtype} {tuple(text_padding_mask.shape)} for text '
+                             f'{None if text is None else tuple(text.shape)}')
+        parts, grid = ([(TEXT, self.embed_text(text))] if text is not None else []), None
+        if image is not None:
+            x, grid = self.embed_image(image, image_mask, image_token_type)
+            parts.append((IMAGE, x))
+        spans = tuple((name, t.shape[1]) for name, t in parts)
+        if vl_branch and (len(spans) > 1 or self.vlffn_start == self.num_layers):
+            raise ValueError('vl_branch is for image-only or text-only inputs of a model with VL experts '
+                             f'(vlffn_start={self.vlffn_start}, {self.num_layers} layers)')
+        x = torch.cat([t for _, t in parts], dim=1)  # [B, N, C]
+        mask = attn_mask
+        if text_padding_mask is not None:
+            pad = torch.zeros(x.shape[:2], dtype=torch.bool, device=x.device)  # [B, N]: image tokens never pad
+            pad[:, :text.shape[1]] = text_padding_mask
+            mask = combine_masks(attn_mask, padding_to_attn_mask(pad))
+        biases = self.rel_pos_bias(0 if text is None else text.shape[1], grid)
+        vl_x = x
+        for i, block in enumerate(self.transformer.blocks):
+            vl_x = x if i == self.vlffn_start else vl_x
+            x = self._block(block, x, spans, mask, biases[i])
+        outs = [self.transformer.norm(x)]
+        for i in range(self.vlffn_start, self.num_layers if vl_branch else 0):
+            vl_x = self._block(self.transformer.blocks[i], vl_x, ((VL, x.shape[1]), ), mask, biases[i])
+        return ((self.transformer.norm(vl_x), ) if vl_branch else ()) + tuple(outs)
+
+    def _block(self, block: MoMEBlock, x: Tensor, spans: Spans, mask: Optional[Tensor], bias: Tensor) -> Tensor:
+        if self.with_cp and self.training and x.requires_grad:
+            return checkpoint(block, x, spans, mask, bias, use_reentrant=False)
+        return block(x, spans, mask, bias)
+
+    def extra_repr(self) -> str:
+        """Widths, depth, VL expert start and grid."""
+        return (f'embed_dims={self.embed_dims}, depth={self.num_layers}, heads={self.num_heads}, '
+                f'vlffn_start={self.vlffn_start}, grid={self.grid}, rel_pos_text_len={self.rel_pos_text_len}')
+
+
+@MODELS.register_module()
+class VLBEiT(VLMo):
+    """VL-BEiT (Bao et al., 2022, "VL-BEiT: Generative Vision-Language Pretraining"; paper only, no code).
+
+    VLMo's backbone trained from scratch in one stage (masked language, image and vision-language modeling). Every
+    default is a beitmm choice, VLMo's value where one exists: 'base' widths, VL expert from layer 10, 224 px, patch
+    16, BERT uncased vocabulary (30522), ``rel_pos_text_len`` 196, ``max_text_len`` 40, layer scale 0.1, and a mask
+    token (``transformer.mask_token``, BEiT's name) for masked image modeling.
+
+    Args:
+        arch: See :class:`VLMo` (choice: 'base').
+        use_mask_token: Learn the mask token (choice: True).
+        **kwargs: Other :class:`VLMo` arguments.
+    """
+
+    def __init__(self, arch: Union[str, dict] = 'base', use_mask_token: bool = True, **kwargs) -> None:
+        super().__init__(arch=arch, use_mask_token=use_mask_token, **kwargs)
