@@ -208,14 +208,7 @@ class BEiT3Converter(CheckpointConverter):
         backbone, report, heads = convert_beit3_backbone(state, target, strict)
         out = {backbone_prefix + k: v for k, v in backbone.items()}
         report.add_prefix(backbone_prefix, backbone_prefix if own else '')
-        for key, value in heads.items():
-            if key not in shapes:
-                report.dropped.append((key, 'not in the target model'))
-            elif value.shape != shapes[key]:
-                report.reinitialised.append((key, f'checkpoint {tuple(value.shape)} vs model '
-                                                  f'{tuple(shapes[key])} (task changed): model initialisation'))
-            else:
-                out[key] = value
+        report.take_heads(out, heads, shapes)
         report.note_missing(out, shapes)
         return out, report
 

@@ -278,16 +278,7 @@ def convert_model_state_dict(
     report.renamed += renamed
     report.add_prefix(prefix, prefix if whole else '')
     out = {prefix + k: v for k, v in bb_out.items()}
-    for key, value in rest.items():
-        if key not in shapes:
-            report.dropped.append((key, 'not in the target model'))
-        elif value.shape != shapes[key]:
-            report.reinitialised.append(
-                (key, f'checkpoint {tuple(value.shape)} vs model '
-                 f'{tuple(shapes[key])} (task changed, e.g. num_classes): '
-                 'left at the model\'s initialisation'))
-        else:
-            out[key] = value
+    report.take_heads(out, rest, shapes)
     report.note_missing(out, shapes)
     if strict and (report.unexpected or any(
             k.startswith(prefix) for k in report.missing)):

@@ -41,6 +41,23 @@ class ConversionReport:
         self.missing = [prefix + k for k in self.missing]
         self.unexpected = [prefix + k for k in self.unexpected]
 
+    def take_heads(self, out: Dict, heads: Mapping, shapes: Mapping) -> None:
+        """Copy the non-backbone weights (heads, necks) the model has with the same shape; report the others.
+
+        Args:
+            out: The converted whole-model state dict (extended in place).
+            heads: Source weights outside the backbone, by model key.
+            shapes: ``{key: shape}`` of the whole model.
+        """
+        for key, value in heads.items():
+            if key not in shapes:
+                self.dropped.append((key, 'not in the target model'))
+            elif value.shape != shapes[key]:
+                self.reinitialised.append((key, f'checkpoint {tuple(value.shape)} vs model {tuple(shapes[key])} '
+                                                '(task changed, e.g. num_classes): model initialisation'))
+            else:
+                out[key] = value
+
     def note_missing(self, state: Mapping, shapes: Mapping) -> None:
         """List the target keys ``state`` does not fill, except those deliberately re-initialised.
 

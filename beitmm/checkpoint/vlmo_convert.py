@@ -258,13 +258,6 @@ class VLMoConverter(CheckpointConverter):
         bb_out, report = convert_vlmo_backbone(backbone, target, strict)
         report.add_prefix(prefix, prefix if whole else '')
         out = {prefix + k: v for k, v in bb_out.items()}
-        for key, value in rest.items():
-            if key not in shapes:
-                report.dropped.append((key, 'not in the target model'))
-            elif value.shape != shapes[key]:
-                report.reinitialised.append((key, f'checkpoint {tuple(value.shape)} vs model {tuple(shapes[key])} '
-                                             '(task changed): left at the model\'s initialisation'))
-            else:
-                out[key] = value
+        report.take_heads(out, rest, shapes)
         report.note_missing(out, shapes)
         return out, report
