@@ -13,7 +13,7 @@ new backbone family plugs in by registering a converter, without touching any of
 package imports neither ``beitmm.models`` nor ``beitmm.engine``.
 """
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Mapping, Optional, Tuple, Union
+from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -137,13 +137,16 @@ def converter_for(module: object) -> Optional[CheckpointConverter]:
     return _CONVERTERS[spec]
 
 
-def unwrap_checkpoint(obj: Mapping) -> StateDict:
+def unwrap_checkpoint(obj: Mapping, wrapper_keys: Sequence[str] = _WRAPPER_KEYS,
+                      skip_non_tensors: bool = False) -> StateDict:
     """Extract the flat tensor state dict from a loaded checkpoint.
 
     Args:
         obj: Result of ``torch.load``: a plain state dict or a checkpoint keeping it under
             ``'state_dict'`` (mmengine), ``'model'`` (unilm) or ``'module'`` (some BEiT v2 files),
             possibly nested (``{'model': {'module': ...}}``).
+        wrapper_keys: The wrapper keys looked for, first match (teachers add DINO's ``'teacher'``).
+        skip_non_tensors: Leave out non-tensor entries (e.g. DINO's full checkpoints) instead of raising.
 
     Returns:
         The state dict, with a leading ``'module.'`` (DataParallel) stripped from its keys.
@@ -154,13 +157,15 @@ def unwrap_checkpoint(obj: Mapping) -> StateDict:
     if not isinstance(obj, Mapping):
         raise TypeError(f'expected a checkpoint mapping, got {type(obj)}')
     for _ in range(3):
-        inner = next((obj[k] for k in _WRAPPER_KEYS if isinstance(obj.get(k), Mapping)), None)
+        inner = next((obj[k] for k in wrapper_keys if isinstance(obj.get(k), Mapping)), None)
         if inner is None:
             break
         obj = inner
     state = {}
     for key, value in obj.items():
         if not isinstance(value, Tensor):
+            if skip_non_tensors:
+                continue
             raise TypeError(f'checkpoint entry {key!r} is a {type(value).__name__}, not a tensor: this is not a '
                             f'state dict (expected the weights at the top level or under one of {_WRAPPER_KEYS})')
         state[key[len('module.'):] if key.startswith('module.') else key] = value

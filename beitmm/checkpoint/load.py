@@ -19,6 +19,7 @@ from mmengine.logging import MMLogger, print_log
 from .converters import converter_for, unwrap_checkpoint
 from .report import ConversionReport
 from .safe_load import load_checkpoint_file
+from .shapes import clean_fsdp_name
 
 
 class IncompleteCheckpointError(RuntimeError):
@@ -181,7 +182,7 @@ def convert_state_for_model(model: nn.Module, state: Mapping[str, torch.Tensor],
         shapes, used = {k: v.shape for k, v in model.state_dict().items()}, used_keys(model)
     else:  # the backbone's own state dict shows flat shards under FSDP: its shapes come from ``shapes`` too
         shapes = {k: torch.Size(v) for k, v in shapes.items()}
-        frozen = {n.replace('_fsdp_wrapped_module.', '') for n, p in model.named_parameters() if not p.requires_grad}
+        frozen = {clean_fsdp_name(n) for n, p in model.named_parameters() if not p.requires_grad}
         used = set(shapes) - frozen
         target = replace(target, shapes={k[len(backbone_prefix):]: v for k, v in shapes.items()
                                          if k.startswith(backbone_prefix)})

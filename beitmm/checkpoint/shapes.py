@@ -61,9 +61,25 @@ def module_state_shapes(module: nn.Module, wrapper: Optional[nn.Module] = None) 
         for name, buf in sub._buffers.items():
             if buf is not None and name not in sub._non_persistent_buffers_set:
                 shapes[f'{prefix}.{name}' if prefix else name] = buf.shape
-    out = {}
-    for key, shape in shapes.items():
-        for fsdp_prefix in FSDP_PREFIXES:
-            key = key.replace(fsdp_prefix, '')
-        out[key] = shape
-    return out
+    return {clean_fsdp_name(k): shape for k, shape in shapes.items()}
+
+
+def clean_fsdp_name(name: str) -> str:
+    """``name`` without the parts FSDP and its activation checkpointing insert (nested units' prefixes)."""
+    for fsdp_prefix in FSDP_PREFIXES:
+        name = name.replace(fsdp_prefix, '')
+    return name
+
+
+def model_state_shapes(model: nn.Module) -> Dict[str, torch.Size]:
+    """:func:`module_state_shapes` of a runner's model, inside its DDP / FSDP wrapper if it has one.
+
+    Args:
+        model: The runner's model, possibly wrapped.
+
+    Returns:
+        ``{key: shape}`` as the unwrapped model's unsharded state dict keys them.
+    """
+    from mmengine.model import is_model_wrapper
+    inner = model.module if is_model_wrapper(model) else model
+    return module_state_shapes(inner, wrapper=model)

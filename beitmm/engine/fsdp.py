@@ -89,8 +89,7 @@ def fit_fsdp_to_device(cfg: Config) -> List[str]:
         strategy['type'] = 'beitmm.FSDPStrategy'
         changes.append("strategy.type: FSDPStrategy -> beitmm.FSDPStrategy (mmengine's cannot resume on torch 2)")
     wrapper = strategy.get('model_wrapper') or {}
-    strategy['model_wrapper'] = wrapper
     if not torch.cuda.is_available() and 'device_id' not in wrapper:
-        wrapper['device_id'] = 'cpu'  # mmengine's default (the local rank) names a CUDA device
+        strategy['model_wrapper'] = dict(wrapper, device_id='cpu')  # mmengine's default (local rank) is CUDA's
         changes.append("strategy.model_wrapper.device_id: (local rank, a CUDA device) -> 'cpu' (no CUDA here; gloo)")
     return changes

@@ -3,6 +3,7 @@
 Needs a checkout of the repository: the configs are read from ``configs/``.
 """
 import os.path as osp
+from typing import Optional
 
 from mmengine.config import Config
 
@@ -109,13 +110,28 @@ def tiny_pretrain_config(path: str, data_root: str, work_dir: str, size: int = 6
     cfg.model.backbone.update(arch=TINY, img_size=size, patch_size=16)
     cfg.model.head.update(in_channels=TINY['embed_dims'], out_channels=TINY_TOKENIZER['vocab_size'])
     cfg.model.target_generator = dict(TINY_TOKENIZER)
-    grid = size // 16
+    return shrink_mim_run(cfg, data_root, size)
+
+
+def shrink_mim_run(cfg: Config, data_root: str, size: int = 64, second_size: Optional[int] = None) -> Config:
+    """Shrink a masked-image-modeling run in place: ``size`` px crops, 6 masked patches, batch 2, 1 epoch.
+
+    Args:
+        cfg: A pretraining config (two-view crops and blockwise masks in its training pipeline).
+        data_root: Folder of unlabeled images.
+        size: Crop size of the first view; masks are drawn for its ``size // 16`` grid.
+        second_size: Crop size of the tokenizer's view (default ``size // 2``: DALL-E downsamples 8x, one token
+            per patch).
+
+    Returns:
+        ``cfg``.
+    """
     for t in cfg.train_dataloader.dataset.pipeline:
         kind = t['type'].split('.')[-1]
         if kind == 'TwoViewRandomResizedCrop':
-            t.update(size=size, second_size=size // 2)  # DALL-E downsamples 8x: grid x grid tokens
+            t.update(size=size, second_size=size // 2 if second_size is None else second_size)
         elif kind == 'BlockwiseMaskGenerator':
-            t.update(input_size=grid, num_masking_patches=6, min_num_patches=2)
+            t.update(input_size=size // 16, num_masking_patches=6, min_num_patches=2)
     dl = cfg.train_dataloader
     dl.update(batch_size=2, num_workers=0, persistent_workers=False, pin_memory=False)
     dl.dataset.update(data_root=data_root, data_prefix=dict(img_path=''))

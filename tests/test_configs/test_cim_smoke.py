@@ -12,7 +12,7 @@ from mmengine.config import Config
 
 from beitmm.engine.runner import build_runner
 from beitmm.registry import MODELS
-from beitmm.testing.shrink import TINY, config_path, tiny_cls_config, tiny_seg_config
+from beitmm.testing.shrink import TINY, config_path, shrink_mim_run, tiny_cls_config, tiny_seg_config
 
 VOCAB = 64
 TOKENIZER = dict(type='beitmm.DALLETokenizer', encoder_checkpoint=None, decoder_checkpoint=None, with_decoder=True,
@@ -34,21 +34,8 @@ def tiny_cim_config(rel: str, data_root: str, work_dir: str, size: int = 64) -> 
     else:
         m.backbone.update(norm_cfg=dict(type='BN', requires_grad=True), **RESNET_WIDTH)
         m.head.in_channels = 8 * 4 * 8  # base_channels * expansion 4 * 2 ** 3
-    for t in cfg.train_dataloader.dataset.pipeline:
-        kind = t['type'].split('.')[-1]
-        if kind == 'TwoViewRandomResizedCrop':
-            t.update(size=size, second_size=size // 2)
-        elif kind == 'BlockwiseMaskGenerator':
-            t.update(input_size=size // 16, num_masking_patches=6, min_num_patches=2)
-    dl = cfg.train_dataloader
-    dl.update(batch_size=2, num_workers=0, persistent_workers=False, pin_memory=False)
-    dl.dataset.update(data_root=data_root, data_prefix=dict(img_path=''), indices=6)  # 3 iterations
-    cfg.train_cfg.max_epochs = 1
-    cfg.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=1, eta_min=1e-6,
-                                convert_to_iter_based=True)]
-    cfg.default_hooks.logger.interval = 1
-    cfg.default_hooks.checkpoint.interval = 1
-    cfg.auto_scale_lr = dict(enable=False)
+    shrink_mim_run(cfg, data_root, size)
+    cfg.train_dataloader.dataset.indices = 6  # 3 iterations
     return cfg
 
 

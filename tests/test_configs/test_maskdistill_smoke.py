@@ -9,7 +9,7 @@ from mmengine.structures import BaseDataElement
 
 from beitmm.engine.runner import build_runner
 from beitmm.registry import MODELS
-from beitmm.testing.shrink import TINY, config_path, tiny_cls_config, tiny_seg_config
+from beitmm.testing.shrink import TINY, config_path, shrink_mim_run, tiny_cls_config, tiny_seg_config
 
 TEACHER = dict(embed_dims=32, num_layers=1, num_heads=2)
 CLIP_FILE = {'visual.conv1.weight': (32, 3, 16, 16), 'visual.class_embedding': (32, ), 'visual.proj': (32, 24),
@@ -62,19 +62,7 @@ def pretrained(unlabeled_root, tmp_path_factory):
     cfg = shrink_mim(Config.fromfile(config_path('maskdistill/maskdistill_clip-b16_vit-b_300e_in1k.py')))
     cfg.model.target_generator.teacher.checkpoint = osp.join(work, 'clip_tiny.pth')
     cfg.work_dir = work
-    for t in cfg.train_dataloader.dataset.pipeline:
-        if t['type'].endswith('TwoViewRandomResizedCrop'):
-            t.update(size=64, second_size=64)
-        elif t['type'].endswith('BlockwiseMaskGenerator'):
-            t.update(input_size=4, num_masking_patches=6, min_num_patches=2)
-    cfg.train_dataloader.update(batch_size=2, num_workers=0, persistent_workers=False, pin_memory=False)
-    cfg.train_dataloader.dataset.update(data_root=unlabeled_root, data_prefix=dict(img_path=''))
-    cfg.train_cfg.max_epochs = 1
-    cfg.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=1, eta_min=1e-6,
-                                convert_to_iter_based=True)]
-    cfg.default_hooks.logger.interval = 1
-    cfg.default_hooks.checkpoint.interval = 1
-    cfg.auto_scale_lr = dict(enable=False)
+    shrink_mim_run(cfg, unlabeled_root, size=64, second_size=64)
     runner = build_runner(cfg)
     runner.train()
     ckpt = sorted(glob.glob(osp.join(work, 'epoch_*.pth')))[-1]

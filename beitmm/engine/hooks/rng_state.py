@@ -12,13 +12,13 @@ differ (mmengine would load the weights non-strictly and fail later in the optim
 "loaded state dict contains a parameter group that doesn't match the size of optimizer's group").
 """
 import logging
-from typing import TYPE_CHECKING, Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
 
+from beitmm.checkpoint.shapes import model_state_shapes
 from beitmm.engine.rng import compute_settings, get_rng_state, set_rng_state
 from beitmm.registry import HOOKS
 
@@ -40,26 +40,12 @@ def _examples(names: List[str], limit: int = 3) -> str:
     return shown + (f' (+{len(names) - limit} more)' if len(names) > limit else '')
 
 
-def model_shapes(model) -> Dict[str, tuple]:
-    """Shapes of the model's state dict entries, by key; under FSDP the original shapes (its shards are flat views).
-
-    Args:
-        model: The runner's model, possibly wrapped (DDP, FSDP).
-
-    Returns:
-        ``{key: shape}`` as the model's (unsharded) state dict would have them.
-    """
-    from beitmm.checkpoint.shapes import module_state_shapes
-    inner = model.module if is_model_wrapper(model) else model
-    return {k: tuple(v) for k, v in module_state_shapes(inner, wrapper=model).items()}
-
-
-def _model_differences(checkpoint_state: dict, model_state: Dict[str, tuple]) -> List[str]:
+def _model_differences(checkpoint_state: dict, model_state: Dict[str, Sequence[int]]) -> List[str]:
     missing = [k for k in model_state if k not in checkpoint_state]
     unexpected = [k for k in checkpoint_state if k not in model_state]
-    reshaped = [f'{k} {tuple(checkpoint_state[k].shape)} -> {model_state[k]}'
+    reshaped = [f'{k} {tuple(checkpoint_state[k].shape)} -> {tuple(model_state[k])}'
                 for k in model_state if k in checkpoint_state and hasattr(checkpoint_state[k], 'shape')
-                and tuple(checkpoint_state[k].shape) != model_state[k]]
+                and tuple(checkpoint_state[k].shape) != tuple(model_state[k])]
     problems = []
     if reshaped:
         problems.append(f'{len(reshaped)} tensor(s) changed shape (checkpoint -> model): {_examples(reshaped)}')
@@ -146,7 +132,7 @@ class ResumeStateHook(Hook):
         if not getattr(runner, '_resume', False):
             return  # load_from: weights only, any conversion allowed
         if self.check_resume and 'state_dict' in checkpoint:
-            problems = _model_differences(checkpoint['state_dict'], model_shapes(runner.model))
+            problems = _model_differences(checkpoint['state_dict'], model_state_shapes(runner.model))
             if not problems and 'optimizer' in checkpoint:
                 problems = _optimizer_differences(checkpoint['optimizer'], runner.optim_wrapper)
             if problems:

@@ -8,7 +8,6 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
@@ -17,7 +16,7 @@ from beitmm.checkpoint import ConversionTarget, init_from_pretrained_cfg, module
 from beitmm.checkpoint.pos_resize import resize_abs_pos_embed
 from beitmm.registry import MODELS
 
-from ..layers import INIT_MODES, Block, RelativePositionBias, init_blocks, trunc_normal_init_
+from ..layers import INIT_MODES, Block, RelativePositionBias, init_blocks, mask_patches, patchify, trunc_normal_init_
 from .beit_args import ARCH_ZOO, translate_openmmlab_args
 
 OUT_TYPES = ('raw', 'cls_token', 'featmap', 'avg_featmap')
@@ -214,22 +213,12 @@ class BEiT(BaseModule):
         Returns:
             Tokens [B, N+1, C] and the patch grid (Hp, Wp).
         """
-        p = self.patch_size
-        ph, pw = (-x.shape[-2]) % p, (-x.shape[-1]) % p
-        if ph or pw:
-            x = F.pad(x, (0, pw, 0, ph))
-        x = self.patch_embed.proj(x)  # [B, C, Hp, Wp]
-        grid = (x.shape[-2], x.shape[-1])
-        x = x.flatten(2).transpose(1, 2)  # [B, N, C]
+        x, grid = patchify(x, self.patch_embed.proj, self.patch_size)  # [B, N, C]
         if mask is not None:
             if self.mask_token is None:
                 raise ValueError('a mask was given but the backbone has no mask token: '
                                  'build it with use_mask_token=True')
-            mask = mask.flatten(1)
-            if mask.shape != x.shape[:2]:
-                raise ValueError(f'mask of {tuple(mask.shape[1:])} patches does not match the {grid} patch grid')
-            w = mask.unsqueeze(-1).to(x.dtype)
-            x = x * (1 - w) + self.mask_token.to(x.dtype) * w
+            x = mask_patches(x, mask, self.mask_token, grid)
         x = torch.cat((self.cls_token.expand(x.shape[0], -1, -1).to(x.dtype), x), dim=1)
         if self.pos_embed is not None:
             pos = self.pos_embed

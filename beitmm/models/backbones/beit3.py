@@ -14,7 +14,6 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import Tensor
@@ -24,7 +23,7 @@ from beitmm.checkpoint import ConversionTarget, init_from_pretrained_cfg, module
 from beitmm.checkpoint.pos_resize import resize_abs_pos_embed
 from beitmm.registry import MODELS
 
-from ..layers import padding_to_attn_mask, trunc_normal_init_
+from ..layers import mask_patches, padding_to_attn_mask, patchify, trunc_normal_init_
 from ..layers.attention_masks import combine_masks
 from ..layers.multiway import MagnetoMultiwayBlock, MoMEBlock, Multiway, Spans, check_spans
 
@@ -126,6 +125,7 @@ class BEiT3(BaseModule):
         self.img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
         self.grid = (self.img_size[0] // self.patch_size, self.img_size[1] // self.patch_size)
         self.layout, self.out_type, self.normalize_output = layout, out_type, normalize_output
+        self.use_mask_token = use_mask_token
         self.text_overflow, self.with_cp, self.vocab_size = text_overflow, with_cp, vocab_size
         out_indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
         self.out_indices = sorted(i + depth if i < 0 else i for i in out_indices)
@@ -236,20 +236,11 @@ class BEiT3(BaseModule):
         """
         if 'vision' not in self.modalities:
             raise ValueError('this BEiT3 was built without the vision branch (modalities=("language",))')
-        p = self.patch_size
-        ph, pw = (-image.shape[-2]) % p, (-image.shape[-1]) % p
-        if ph or pw:
-            image = F.pad(image, (0, pw, 0, ph))
-        x = self.vision_embed.proj(image)  # [B, C, Hp, Wp]
-        grid = (x.shape[-2], x.shape[-1])
-        x = x.flatten(2).transpose(1, 2)  # [B, N, C]
+        x, grid = patchify(image, self.vision_embed.proj, self.patch_size)  # [B, N, C]
         if image_mask is not None:
-            if not self.vision_embed.mask_token.requires_grad:
+            if not self.use_mask_token:  # the setting, not requires_grad (a frozen backbone may still mask)
                 raise ValueError('image_mask needs a trained mask token: build BEiT3 with use_mask_token=True')
-            w = image_mask.flatten(1).unsqueeze(-1).to(x.dtype)
-            if w.shape[1] != x.shape[1]:
-                raise ValueError(f'image_mask of {w.shape[1]} patches does not match the {grid} patch grid')
-            x = x * (1 - w) + self.vision_embed.mask_token.to(x.dtype) * w
+            x = mask_patches(x, image_mask, self.vision_embed.mask_token, grid, 'image_mask')
         x = torch.cat([self.vision_embed.cls_token.expand(x.shape[0], -1, -1).to(x.dtype), x], dim=1)
         table = self.encoder.embed_positions.A.weight[None]  # [1, 2 + 1 + N0, C]
         if grid != self.grid:  # keep the 2 offset rows and the cls row

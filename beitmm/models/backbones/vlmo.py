@@ -19,7 +19,7 @@ from beitmm.checkpoint import ConversionTarget, init_from_pretrained_cfg, module
 from beitmm.checkpoint.vlmo_convert import CROSS_ROWS, resize_vlmo_table, vlmo_table_rows
 from beitmm.registry import MODELS
 
-from ..layers import combine_masks, init_blocks, padding_to_attn_mask, trunc_normal_init_
+from ..layers import combine_masks, init_blocks, mask_patches, padding_to_attn_mask, patchify, trunc_normal_init_
 from ..layers.multiway import MoMEBlock, Spans
 from ..layers.transformer import rel_pos_table_len, relative_position_index
 
@@ -193,17 +193,11 @@ class VLMo(BaseModule):
         """Patches (padded bottom / right to the patch size), mask token, cls, token type: [B, 1 + Hp * Wp, C]."""
         if not 0 <= token_type < (n := self.token_type_embeddings.num_embeddings):
             raise ValueError(f'image_token_type={token_type} must be in [0, num_token_types={n})')
-        image = F.pad(image, (0, (-image.shape[-1]) % self.patch_size, 0, (-image.shape[-2]) % self.patch_size))
-        x = self.transformer.patch_embed.proj(image)  # [B, C, Hp, Wp]
-        grid = (x.shape[-2], x.shape[-1])
-        x = x.flatten(2).transpose(1, 2)  # [B, Hp * Wp, C]
+        x, grid = patchify(image, self.transformer.patch_embed.proj, self.patch_size)  # [B, Hp * Wp, C]
         if image_mask is not None:
             if not hasattr(self.transformer, 'mask_token'):
                 raise ValueError('image_mask needs a mask token: build the model with use_mask_token=True')
-            w = image_mask.flatten(1).unsqueeze(-1).to(x.dtype)  # [B, Hp * Wp, 1]
-            if w.shape[1] != x.shape[1]:
-                raise ValueError(f'image_mask of {w.shape[1]} patches does not match the {grid} patch grid')
-            x = x * (1 - w) + self.transformer.mask_token.to(x.dtype) * w
+            x = mask_patches(x, image_mask, self.transformer.mask_token, grid, 'image_mask')
         x = torch.cat([self.transformer.cls_token.expand(x.shape[0], -1, -1).to(x.dtype), x], dim=1)
         return self.transformer.pos_drop(x) + self.token_type_embeddings.weight[token_type], grid
 

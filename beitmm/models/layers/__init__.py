@@ -10,6 +10,7 @@ from .multiway import (
                        check_spans,
                        multiway_apply,
 )
+from .patches import mask_patches, patchify
 from .transformer import (
                        INIT_MODES,
                        Attention,
@@ -29,5 +30,6 @@ __all__ = [
     'combine_masks', 'MagnetoMultiwayBlock', 'MoMEBlock', 'Multiway', 'MultiwayAttention', 'SubLNFeedForward',
     'check_spans', 'multiway_apply', 'merge_attn_bias', 'padding_to_attn_mask', 'to_additive', 'build_activation',
     'build_norm', 'INIT_MODES', 'Attention', 'Block', 'Mlp', 'RelativePositionBias', 'RelPosTableMixin', 'drop_path',
-    'init_blocks', 'rel_pos_table_len', 'relative_position_index', 'rescale_blocks', 'trunc_normal_init_'
+    'init_blocks', 'mask_patches', 'patchify', 'rel_pos_table_len', 'relative_position_index', 'rescale_blocks',
+    'trunc_normal_init_'
 ]

@@ -2,7 +2,6 @@
 import math
 from typing import Dict, Iterable, Mapping, Sequence, Tuple, Union
 
-import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 from torch import Tensor
@@ -53,18 +52,10 @@ def read_teacher_weights(checkpoint: Union[str, Mapping]) -> Dict[str, Tensor]:
             return dict(read_torchscript_state_dict(checkpoint))
         from beitmm.checkpoint import load_checkpoint_file
         checkpoint = load_checkpoint_file(checkpoint, map_location='cpu')
-    obj = checkpoint
-    for _ in range(3):
-        inner = next((obj[k] for k in _WRAPPERS if isinstance(obj.get(k), Mapping)), None)
-        if inner is None:
-            break
-        obj = inner
-    state = {}
-    for key, value in obj.items():
-        if torch.is_tensor(value):
-            state[key[len('module.'):] if key.startswith('module.') else key] = value
+    from beitmm.checkpoint import unwrap_checkpoint
+    state = unwrap_checkpoint(checkpoint, _WRAPPERS, skip_non_tensors=True)
     if not state:
-        raise TypeError(f'no tensors found in the teacher checkpoint (keys: {list(obj)[:5]})')
+        raise TypeError(f'no tensors found in the teacher checkpoint (keys: {list(checkpoint)[:5]})')
     return state
 
 

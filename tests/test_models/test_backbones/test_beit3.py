@@ -77,6 +77,10 @@ def test_masked_image_equals_torchscale(pair):
                        vision_masked_position=masked)['encoder_out']
         got = ours(image=img, text=txt, text_padding_mask=pad, image_mask=masked)[-1]
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    ours.requires_grad_(False)  # a frozen backbone built with use_mask_token=True still masks
+    with torch.no_grad():
+        torch.testing.assert_close(ours(image=img, text=txt, text_padding_mask=pad, image_mask=masked)[-1], expected,
+                                   rtol=1e-5, atol=1e-5)
     assert not pair[1].vision_embed.mask_token.requires_grad  # frozen (DDP-safe) unless asked for
     with pytest.raises(ValueError, match='use_mask_token=True'):
         pair[1](image=img, image_mask=masked)
