@@ -16,6 +16,7 @@ from mmengine.structures import BaseDataElement
 import beitmm.registry as beitmm_registry
 from beitmm.registry import MODELS
 from beitmm.testing.shrink import TINY
+from beitmm.testing.vl import tiny_backbone, tiny_tokenizer
 
 C = TINY['embed_dims']
 VIT = dict(type='beitmm.BEiT', arch=TINY, img_size=32, out_type='raw')
@@ -48,6 +49,15 @@ def _sum(out) -> torch.Tensor:
     return out.float().sum()
 
 
+def _vl_samples(**fields) -> list:
+    from mmpretrain.structures import DataSample
+    return [DataSample(**{k: v[i] for k, v in fields.items()}) for i in range(2)]
+
+
+VQA_SAMPLES = dict(question=['what color is the circle?', 'how many shapes?'], answer_labels=[[0, 2], []],
+                   answer_scores=[[1.0, 0.3], []])
+
+
 def _feats(b: int = 2) -> list:
     return [torch.randn(b, C, 8, 8), torch.randn(b, C, 4, 4), torch.randn(b, C, 2, 2), torch.randn(b, C, 1, 1)]
 
@@ -57,6 +67,10 @@ CASES: Dict[str, Case] = {
     'BEiT3': (dict(type='beitmm.BEiT3', arch=TINY, img_size=32, vocab_size=64, use_mask_token=True),
               lambda m: _sum(m(image=_img(), text=torch.randint(0, 64, (2, 5)), image_mask=torch.eye(2, 4).bool(),
                                text_padding_mask=torch.tensor([[False] * 5, [False] * 3 + [True] * 2])))),
+    'BEiT3Captioner': (dict(type='beitmm.BEiT3Captioner', backbone=tiny_backbone('beit3'), tokenizer=tiny_tokenizer(),
+                            max_text_len=12),
+                       lambda m: _sum(m(_img(), _vl_samples(gt_caption=['a red circle', 'two blue squares'],
+                                                            image_id=[1, 2]), mode='loss'))),
     'BEiTV2Neck': (dict(type='beitmm.BEiTV2Neck', arch=TINY, num_layers=1, early_layers=1),
                    lambda m: _sum(m(MODELS.build(MIM_VIT), _img(), torch.ones(2, 4, dtype=torch.bool)))),
     'CIM': (dict(type='beitmm.CIM', generator=MIM_VIT, generator_head=dict(type='beitmm.MIMHead', in_channels=C,
@@ -71,6 +85,11 @@ CASES: Dict[str, Case] = {
     'CLIPViT': (dict(type='beitmm.CLIPViT', arch=dict(embed_dims=C, num_layers=1, num_heads=2, output_dims=24),
                      patch_size=16, img_size=32), lambda m: _sum(m(_img()))),
     'DALLETokenizer': (dict(DALLE), lambda m: _sum(m(_img(2, 16)))),
+    'DualEncoderRetriever': (dict(type='beitmm.DualEncoderRetriever', backbone=tiny_backbone('vlmo'),
+                                  tokenizer=tiny_tokenizer('wordpiece'), max_text_len=12, itm_loss_weight=1.,
+                                  rerank_topk=2),
+                             lambda m: _sum(m(_img(), _vl_samples(text=['a red circle', 'two blue squares']),
+                                              mode='loss'))),
     'DINOViT': (dict(type='beitmm.DINOViT', arch=dict(embed_dims=C, num_layers=1, num_heads=2), patch_size=16,
                      img_size=32), lambda m: _sum(m(_img()))),
     'FastUPerHead': (dict(type='beitmm.FastUPerHead', pool_scales=(1, 2), **SEG_HEAD), lambda m: _sum(m(_feats()))),
@@ -94,6 +113,11 @@ CASES: Dict[str, Case] = {
                                  head=dict(type='beitmm.MIMHead', in_channels=C, out_channels=64),
                                  target_generator=dict(DALLE, with_decoder=False)),
                             lambda m: _sum(m.loss([_img(), _img(2, 16)], _masks()))),
+    'NLVR2Classifier': (dict(type='beitmm.NLVR2Classifier', backbone=tiny_backbone('beit3'),
+                             tokenizer=tiny_tokenizer(), max_text_len=12),
+                        lambda m: _sum(m(torch.stack([_img(), _img()], 1),
+                                         _vl_samples(text=['both images have a circle', 'one shape'],
+                                                     gt_label=[1, 0]), mode='loss'))),
     'PixelTarget': (dict(type='beitmm.PixelTarget', patch_size=16), lambda m: _sum(m(_img()))),
     'TokenClassificationLoss': (dict(type='beitmm.TokenClassificationLoss'),
                                 lambda m: _sum(m(torch.randn(6, 8, requires_grad=True), torch.randint(0, 8, (6, ))))),
@@ -109,6 +133,9 @@ CASES: Dict[str, Case] = {
              lambda m: _sum(m(image=_img(), text=torch.randint(0, 64, (2, 5)),
                               text_padding_mask=torch.tensor([[False] * 5, [False] * 3 + [True] * 2])))
              + _sum(m(image=_img(), vl_branch=True))),
+    'VQAClassifier': (dict(type='beitmm.VQAClassifier', backbone=tiny_backbone('beit3'), tokenizer=tiny_tokenizer(),
+                           num_labels=5, max_text_len=12),
+                      lambda m: _sum(m(_img(), _vl_samples(**VQA_SAMPLES), mode='loss'))),
     'VQKD': (dict(type='beitmm.VQKD', encoder=dict(VIT, use_abs_pos_emb=True, use_rel_pos_bias=False,
                                                    layer_scale_init_value=0.),
                   decoder=dict(VIT, arch=dict(TINY, num_layers=1), img_size=2, patch_size=1, use_abs_pos_emb=True,

@@ -587,9 +587,23 @@ class Task:
     add_arguments: Optional[Callable[[argparse._ArgumentGroup], None]] = None
 
 
+def run_vl_task(args: argparse.Namespace) -> None:
+    """The VL demo (tools/demo_vl.py), given this module's stage helpers."""
+    from demo_vl import run_vl
+    run_vl(args, sys.modules[__name__])
+
+
+def add_vl_task_arguments(group: argparse._ArgumentGroup) -> None:
+    """Options of the VL demo (tools/demo_vl.py)."""
+    from demo_vl import add_vl_arguments
+    add_vl_arguments(group)
+
+
 TASKS: Dict[str, Task] = {
     'vision': Task('BEiT pretraining vs scratch: classification and segmentation on generated images (default)',
                    run_vision, add_vision_arguments),
+    'vl': Task('tiny BEiT-3 on generated VQAv2 / NLVR2 / retrieval / captioning data, metrics vs chance',
+               run_vl_task, add_vl_task_arguments),
 }
 
 

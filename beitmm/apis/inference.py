@@ -66,17 +66,26 @@ def _test_pipeline(cfg: Config) -> list:
     return steps
 
 
-def inference_model(model: nn.Module, imgs: Union[ImageType, Sequence[ImageType]]) -> Union[object, List[object]]:
-    """Run a model built by :func:`init_model` on image paths or BGR arrays.
+def inference_model(model: nn.Module, imgs: Union[ImageType, Sequence[ImageType]],
+                    text: Optional[Union[str, Sequence[str]]] = None) -> Union[object, List[object]]:
+    """Run a model built by :func:`init_model` on image paths or BGR arrays (and texts for VL models).
 
     Args:
-        model: Classifier (mmpretrain) or segmentor (mmseg) from :func:`init_model`.
-        imgs: One image or a list; paths or HxWx3 uint8 BGR arrays.
+        model: Classifier (mmpretrain), segmentor (mmseg) or VL task model from :func:`init_model`.
+        imgs: One image or a list; paths or HxWx3 uint8 BGR arrays. NLVR2: the two images of the statement.
+        text: VQA: the question; NLVR2: the statement; retrieval: the candidate texts (a list); captioning and
+            vision models: None.
 
     Returns:
-        Data sample(s): ``pred_score`` / ``pred_label`` for classifiers, ``pred_sem_seg`` /
-        ``seg_logits`` for segmentors.
+        Data sample(s): ``pred_score`` / ``pred_label`` for classifiers, ``pred_sem_seg`` / ``seg_logits`` for
+        segmentors, ``pred_answer`` (+ ``pred_label`` / ``pred_score``) for VQA, ``pred_caption`` for captioning,
+        ``pred_label`` (1 = true) / ``pred_score`` for NLVR2; retrieval: a dict with ``i2t`` [images, texts] and
+        ``t2i`` [texts, images] cosine similarities.
     """
+    from beitmm.models.multimodal import VLBaseModel
+    if isinstance(model, VLBaseModel):
+        from .vl_inference import vl_inference
+        return vl_inference(model, imgs, text)
     single = isinstance(imgs, (str, np.ndarray))
     imgs = [imgs] if single else list(imgs)
     cfg = model.cfg

@@ -28,6 +28,8 @@ def _root_registries() -> List[Registry]:
         roots += [v for v in vars(mmpretrain_registry).values() if isinstance(v, Registry) and v.parent is None]
     except ImportError:
         pass
+    from beitmm.registry import TEXT_TOKENIZERS  # VL models' text tokenizers: a parentless registry of beitmm's
+    roots.append(TEXT_TOKENIZERS)
     return list({id(r): r for r in roots}.values())
 
 

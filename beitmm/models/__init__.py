@@ -8,6 +8,7 @@ from . import (
                heads,
                layers,
                losses,
+               multimodal,
                necks,
                targets,
                teachers,
@@ -26,7 +27,7 @@ from .tokenizers import VQKD, DALLETokenizer, KMeansTokenizer
 
 __all__ = [
     'algorithms', 'backbones', 'classifiers', 'data_preprocessors', 'decode_heads', 'heads', 'layers', 'losses',
-    'necks', 'targets', 'teachers', 'tokenizers', 'BEiT', 'CIM', 'FastUPerHead', 'LowMemoryFCNHead',
+    'necks', 'targets', 'teachers', 'tokenizers', 'multimodal', 'BEiT', 'CIM', 'FastUPerHead', 'LowMemoryFCNHead',
     'DALLETokenizer', 'KMeansTokenizer', 'MaskedImageModeling', 'MIMHead', 'TokenClassificationLoss',
     'FeatureRegressionLoss', 'TwoViewDataPreprocessor', 'CLIPViT', 'DINOViT', 'VQKD', 'BEiTV2Neck',
     'LinearProbeNeck', 'LinearProbeClassifier'

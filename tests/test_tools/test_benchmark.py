@@ -51,3 +51,21 @@ def test_benchmark_masking_task(capsys):
 def test_benchmark_rejects_bad_sizes():
     with pytest.raises(ValueError, match='multiple of 32'):
         _tool().main(['classification', '--arch', 'tiny-test', '--img-size', '48', '--no-memory'])
+
+
+def test_benchmark_captioning_task(capsys):
+    _tool().main(['captioning', '--arch', 'tiny-test', '--img-size', '32', '--batch-size', '2', '--tokens', '6',
+                  '--repeats', '1', '--warmup', '0'])
+    out = capsys.readouterr().out
+    assert re.search(r'captioning beam search: arch=tiny-test .* beams=3 img=32 \(5 image tokens\) tokens=6', out)
+    assert re.search(r'cached \(kv cache\)\s+[0-9.]+ s CPU', out) and re.search(r'recompute prefix\s+[0-9.]+ s', out)
+    assert re.search(r'ratio recompute / cached: [0-9.]+x speed-up .* identical outputs: yes', out)
+
+
+def test_benchmark_retrieval_task_counts_one_forward_per_image_and_caption(capsys):
+    _tool().main(['retrieval', '--arch', 'tiny-test', '--img-size', '32', '--batch-size', '4', '--sizes', '3', '6'])
+    out = capsys.readouterr().out
+    assert re.search(r'N=\s+3 images \+ M=\s+15 captions: image forwards 3, text forwards 15 \(N \+ M = 18; '
+                     r'N x M = 45\)', out)
+    assert re.search(r'N=\s+6 images \+ M=\s+30 captions: image forwards 6, text forwards 30', out)
+    assert re.search(r'time ratio / size ratio = [0-9.]+', out)

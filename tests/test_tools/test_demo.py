@@ -41,8 +41,8 @@ def demo():
 def test_help_lists_the_tasks_and_budget_options():
     out = subprocess.run([sys.executable, DEMO, '--help'], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0, out.stderr
-    for word in ('--task {vision}', '--full', 'vision ', '--pretrain-epochs', '--cls-epochs', '--seg-iters',
-                 '--unlabeled', '--seeds'):
+    for word in ('--task {vision,vl}', '--full', 'vision ', 'vl ', '--pretrain-epochs', '--cls-epochs', '--seg-iters',
+                 '--unlabeled', '--seeds', '--vl-train', '--vl-nlvr2', '--vl-tasks'):
         assert word in out.stdout, word
 
 
@@ -66,8 +66,21 @@ def test_help_defaults_are_the_configs_values(demo):
         assert f'(config: {value})' in helps[dest], (dest, value)
 
 
+def test_vl_chance_levels_by_hand():
+    sys.path.insert(0, osp.dirname(DEMO))
+    from demo_vl import retrieval_chance
+    # 2 images x 1 caption: TR@1 = 1 - C(1, 1) / C(2, 1) = 0.5, IR@1 = 1 / 2; every @5 and @10 is 1
+    assert retrieval_chance(2, 1) == pytest.approx(100 * (0.5 + 1 + 1 + 0.5 + 1 + 1) / 6)
+    # 10 images x 5 captions, TR@1: 5 of 50 captions match: 0.1; IR@1 = 0.1; TR@5 = 1 - C(45,5)/C(50,5)
+    tr5 = 1 - 1221759 / 2118760
+    tr10 = 1 - 3190187286 / 10272278170
+    assert retrieval_chance(10, 5) == pytest.approx(100 * (0.1 + tr5 + tr10 + 0.1 + 0.5 + 1.0) / 6)
+
+
 @pytest.mark.parametrize('path', ['beit-tiny_demo_pretrain.py', 'beit-tiny_demo_cls.py',
-                                  'linear_beit-tiny_demo_seg.py', 'upernet_beit-tiny_demo_seg.py'])
+                                  'linear_beit-tiny_demo_seg.py', 'upernet_beit-tiny_demo_seg.py',
+                                  'beit3-tiny_demo_vqa.py', 'beit3-tiny_demo_nlvr2.py', 'beit3-tiny_demo_retrieval.py',
+                                  'beit3-tiny_demo_caption.py'])
 def test_demo_configs_log_often(path):
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', path), import_custom_modules=False)

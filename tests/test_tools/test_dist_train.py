@@ -44,3 +44,40 @@ def test_two_process_gloo_train_and_test(config, imagenet_info, tmp_path):
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert 0 <= json.load(open(metrics))['accuracy/top1'] <= 100
+
+
+@pytest.mark.parametrize('config', ['beit3/beit3-b_coco-retrieval.py', 'beit3/beit3-b_vqav2.py'])
+def test_vl_evaluation_is_the_same_in_one_and_two_processes(config, tmp_path):
+    """Retrieval gathers features from every rank, VQA scores gathered predictions: 2 gloo ranks = 1 process."""
+    from mmengine.config import Config
+
+    from beitmm.testing.synthetic_vl import make_vl_data
+    from beitmm.testing.vl import shrink_vl_config
+    data = make_vl_data(str(tmp_path / 'vl'), num_train_images=4, num_val_images=10, img_size=32, min_answer_count=1)
+    cfg = Config.fromfile(config_path(config))
+    cfg.model.backbone.arch = 'tiny'
+    shrink_vl_config(cfg, data['coco_root'], str(tmp_path / 'work'), eval_items=7)  # 7: uneven over 2 ranks
+    if 'vqav2' in config:
+        cfg.model.num_labels = len(data['answers'])
+        cfg.test_dataloader = cfg.val_dataloader
+        cfg.test_evaluator = cfg.val_evaluator
+    else:
+        cfg.test_dataloader.dataset.split = 'val'
+    path = str(tmp_path / 'cfg.py')
+    cfg.dump(path)
+    ckpt = str(tmp_path / 'init.pth')
+    import torch
+
+    from beitmm.apis import init_model
+    torch.save({'state_dict': init_model(path).state_dict(), 'meta': {}}, ckpt)
+    results = []
+    for procs in (1, 2):
+        metrics = str(tmp_path / f'metrics{procs}.json')
+        env = dict(os.environ, PYTHON=sys.executable, PORT=str(_free_port()), OMP_NUM_THREADS='1')
+        cmd = (['bash', osp.join(ROOT, 'tools/dist_test.sh'), path, ckpt, '2'] if procs == 2 else
+               [sys.executable, osp.join(ROOT, 'tools/test.py'), path, ckpt])
+        out = subprocess.run(cmd + ['--out', metrics], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+        results.append(json.load(open(metrics)))
+    keys = [k for k in results[0] if k.startswith(('t2i/', 'i2t/', 'vqa/'))]
+    assert keys and all(results[0][k] == pytest.approx(results[1][k], abs=1e-6) for k in keys), results

@@ -6,6 +6,8 @@ Usage::
     python tools/analysis_tools/benchmark.py classification  # mmpretrain ImageClassifier + BEiTViT
     python tools/analysis_tools/benchmark.py segmentation    # mmseg BEiT + Feature2Pyramid + UPerHead
     python tools/analysis_tools/benchmark.py masking         # blockwise masks vs unilm's loop
+    python tools/analysis_tools/benchmark.py captioning      # BEiT-3 beam search: kv cache vs recomputing
+    python tools/analysis_tools/benchmark.py retrieval       # retrieval evaluation time at two dataset sizes
     python tools/analysis_tools/benchmark.py segmentation --with-cp --inference --precision fp32
 
 Both models get the same weights (reference -> beitmm through beitmm's checkpoint converters), the
@@ -47,7 +49,8 @@ from benchmark_utils import (  # noqa: E402
     time_alternating,
 )
 
-DEFAULTS = dict(pretrain=(8, 224), classification=(8, 224), segmentation=(2, 512), multiway=(8, 224))
+DEFAULTS = dict(pretrain=(8, 224), classification=(8, 224), segmentation=(2, 512), multiway=(8, 224),
+                captioning=(2, 224), retrieval=(32, 64))
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -60,10 +63,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         The arguments, with ``argv`` (the arguments given) for the memory-probe subprocesses.
     """
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('task', choices=['pretrain', 'classification', 'segmentation', 'multiway', 'masking'])
+    p.add_argument('task', choices=['pretrain', 'classification', 'segmentation', 'multiway', 'masking', 'captioning',
+                                    'retrieval'])
     p.add_argument('--batch-size', type=int, help='default 8 (pretrain, classification) / 2 (segmentation)')
     p.add_argument('--img-size', type=int, help='default 224 / 512 (segmentation)')
-    p.add_argument('--arch', default='base', choices=sorted(ARCHS))
+    p.add_argument('--arch', choices=sorted(set(ARCHS) | {'tiny'}),
+                   help="default 'base'; captioning: 'tiny' (BEiT-3 tiny: 192 wide, 12 layers)")
     p.add_argument('--precision', default='auto', choices=['fp32', 'bf16', 'fp16', 'auto'], help="beitmm's precision")
     p.add_argument('--ref-precision', default='same',
                    help="comma list of the reference's precisions ('same' = beitmm's); the fastest is compared")
@@ -75,9 +80,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--no-memory', action='store_true', help='skip the peak-memory subprocesses')
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     p.add_argument('--num-masks', type=int, default=4096, help='masking task: masks per timing')
+    p.add_argument('--tokens', type=int, default=20, help='captioning task: tokens generated')
+    p.add_argument('--num-beams', type=int, default=3, help='captioning task: beams')
+    p.add_argument('--threads', type=int, default=1,
+                   help='captioning / retrieval tasks: torch threads (1: stable CPU times)')
+    p.add_argument('--sizes', type=int, nargs='+', default=[100, 400], help='retrieval task: images per evaluation')
     p.add_argument('--memory-probe', help=argparse.SUPPRESS)  # internal: 'beitmm' or 'reference@<precision>'
     args = p.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
+    args.arch = args.arch or ('tiny' if args.task in ('captioning', 'retrieval') else 'base')
     if args.task != 'masking':
         batch, img = DEFAULTS[args.task]
         args.batch_size = args.batch_size or batch
@@ -250,6 +261,12 @@ def main(argv: Optional[List[str]] = None) -> None:
         memory_probe(args)
     elif args.task == 'masking':
         run_masking(args)
+    elif args.task == 'captioning':
+        from benchmark_captioning import run_captioning
+        run_captioning(args)
+    elif args.task == 'retrieval':
+        from benchmark_retrieval import run_retrieval
+        run_retrieval(args)
     else:
         run_models(args)
 

@@ -1,9 +1,10 @@
-"""Generate the synthetic demo datasets (ImageNet, ADE20K and unlabeled layouts).
+"""Generate the synthetic demo datasets (ImageNet, ADE20K, unlabeled and vision-language layouts).
 
 Example:
     python tools/misc/make_demo_data.py --out data/demo --img-size 64 --seed 0
 
-writes ``<out>/imagenet``, ``<out>/ade/ADEChallengeData2016`` and ``<out>/unlabeled``.
+writes ``<out>/imagenet``, ``<out>/ade/ADEChallengeData2016``, ``<out>/unlabeled`` and ``<out>/vl``
+(``vl/coco``: VQAv2 + Karpathy COCO, ``vl/flickr30k``, ``vl/nlvr2``, ``vl/corpus.txt``).
 """
 import os.path as _osp
 import sys as _sys
@@ -16,8 +17,9 @@ import time
 from typing import List, Optional
 
 from beitmm.testing.synthetic import make_classification_data, make_segmentation_data, make_unlabeled_data
+from beitmm.testing.synthetic_vl import make_vl_data
 
-PARTS = ('imagenet', 'ade', 'unlabeled')
+PARTS = ('imagenet', 'ade', 'unlabeled', 'vl')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -50,6 +52,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='share of unlabeled images that are multi-shape scenes (the rest: one shape each)')
     parser.add_argument('--unlabeled-scene-cue', choices=('shape', 'texture', 'hue'), default='shape',
                         help='what tells the shapes of the unlabeled scenes apart (as --ade-cue)')
+    parser.add_argument('--vl-nlvr2', type=int, nargs=2, default=None, metavar=('TRAIN', 'VAL'),
+                        help='VL: NLVR2 train and dev / test1 image pairs (default: half of --vl-train / --vl-val)')
+    parser.add_argument('--vl-train', type=int, default=400,
+                        help='VL: COCO train2014 images (Flickr30K train images and NLVR2 train pairs: half)')
+    parser.add_argument('--vl-val', type=int, default=100,
+                        help='VL: COCO val2014 images (test2015, Flickr30K val / test, NLVR2 dev / test1: half)')
     parser.add_argument('--only', nargs='+', choices=PARTS, default=list(PARTS),
                         help='generate only these parts')
     parser.add_argument('--overwrite', action='store_true',
@@ -94,6 +102,19 @@ def main(argv: Optional[List[str]] = None) -> None:
                                    scene_fraction=args.unlabeled_scenes, scene_cue=args.unlabeled_scene_cue)
         print(f"unlabeled: {info['num_images']} images -> {info['root']} ({time.perf_counter() - t:.1f}s)")
         print(f"           config: type='beitmm.UnlabeledImageFolder', data_root='{info['root']}'")
+    if 'vl' in args.only:
+        t = time.perf_counter()
+        info = make_vl_data(osp.join(args.out, 'vl'), num_train_images=args.vl_train, num_val_images=args.vl_val,
+                            nlvr2_pairs=args.vl_nlvr2,
+                            img_size=args.img_size, seed=args.seed, overwrite=args.overwrite)
+        print(f"vl       : {info['num_images']} images, {info['num_questions_train2014']} + "
+              f"{info['num_questions_val2014']} VQAv2 train + val questions, {len(info['answers'])} answers "
+              f"-> {info['root']} ({time.perf_counter() - t:.1f}s)")
+        print(f"           config: type='beitmm.VQAv2', data_root='{info['coco_root']}', split=('train', "
+              "'trainable_val') | 'rest_val', rest_val_images=20; type='beitmm.KarpathyCaption' / "
+              f"'beitmm.KarpathyRetrieval', data_root='{info['coco_root']}' (or '{info['flickr30k_root']}', "
+              f"ann_file='dataset_flickr30k.json'); type='beitmm.NLVR2', data_root='{info['nlvr2_root']}', "
+              "split='train'|'dev'|'test1'")
     print(f'done in {time.perf_counter() - start:.1f}s')
 
 

@@ -1,8 +1,9 @@
-"""Data transforms for BEiT-style masked image modeling."""
+"""Data transforms: BEiT-style masked image modeling, robust loading, image pairs."""
 from .formatting import PackMIMInputs
 from .loading import CorruptImageError, RobustLoadImageFromFile
 from .masking import BlockwiseMaskGenerator, RandomMaskGenerator
+from .pairs import ApplyToList
 from .two_view import TwoViewRandomResizedCrop
 
 __all__ = ['BlockwiseMaskGenerator', 'RandomMaskGenerator', 'TwoViewRandomResizedCrop', 'PackMIMInputs',
-           'RobustLoadImageFromFile', 'CorruptImageError']
+           'RobustLoadImageFromFile', 'CorruptImageError', 'ApplyToList']

@@ -1,2 +1,6 @@
 """beitmm's metrics, registered in ``beitmm.registry.METRICS``."""
-__all__: list = []
+from .caption_metric import CaptionMetric
+from .retrieval_metric import RetrievalRecallMean
+from .vqa_metric import VQAAccuracy
+
+__all__ = ['CaptionMetric', 'RetrievalRecallMean', 'VQAAccuracy']

@@ -8,13 +8,10 @@ official files load by copy (the ``beit3.`` prefix of unilm's task models stripp
 paper's architecture instead (shared attention, V / L experts, a VL expert in the top layers) from the same
 Multiway parts as VLMo.
 """
-import logging
-import math
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
@@ -26,26 +23,22 @@ from beitmm.registry import MODELS
 from ..layers import mask_patches, padding_to_attn_mask, patchify, trunc_normal_init_
 from ..layers.attention_masks import combine_masks
 from ..layers.multiway import MagnetoMultiwayBlock, MoMEBlock, Multiway, Spans, check_spans
-
-ARCH_ZOO = {
-    # tiny is beitmm's (no official tiny BEiT-3): ViT-Ti widths, for tests and demos
-    'tiny': dict(embed_dims=192, num_layers=12, num_heads=3, feedforward_channels=768),
-    'base': dict(embed_dims=768, num_layers=12, num_heads=12, feedforward_channels=3072),
-    'large': dict(embed_dims=1024, num_layers=24, num_heads=16, feedforward_channels=4096),
-    # the paper's giant: patch 14, shared attention with V / L experts and a VL expert in the top 3 layers, 1.85B
-    # (1.95B with MLM and MIM heads: the paper's "1.9B"); never released. layout='released' gives timm's
-    # beit3_giant_patch14_* widths in the released layout (2.11B with both experts).
-    'giant': dict(embed_dims=1408, num_layers=40, num_heads=16, feedforward_channels=6144, patch_size=14,
-                  layout='paper'),
-}
-LAYOUTS = ('released', 'paper')
-OUT_TYPES = ('raw', 'cls_token', 'featmap', 'avg_featmap')
-POS_OFFSET = 2  # fairseq: positions start at 2 (torchscale PositionalEmbedding)
-VISION, LANGUAGE = 'A', 'B'  # torchscale's expert names
+from .beit3_parts import (  # noqa: F401  (count_parameters, expert_parameters: re-exported)
+    ARCH_ZOO,
+    LANGUAGE,
+    LAYOUTS,
+    OUT_TYPES,
+    POS_OFFSET,
+    VISION,
+    BEiT3TextMixin,
+    count_parameters,
+    expert_parameters,
+    resolve_arch,
+)
 
 
 @MODELS.register_module()
-class BEiT3(BaseModule):
+class BEiT3(BEiT3TextMixin, BaseModule):
     """BEiT-3 Multiway Transformer (released layout by default).
 
     Args:
@@ -109,7 +102,7 @@ class BEiT3(BaseModule):
                  with_cp: bool = False,
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        arch = self._resolve_arch(arch)
+        arch = resolve_arch(arch)
         layout = layout or arch.get('layout', 'released')
         if layout not in LAYOUTS or out_type not in OUT_TYPES or text_overflow not in ('truncate', 'error'):
             raise ValueError(f'BEiT3: layout {layout!r} (one of {LAYOUTS}), out_type {out_type!r} (one of '
@@ -161,17 +154,6 @@ class BEiT3(BaseModule):
             # unused final norm: keep its keys (one layout) but out of the optimizer and DDP's unused check
             self.encoder.layer_norm.requires_grad_(False)
         self._truncated = 0
-
-    @staticmethod
-    def _resolve_arch(arch: Union[str, dict]) -> dict:
-        if isinstance(arch, str):
-            if arch not in ARCH_ZOO:
-                raise ValueError(f'unknown BEiT3 arch {arch!r}; choose one of {sorted(ARCH_ZOO)} or pass a dict')
-            return dict(ARCH_ZOO[arch])
-        missing = {'embed_dims', 'num_layers', 'num_heads', 'feedforward_channels'} - set(arch)
-        if missing:
-            raise ValueError(f'BEiT3 arch dict lacks {sorted(missing)}')
-        return dict(arch)
 
     # ------------------------------------------------------------------ init / checkpoints
     def init_weights(self) -> None:
@@ -247,35 +229,11 @@ class BEiT3(BaseModule):
             table = resize_abs_pos_embed(table, self.grid, grid, num_extra_tokens=1 + POS_OFFSET)
         return x + table[:, POS_OFFSET:].to(x.dtype), grid
 
-    def embed_text(self, text: Tensor) -> Tensor:
-        """Token embeddings plus positions 2, 3, ... (fairseq), [B, L, C]."""
-        if 'language' not in self.modalities:
-            raise ValueError('this BEiT3 was built without the language branch (modalities=("vision",))')
-        if text.numel() and (int(text.min()) < 0 or int(text.max()) >= self.vocab_size):
-            bad = text[(text < 0) | (text >= self.vocab_size)].unique().tolist()[:5]
-            raise ValueError(f'token ids {bad} are outside the text embedding of {self.vocab_size} rows: use the '
-                             'tokenizer the model was trained with, or build it with a larger vocab_size')
-        pos = self.encoder.embed_positions.B.weight[POS_OFFSET:POS_OFFSET + text.shape[1]]
-        return self.text_embed(text) + pos[None].to(self.text_embed.weight.dtype)
-
-    def _fit_text(self, text: Tensor, padding: Optional[Tensor]) -> Tuple[Tensor, Optional[Tensor]]:
-        limit = self.encoder.embed_positions.B.num_embeddings - POS_OFFSET
-        if text.shape[1] == 0:
-            raise ValueError('empty text (0 tokens): tokenize with the special tokens, e.g. [<s>, </s>]')
-        if text.shape[1] <= limit:
-            return text, padding
-        if self.text_overflow == 'error':
-            raise ValueError(f'texts of {text.shape[1]} tokens exceed the {limit} text positions; truncate them in '
-                             "the pipeline or build the model with text_overflow='truncate'")
-        self._truncated += text.shape[0]
-        print_log(f'BEiT3: {text.shape[0]} text(s) of {text.shape[1]} tokens truncated to the {limit} text '
-                  f'positions ({self._truncated} so far)', logger='current', level=logging.WARNING)
-        return text[:, :limit], None if padding is None else padding[:, :limit]
-
     # ------------------------------------------------------------------ forward
     def forward(self, image: Optional[Tensor] = None, text: Optional[Tensor] = None,
                 text_padding_mask: Optional[Tensor] = None, image_mask: Optional[Tensor] = None,
-                attn_mask: Optional[Tensor] = None) -> Tuple[Tensor, ...]:
+                attn_mask: Optional[Tensor] = None, text_positions: Optional[Tensor] = None,
+                kv_cache=None) -> Tuple[Tensor, ...]:
         """Encode images, texts or image-text pairs.
 
         Args:
@@ -284,7 +242,13 @@ class BEiT3(BaseModule):
             text_padding_mask: Bool [B, L], True at padding (torchscale's convention).
             image_mask: Bool [B, Hp, Wp] / [B, N]: patches replaced by the mask token (masked data modeling).
             attn_mask: Extra bool (True = may attend) or additive mask broadcastable to [B, heads, N, N] over
-                the whole sequence (e.g. captioning's causal text mask).
+                the whole sequence (e.g. captioning's causal text mask); with ``kv_cache`` its keys are the cached
+                tokens then these.
+            text_positions: Text token indices [L] or [B, L] (see :meth:`embed_text`), e.g. ``[t - 1, t]`` in a
+                decoding step.
+            kv_cache: Incremental decoding (``beitmm.models.generation.KVCache``, released layout only): each
+                layer attends over its cached keys / values plus these tokens' and keeps them. The padding of
+                cached tokens belongs in ``attn_mask``.
 
         Returns:
             One output per ``out_indices`` entry shaped by ``out_type``; 'raw' outputs are [B, N, C] with the image
@@ -299,8 +263,9 @@ class BEiT3(BaseModule):
             spans.append((VISION, x.shape[1]))
             padding.append(torch.zeros(x.shape[:2], dtype=torch.bool, device=x.device))
         if text is not None:
-            text, text_padding_mask = self._fit_text(text, text_padding_mask)
-            t = self.embed_text(text)
+            if text_positions is None:
+                text, text_padding_mask = self._fit_text(text, text_padding_mask)
+            t = self.embed_text(text, text_positions)
             tokens.append(t)
             spans.append((LANGUAGE, t.shape[1]))
             padding.append(torch.zeros(t.shape[:2], dtype=torch.bool, device=t.device)
@@ -308,13 +273,16 @@ class BEiT3(BaseModule):
         x = torch.cat(tokens, dim=1) if len(tokens) > 1 else tokens[0]  # [B, N, C]
         pad = torch.cat(padding, dim=1)  # [B, N]
         mask = attn_mask
+        if kv_cache is not None and kv_cache.length and bool(pad.any()):
+            raise ValueError('with a filled kv_cache the padding of every key goes into attn_mask, not '
+                             'text_padding_mask (which covers the new tokens only)')
         if bool(pad.any()):
             x = x * (~pad).unsqueeze(-1).to(x.dtype)  # torchscale zeroes padded embeddings
             mask = combine_masks(attn_mask, padding_to_attn_mask(pad))
-        return self.forward_layers(x, spans, mask, grid)
+        return self.forward_layers(x, spans, mask, grid, kv_cache)
 
     def forward_layers(self, x: Tensor, spans: Spans, attn_mask: Optional[Tensor],
-                       grid: Optional[Tuple[int, int]]) -> Tuple[Tensor, ...]:
+                       grid: Optional[Tuple[int, int]], kv_cache=None) -> Tuple[Tensor, ...]:
         """Run the layers on embedded tokens and format the requested outputs.
 
         Args:
@@ -322,15 +290,21 @@ class BEiT3(BaseModule):
             spans: ``(expert, length)`` spans tiling N (``'A'`` vision, ``'B'`` language).
             attn_mask: Attention mask (see :meth:`forward`).
             grid: Patch grid of the image tokens (None without an image).
+            kv_cache: Per-layer key / value cache (see :meth:`forward`), or None.
 
         Returns:
             The outputs (see :meth:`forward`).
         """
         check_spans(spans, x.shape[1])
         spans = tuple(spans)
+        if kv_cache is not None and (self.layout != 'released' or len(kv_cache) != self.num_layers):
+            raise ValueError(f'kv_cache: incremental decoding needs the released layout and one cache entry per '
+                             f'layer ({self.num_layers}), got layout {self.layout!r} and {len(kv_cache)} entries')
         outs = []
         for i, layer in enumerate(self.encoder.layers[:self.out_indices[-1] + 1]):
-            if self.with_cp and self.training and x.requires_grad:
+            if kv_cache is not None:
+                x = layer(x, spans, attn_mask, kv_cache[i])
+            elif self.with_cp and self.training and x.requires_grad:
                 x = checkpoint(layer, x, spans, attn_mask, use_reentrant=False)
             else:
                 x = layer(x, spans, attn_mask)
@@ -355,18 +329,3 @@ class BEiT3(BaseModule):
         return (f'embed_dims={self.embed_dims}, depth={self.num_layers}, heads={self.num_heads}, '
                 f'modalities={self.modalities}, layout={self.layout!r}, grid={self.grid}, '
                 f'out_type={self.out_type!r}, out_indices={self.out_indices}')
-
-
-def count_parameters(module: nn.Module) -> int:
-    """Number of parameter elements (works on the meta device)."""
-    return sum(math.prod(p.shape) for p in module.parameters())
-
-
-def expert_parameters(model: BEiT3) -> Dict[str, int]:
-    """Parameter elements of the vision (A) and language (B) experts of a released-layout BEiT3, positions included."""
-    counts = {VISION: 0, LANGUAGE: 0}
-    for name, p in model.named_parameters():
-        for expert in counts:
-            if f'.{expert}.' in name or name == f'encoder.embed_positions.{expert}.weight':
-                counts[expert] += math.prod(p.shape)
-    return counts

@@ -158,18 +158,23 @@ class MultiwayAttention(nn.Module):
             return lambda t: F.linear(t, weight, bias)
         return multiway_apply(x, spans, {name: fused(name) for name in dict(spans)})
 
-    def forward(self, x: Tensor, spans: Spans, attn_mask: Optional[Tensor] = None) -> Tensor:
+    def forward(self, x: Tensor, spans: Spans, attn_mask: Optional[Tensor] = None, kv_cache=None) -> Tensor:
         """Attend over all tokens; project each span with its expert.
 
         Args:
             x: Tokens [B, N, C].
             spans: Expert spans tiling the N tokens.
-            attn_mask: Bool (True = may attend) or additive mask broadcastable to [B, heads, N, N].
+            attn_mask: Bool (True = may attend) or additive mask broadcastable to [B, heads, N, N] (with
+                ``kv_cache``: [B, heads, N, T + N], the cached keys first).
+            kv_cache: Incremental decoding: an object whose ``update(k, v)`` appends the new keys / values
+                [B, N, C] to the cached T ones and returns all of them (``beitmm.models.generation.LayerKV``).
 
         Returns:
             [B, N, C].
         """
         q, k, v = self._qkv(x, spans).chunk(3, dim=-1)  # each [B, N, C]
+        if kv_cache is not None:
+            k, v = kv_cache.update(k, v)  # [B, T + N, C]
         out = attend(q, k, v, self.num_heads, attn_mask, self.attn_drop if self.training else 0.)
         if self.inner_attn_ln is not None:
             out = self.inner_attn_ln(out, spans)
@@ -203,9 +208,9 @@ class MagnetoMultiwayBlock(nn.Module):
         self.drop = nn.Dropout(drop)
         self.drop_path_rate = drop_path_rate
 
-    def forward(self, x: Tensor, spans: Spans, attn_mask: Optional[Tensor] = None) -> Tensor:
-        """Tokens [B, N, C] -> [B, N, C]; ``spans`` route each token to its expert."""
-        y = self.drop(self.self_attn(self.self_attn_layer_norm(x, spans), spans, attn_mask))
+    def forward(self, x: Tensor, spans: Spans, attn_mask: Optional[Tensor] = None, kv_cache=None) -> Tensor:
+        """Tokens [B, N, C] -> [B, N, C]; ``spans`` route each token to its expert; ``kv_cache``: see attention."""
+        y = self.drop(self.self_attn(self.self_attn_layer_norm(x, spans), spans, attn_mask, kv_cache))
         x = x + drop_path(y, self.drop_path_rate, self.training)
         y = self.ffn(self.final_layer_norm(x, spans), spans)
         return x + drop_path(y, self.drop_path_rate, self.training)

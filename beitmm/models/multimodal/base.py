@@ -1,0 +1,147 @@
+"""The base of every vision-language task model: a Multiway backbone, its text tokenizer and the token layout.
+
+BEiT-3 concatenates ``[image (cls + patches); text]``, VLMo ``[text; image]`` (multimodal.md §0.4); task models
+ask this class for "the image cls", "the first text token" and never index the sequence themselves. Texts are
+tokenized here, from the raw strings the datasets give (``encode_batch``: special tokens, truncation with a counted
+warning, padding), so one dataset config serves both tokenizers.
+"""
+import math
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.model import BaseModel
+from torch import Tensor
+
+from beitmm.registry import MODELS, TEXT_TOKENIZERS
+
+DEFAULT_PREPROCESSOR = dict(type='mmpretrain.MultiModalDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3,
+                            to_rgb=True)  # BEiT-3 / VLMo normalise with 0.5 / 0.5, not CLIP's statistics
+
+
+class Fused(Dict[str, object]):
+    """Output of :meth:`VLBaseModel.encode`: ``hidden`` [B, N, C] plus where each part starts."""
+
+
+class VLBaseModel(BaseModel):
+    """Backbone + tokenizer + token layout, shared by the VQA, NLVR2, retrieval and captioning models.
+
+    Args:
+        backbone: ``beitmm.BEiT3`` (released or paper layout) or ``beitmm.VLMo`` / ``beitmm.VLBEiT`` config; its
+            'raw' output is used.
+        tokenizer: Text tokenizer config (``beitmm.SentencePieceTokenizer`` for BEiT-3's ``beit3.spm``,
+            ``beitmm.WordPieceTokenizer`` for VLMo's BERT ``vocab.txt``).
+        max_text_len: Tokens per text, special tokens included (BEiT-3: 64, captioning 32; VLMo: 40).
+        text_truncation: ``'warn'`` (cut with a counted warning), ``'error'`` or ``'silent'``.
+        data_preprocessor: Image normalisation (default: mean = std = 127.5, RGB).
+        init_cfg: mmengine init config.
+    """
+
+    def __init__(self, backbone: dict, tokenizer: dict, max_text_len: int = 64, text_truncation: str = 'warn',
+                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor or dict(DEFAULT_PREPROCESSOR), init_cfg=init_cfg)
+        backbone = dict(backbone)
+        if backbone.get('type', '').split('.')[-1] == 'BEiT3':
+            backbone.setdefault('out_type', 'raw')
+            if backbone['out_type'] != 'raw':
+                raise ValueError(f"VL task models read BEiT3's 'raw' tokens, got out_type={backbone['out_type']!r}")
+        self.backbone = MODELS.build(backbone)
+        self.tokenizer = TEXT_TOKENIZERS.build(tokenizer)
+        self.tokenizer.check_embedding(self.backbone.vocab_size, f'{type(self.backbone).__name__} text embedding')
+        self.max_text_len, self.text_truncation = max_text_len, text_truncation
+        self.text_first = not hasattr(self.backbone, 'encoder')  # VLMo / VL-BEiT put the text first
+        self.embed_dims = self.backbone.embed_dims
+
+    # ------------------------------------------------------------------ text
+    def tokenize(self, texts: Sequence[str], max_length: Optional[int] = None) -> Tuple[Tensor, Tensor]:
+        """Token ids and padding of raw texts on the model's device.
+
+        Args:
+            texts: The texts of the batch.
+            max_length: Tokens per text (default ``max_text_len``).
+
+        Returns:
+            ``ids`` LongTensor [B, L] and ``padding`` BoolTensor [B, L] (True at padding).
+        """
+        batch = self.tokenizer.encode_batch(list(texts), max_length or self.max_text_len, self.text_truncation)
+        device = self.data_preprocessor.device
+        return batch['input_ids'].to(device), batch['padding_mask'].to(device)
+
+    # ------------------------------------------------------------------ encoders
+    def encode(self, image: Optional[Tensor] = None, ids: Optional[Tensor] = None,
+               padding: Optional[Tensor] = None, **kwargs) -> Fused:
+        """Run the backbone on images, texts or pairs.
+
+        Args:
+            image: [B, 3, H, W] or None.
+            ids: [B, L] or None.
+            padding: [B, L] bool (True at padding) or None.
+            **kwargs: Backbone arguments (``attn_mask``, ``image_mask``, VLMo's ``image_token_type``,
+                ``vl_branch``).
+
+        Returns:
+            ``hidden`` [B, N, C] (the backbone's last output), ``image_start`` / ``text_start`` (token index of
+            the image cls / the first text token, None when absent) and ``outputs`` (every backbone output).
+        """
+        outs = self.backbone(image=image, text=ids, text_padding_mask=padding, **kwargs)
+        hidden = outs[-1]  # [B, N, C]
+        n_image = 0 if image is None else self.num_image_tokens(image)
+        n_text = hidden.shape[1] - n_image
+        if self.text_first:
+            starts = dict(text_start=0 if ids is not None else None,
+                          image_start=(n_text if image is not None else None))
+        else:
+            starts = dict(image_start=0 if image is not None else None,
+                          text_start=(hidden.shape[1] - n_text if ids is not None else None))
+        return Fused(hidden=hidden, outputs=outs, **starts)
+
+    def num_image_tokens(self, image: Tensor) -> int:
+        """Image tokens (cls + patches; partial patches are padded) of images [B, 3, H, W]."""
+        p = self.backbone.patch_size
+        return 1 + math.ceil(image.shape[-2] / p) * math.ceil(image.shape[-1] / p)
+
+    def image_cls(self, fused: Fused) -> Tensor:
+        """The image cls token [B, C] of an encoder output."""
+        if fused['image_start'] is None:
+            raise ValueError('the input had no image')
+        return fused['hidden'][:, fused['image_start']]
+
+    def text_cls(self, fused: Fused) -> Tensor:
+        """The first text token ([CLS] / <s>) [B, C] of an encoder output."""
+        if fused['text_start'] is None:
+            raise ValueError('the input had no text')
+        return fused['hidden'][:, fused['text_start']]
+
+    def fusion_cls(self, fused: Fused) -> Tensor:
+        """The token a pair classifier pools: BEiT-3 reads the image cls, VLMo the text [CLS] (§0.4)."""
+        return self.text_cls(fused) if self.text_first else self.image_cls(fused)
+
+    # ------------------------------------------------------------------ helpers for subclasses
+    @staticmethod
+    def texts_of(data_samples: Sequence, key: str) -> List[str]:
+        """The raw text field ``key`` of every sample, with an error naming the sample that lacks it."""
+        out = []
+        for i, s in enumerate(data_samples):
+            value = s.get(key) if hasattr(s, 'get') else None
+            if not isinstance(value, str):
+                raise ValueError(f'data sample {i} has no text field {key!r} (got {type(value).__name__}); pack it '
+                                 f"with PackInputs(algorithm_keys=['{key}', ...])")
+            out.append(value)
+        return out
+
+    def _forward_unsupported(self, mode: str):
+        raise ValueError(f'{type(self).__name__}.forward: mode {mode!r} is not one of loss / predict / tensor')
+
+    def truncated_texts(self) -> int:
+        """Texts truncated to ``max_text_len`` so far (also logged as warnings)."""
+        return self.tokenizer.num_truncated_total
+
+
+def dense_soft_targets(labels: Sequence[Sequence[int]], scores: Sequence[Sequence[float]], num_labels: int,
+                       device: torch.device) -> Tensor:
+    """Soft VQA targets [B, num_labels] from per-sample label ids and their scores (0 elsewhere)."""
+    out = torch.zeros(len(labels), num_labels, device=device)
+    for i, (lab, sc) in enumerate(zip(labels, scores, strict=True)):
+        if len(lab):
+            out[i, torch.as_tensor(list(lab), device=device, dtype=torch.long)] = torch.as_tensor(
+                list(sc), device=device, dtype=torch.float)
+    return out

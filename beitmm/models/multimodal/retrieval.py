@@ -1,0 +1,203 @@
+"""Image-text retrieval with a dual encoder (BEiT-3 ``BEiT3ForRetrieval``, VLMo ``compute_irtr``).
+
+Training: symmetric contrastive loss of local features against features gathered from every rank with gradients
+(open_clip's ``ClipLoss`` with ``gather_with_grad``, which BEiT-3 uses), learnable unclamped ``logit_scale``.
+Evaluation: mmpretrain's ``RetrievalValLoop`` / ``RetrievalTestLoop`` collect ``mode='tensor'`` features of every
+image and every caption once (N + M forwards); :meth:`predict_all` scores them. VLMo can re-rank each query's
+top-k candidates with its fusion encoder and ITM head (``rerank_topk``), trained with ``itm_loss_weight``.
+"""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine import dist
+from mmpretrain.structures import DataSample
+from torch import Tensor
+
+from beitmm.registry import MODELS
+
+from .base import VLBaseModel
+from .gather import gather_by_id, gather_with_grad
+from .heads import Pooler, Projection, init_head
+from .itm import hard_negative_itm_loss
+
+
+@MODELS.register_module()
+class DualEncoderRetriever(VLBaseModel):
+    """Contrastive dual encoder over a Multiway backbone, with optional ITM re-ranking (VLMo).
+
+    Args:
+        backbone: ``beitmm.BEiT3`` (``normalize_output=True``, as unilm) or ``beitmm.VLMo`` config.
+        tokenizer: Text tokenizer config.
+        max_text_len: Caption tokens (BEiT-3: 64; VLMo: 40).
+        logit_scale_init: Initial temperature 1/T (log is learned; BEiT-3: 1/0.07).
+        rerank_topk: > 0: re-rank each query's top-k with the fusion encoder's ITM score (VLMo's ``k_test``: 32).
+        itm_loss_weight: Weight of an ITM loss with ITC-sampled hard negatives (needed to train the re-ranker).
+        **kwargs: ``VLBaseModel`` arguments.
+    """
+
+    def __init__(self, backbone: dict, tokenizer: dict, max_text_len: int = 64, logit_scale_init: float = 1 / 0.07,
+                 rerank_topk: int = 0, itm_loss_weight: float = 0., **kwargs) -> None:
+        super().__init__(backbone, tokenizer, max_text_len, **kwargs)
+        C = self.embed_dims
+        if self.text_first:  # VLMo's names
+            self.itc_image_proj, self.itc_text_proj = Projection(C), Projection(C)
+        else:
+            self.vision_head, self.language_head = nn.Linear(C, C, bias=False), nn.Linear(C, C, bias=False)
+        self.logit_scale = nn.Parameter(torch.tensor(float(logit_scale_init)).log())
+        self.rerank_topk, self.itm_loss_weight = rerank_topk, itm_loss_weight
+        if rerank_topk or itm_loss_weight:
+            self.pooler = Pooler(C, with_norm=not self.text_first)
+            self.itm_score = Projection(C, 2)
+            self.itm_score.fc = nn.Linear(C, 2)  # VLMo's ITMHead has a bias
+
+    def init_weights(self) -> None:
+        """Backbone init (or checkpoint), truncated-normal projections; ``logit_scale`` stays at its init."""
+        super().init_weights()
+        for name in ('itc_image_proj', 'itc_text_proj', 'vision_head', 'language_head', 'pooler', 'itm_score'):
+            if hasattr(self, name):
+                init_head(getattr(self, name))
+
+    # ------------------------------------------------------------------ features
+    def image_features(self, images: Tensor) -> Tensor:
+        """L2-normalised image embeddings [B, C] (image-only pass, cls token)."""
+        x = self.image_cls(self.encode(images))
+        x = self.itc_image_proj(x) if self.text_first else self.vision_head(x)
+        return F.normalize(x.float(), dim=-1)
+
+    def text_features(self, ids: Tensor, padding: Tensor) -> Tensor:
+        """L2-normalised text embeddings [B, C] (text-only pass, first token)."""
+        x = self.text_cls(self.encode(None, ids, padding))
+        x = self.itc_text_proj(x) if self.text_first else self.language_head(x)
+        return F.normalize(x.float(), dim=-1)
+
+    def itm_logits(self, images: Tensor, ids: Tensor, padding: Tensor) -> Tensor:
+        """ITM logits [B, 2] (no match, match) of image-text pairs through the fusion encoder."""
+        return self.itm_score(self.pooler(self.fusion_cls(self.encode(images, ids, padding))))
+
+    # ------------------------------------------------------------------ mmengine entry
+    def forward(self, images: Optional[Tensor] = None, data_samples: Optional[List] = None, mode: str = 'tensor'):
+        """``loss`` (contrastive [+ ITM]), ``tensor`` (features for the retrieval loops); no batch ``predict``."""
+        if mode == 'loss':
+            return self.loss(images, data_samples)
+        if mode == 'tensor':
+            return self.extract_feat(images, data_samples)
+        if mode == 'predict':
+            raise ValueError('retrieval ranks every image against every caption: evaluate with '
+                             "val_cfg / test_cfg = dict(type='mmpretrain.RetrievalValLoop' / 'RetrievalTestLoop')")
+        return self._forward_unsupported(mode)
+
+    def loss(self, images: Tensor, data_samples: List) -> Dict[str, Tensor]:
+        """Symmetric InfoNCE over the global batch (labels offset by rank), plus the optional ITM loss."""
+        ids, pad = self.tokenize(self.texts_of(data_samples, 'text'))
+        img, txt = self.image_features(images), self.text_features(ids, pad)  # [b, C] each
+        all_img, all_txt = gather_with_grad(img), gather_with_grad(txt)  # [world * b, C]
+        scale = self.logit_scale.exp()
+        logits_i2t, logits_t2i = scale * img @ all_txt.t(), scale * txt @ all_img.t()  # [b, world * b]
+        labels = torch.arange(img.shape[0], device=img.device) + img.shape[0] * dist.get_rank()
+        losses = dict(loss_itc=(F.cross_entropy(logits_i2t, labels) + F.cross_entropy(logits_t2i, labels)) / 2)
+        if self.itm_loss_weight:
+            losses['loss_itm'] = self.itm_loss_weight * hard_negative_itm_loss(
+                self.itm_logits, images, ids, pad, logits_i2t.detach(), logits_t2i.detach(), labels)
+        losses['logit_scale'] = scale.detach()
+        return losses
+
+    def extract_feat(self, images: Optional[Tensor], data_samples: Optional[List]) -> Dict[str, Tensor]:
+        """Features of this batch: every image once and every caption of it once.
+
+        Args:
+            images: [b, 3, H, W] or None.
+            data_samples: Test items (one per image, ``text`` = its captions) or train items (``text`` str).
+
+        Returns:
+            ``image_feat`` [b, C] and ``text_feat`` [m, C]; with re-ranking also ``image`` (fp16 pixels),
+            ``text_ids`` and ``text_padding`` for the fusion encoder.
+        """
+        out = {}
+        if images is not None:
+            out['image_feat'] = self.image_features(images)
+            if self.rerank_topk:
+                out['image'] = images.half()
+        texts = [t for s in data_samples or [] for t in ([s.text] if isinstance(s.text, str) else list(s.text))]
+        if texts:
+            ids, pad = self.tokenize(texts)
+            out['text_feat'] = self.text_features(ids, pad)
+            if self.rerank_topk:
+                out.update(text_ids=ids, text_padding=pad)
+        return out
+
+    # ------------------------------------------------------------------ evaluation
+    @torch.no_grad()
+    def predict_all(self, feats: Dict[str, Tensor], data_samples: List, num_images: Optional[int] = None,
+                    num_texts: Optional[int] = None) -> Tuple[List, List]:
+        """Score this rank's images against all captions and its captions against all images.
+
+        Args:
+            feats: Concatenated ``extract_feat`` outputs of this rank.
+            data_samples: This rank's test items (one per image).
+            num_images: Images of the whole dataset (trims the samplers' padding).
+            num_texts: Captions of the whole dataset.
+
+        Returns:
+            (i2t samples, one per local image; t2i samples, one per local caption), with ``pred_score`` over
+            all candidates and ``gt_label`` the matching candidates, as mmpretrain's ``RetrievalRecall`` reads.
+        """
+        img, txt = feats['image_feat'], feats['text_feat']
+        img_ids, txt_ids = self._global_ids(data_samples, img.device)
+        # samplers deal items to ranks interleaved (and pad): put gathered rows back at their dataset index
+        all_img = gather_by_id(img, img_ids, num_images)
+        all_txt = gather_by_id(txt, txt_ids, num_texts)
+        i2t, t2i = img @ all_txt.t(), txt @ all_img.t()  # [n, M], [m, N]
+        if self.rerank_topk:
+            ids, pad = (gather_by_id(feats[k], txt_ids, num_texts) for k in ('text_ids', 'text_padding'))
+            i2t = self._rerank(i2t, feats['image'], ids, pad, images_are_queries=True)
+            t2i = self._rerank(t2i, gather_by_id(feats['image'], img_ids, num_images), feats['text_ids'],
+                               feats['text_padding'], images_are_queries=False)
+        return self._samples(i2t, data_samples, 'i2t'), self._samples(t2i, data_samples, 't2i')
+
+    @staticmethod
+    def _global_ids(data_samples: Sequence, device: torch.device) -> Tuple[Tensor, Tensor]:
+        """Dataset indices of this rank's images (``image_id``) and captions (``gt_text_id``)."""
+        try:
+            img = [int(s.image_id) for s in data_samples]
+            txt = [int(t) for s in data_samples for t in s.gt_text_id]
+        except (AttributeError, KeyError) as err:
+            raise ValueError('retrieval evaluation needs each test item\'s image_id (running image index) and '
+                             "gt_text_id: pack them with PackInputs(algorithm_keys=['text', 'gt_text_id', "
+                             "'gt_image_id'], meta_keys=['image_id'])") from err
+        return torch.tensor(img, device=device), torch.tensor(txt, device=device)
+
+    def _rerank(self, sims: Tensor, images: Tensor, ids: Tensor, pad: Tensor, images_are_queries: bool) -> Tensor:
+        """ITM log-probability of a match for each query's top-k candidates; -100 for the others."""
+        k = min(self.rerank_topk, sims.shape[1])
+        out = torch.full_like(sims, -100.)  # candidates outside the top-k rank below every re-ranked one
+        top = sims.topk(k, dim=1).indices  # [Q, k]
+        for q in range(sims.shape[0]):
+            if images_are_queries:
+                img, tid, tpad = images[q:q + 1].float().expand(k, -1, -1, -1), ids[top[q]], pad[top[q]]
+            else:
+                img, tid, tpad = images[top[q]].float(), ids[q:q + 1].expand(k, -1), pad[q:q + 1].expand(k, -1)
+            out[q, top[q]] = self.itm_logits(img, tid, tpad).float().log_softmax(-1)[:, 1]
+        return out
+
+    @staticmethod
+    def _samples(scores: Tensor, data_samples: Sequence, mode: str) -> List[DataSample]:
+        out = []
+        for s in data_samples:
+            if mode == 'i2t':
+                out.append(DataSample())
+                if 'gt_text_id' in s:
+                    out[-1].gt_label = s.gt_text_id
+            else:
+                texts = [s.text] if isinstance(s.text, str) else list(s.text)
+                for i in range(len(texts)):
+                    out.append(DataSample())
+                    if 'gt_image_id' in s:
+                        out[-1].gt_label = s.gt_image_id[i]
+        if len(out) != scores.shape[0]:
+            raise ValueError(f'{len(out)} {mode} queries in the data samples but {scores.shape[0]} score rows')
+        for sample, row in zip(out, scores, strict=True):
+            sample.set_pred_score(row)
+            sample.set_pred_label(row.argmax(keepdim=True))
+        return out

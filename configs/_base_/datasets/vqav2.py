@@ -1,0 +1,42 @@
+# VQAv2 in its released layout (COCO images + the official question / annotation json), BEiT-3 recipe
+# (multimodal.md §1.10): train = train + trainable_val, validation on a seeded rest_val (1000 val images; the
+# official one is an unseeded shuffle), 480 px, RandomResizedCrop (0.5, 1) + flip + RandAugment for training,
+# a plain bicubic resize for evaluation. Answers: the 3129 seen >= 9 times in train + val, ViLT soft scores.
+_base_ = ['./vl_common.py']
+dataset_type = 'beitmm.VQAv2'
+data_root = 'data/vqav2'
+img_size = 480
+train_pipeline = [
+    dict(type='beitmm.RobustLoadImageFromFile', on_corrupt='skip'),
+    dict(type='RandomResizedCrop', scale=img_size, crop_ratio_range=(0.5, 1.0), backend='pillow',
+         interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),  # unilm flips VQA images too (left/right questions)
+    {{_base_.train_pipeline_randaug}},
+    dict(type='PackInputs', algorithm_keys=['question', 'answer_labels', 'answer_scores'],
+         meta_keys=['question_id', 'image_id']),
+]
+test_pipeline = [
+    dict(type='beitmm.RobustLoadImageFromFile'),
+    dict(type='Resize', scale=(img_size, img_size), backend='pillow', interpolation='bicubic'),
+    dict(type='PackInputs', algorithm_keys=['question', 'gt_answers', 'answer_type'],
+         meta_keys=['question_id', 'image_id']),
+]
+train_dataloader = dict(
+    batch_size=16, num_workers=8, persistent_workers=True, pin_memory=True, drop_last=True,
+    collate_fn=dict(type='default_collate'),
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type=dataset_type, data_root=data_root, split=('train', 'trainable_val'), pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=32, num_workers=8, persistent_workers=True, pin_memory=True, collate_fn=dict(type='default_collate'),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root, split='rest_val', pipeline=test_pipeline))
+val_evaluator = dict(type='beitmm.VQAAccuracy')
+# test-dev: no answers; writes the EvalAI submission (checked against the split's question file)
+test_dataloader = dict(
+    batch_size=32, num_workers=8, persistent_workers=True, pin_memory=True, collate_fn=dict(type='default_collate'),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root, split='test-dev', pipeline=test_pipeline))
+test_evaluator = dict(type='beitmm.VQAAccuracy', file_path='work_dirs/vqav2_test-dev_submission.json',
+                      question_file=data_root + '/vqa/v2_OpenEnded_mscoco_test-dev2015_questions.json')
+val_cfg = dict()
+test_cfg = dict()

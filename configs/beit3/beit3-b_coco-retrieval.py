@@ -1,0 +1,25 @@
+# BEiT-3 base fine-tuned for COCO retrieval (unilm beit3/get_started/get_started_for_retrieval.md): from the -itc
+# checkpoint (image-text contrastive intermediate tuning), 384 px, 15 epochs (3 warm-up), AdamW lr 2e-4, weight decay
+# 0.05, layer decay 0.65, drop path 0.2, total batch 3072 (16 GPUs x 192), symmetric contrastive loss over the
+# batch gathered from every rank (gradients kept), learnable unclamped temperature. Model selection: the mean of
+# TR@1/5/10 and IR@1/5/10. Reported (5k test): TR@1 79.1, IR@1 61.4.
+_base_ = [
+    '../_base_/models/beit3-b_vl.py', '../_base_/datasets/coco_retrieval.py',
+    '../_base_/schedules/vl_finetune_adamw_cosine.py', '../_base_/default_runtime.py'
+]
+default_scope = 'mmpretrain'
+model = dict(
+    type='beitmm.DualEncoderRetriever',
+    max_text_len=64,
+    backbone=dict(img_size=384, normalize_output=True, drop_path_rate=0.2,  # unilm: final norm on for retrieval
+                  init_cfg=dict(checkpoint='pretrain/beit3_base_itc_patch16_224.pth')))
+train_dataloader = dict(batch_size=192)
+optim_wrapper = dict(optimizer=dict(lr=2e-4, weight_decay=0.05), paramwise_cfg=dict(layer_decay_rate=0.65))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=3, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=3, end=15, eta_min_ratio=1e-6 / 2e-4,
+         convert_to_iter_based=True),
+]
+train_cfg = dict(max_epochs=15)
+default_hooks = dict(checkpoint=dict(save_best='t2i/r_mean', rule='greater'))
+auto_scale_lr = dict(enable=False, base_batch_size=3072)

@@ -1,0 +1,150 @@
+"""Dual-encoder retrieval: contrastive loss by hand, gradients through the 2-rank all-gather, scores, re-ranking."""
+import math
+import os
+import socket
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+import torch.nn.functional as F
+from mmpretrain.structures import DataSample
+
+from beitmm.models.multimodal.gather import gather_with_grad
+from beitmm.models.multimodal.itm import sample_hard_negatives
+from beitmm.registry import MODELS
+from beitmm.testing.vl import tiny_backbone, tiny_tokenizer
+
+TEXTS = ['a red circle', 'two blue squares', 'a green star left of a square', 'three shapes']
+
+
+def _retriever(kind: str = 'beit3', **kwargs):
+    torch.manual_seed(0)
+    model = MODELS.build(dict(type='beitmm.DualEncoderRetriever', backbone=tiny_backbone(kind),
+                              tokenizer=tiny_tokenizer('spm' if kind == 'beit3' else 'wordpiece'), max_text_len=12,
+                              **kwargs))
+    model.init_weights()
+    return model
+
+
+def test_contrastive_loss_matches_the_formula():
+    model = _retriever()
+    img = torch.randn(4, 3, 32, 32)
+    loss = model(img, [DataSample(text=t) for t in TEXTS], mode='loss')
+    fi = model.image_features(img)
+    ft = model.text_features(*model.tokenize(TEXTS))
+    sims = (fi @ ft.t()).tolist()
+    total = 0.
+    for i in range(4):  # -log softmax of the diagonal, both directions, by hand
+        total -= math.log(math.exp(sims[i][i] / 0.07) / sum(math.exp(s / 0.07) for s in sims[i]))
+        col = [sims[j][i] for j in range(4)]
+        total -= math.log(math.exp(sims[i][i] / 0.07) / sum(math.exp(s / 0.07) for s in col))
+    assert loss['loss_itc'].item() == pytest.approx(total / 8, rel=1e-4)
+    assert loss['logit_scale'].item() == pytest.approx(1 / 0.07, rel=1e-6)
+
+
+def _rank_grads(rank: int, port: int, feats_i: torch.Tensor, feats_t: torch.Tensor, out: dict) -> None:
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    dist.init_process_group('gloo', rank=rank, world_size=2)
+    b = feats_i.shape[0] // 2
+    fi = feats_i[rank * b:(rank + 1) * b].clone().requires_grad_()
+    ft = feats_t[rank * b:(rank + 1) * b].clone().requires_grad_()
+    all_i, all_t = gather_with_grad(fi), gather_with_grad(ft)
+    labels = torch.arange(b) + rank * b
+    loss = (F.cross_entropy(fi @ all_t.t(), labels) + F.cross_entropy(ft @ all_i.t(), labels)) / 2
+    loss.backward()  # the other rank's loss reaches these rows through its gathered copy
+    out[rank] = ((fi.grad / 2).tolist(), (ft.grad / 2).tolist())  # DDP averages over the 2 ranks
+    dist.destroy_process_group()
+
+
+def _worker(rank, port, fi, ft, queue):
+    out = {}
+    _rank_grads(rank, port, fi, ft, out)
+    queue.put((rank, out[rank]))
+
+
+def test_all_gather_keeps_gradients_across_ranks():
+    """Two gloo ranks with half the batch each give the gradients of the full-batch loss (open_clip's ClipLoss)."""
+    torch.manual_seed(0)
+    fi, ft = torch.randn(4, 8), torch.randn(4, 8)
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    ctx = mp.get_context('spawn')
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(r, port, fi, ft, queue)) for r in range(2)]
+    for p in procs:
+        p.start()
+    results = dict(queue.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(timeout=60)
+    full_i, full_t = fi.clone().requires_grad_(), ft.clone().requires_grad_()
+    labels = torch.arange(4)
+    ((F.cross_entropy(full_i @ full_t.t(), labels) + F.cross_entropy(full_t @ full_i.t(), labels)) / 2).backward()
+    # the rank-averaged gradient of each rank's own features equals the full-batch gradient of those rows
+    got_i = torch.tensor(results[0][0] + results[1][0])
+    got_t = torch.tensor(results[0][1] + results[1][1])
+    torch.testing.assert_close(got_i, full_i.grad, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(got_t, full_t.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_predict_all_scores_every_image_against_every_caption():
+    model = _retriever().eval()
+    items = [DataSample(text=TEXTS[:2], gt_text_id=[0, 1], gt_image_id=[0, 0], image_id=0),
+             DataSample(text=TEXTS[2:], gt_text_id=[2, 3], gt_image_id=[1, 1], image_id=1)]
+    img = torch.randn(2, 3, 32, 32)
+    feats = model(img, items, mode='tensor')
+    assert feats['image_feat'].shape == (2, 32) and feats['text_feat'].shape == (4, 32)
+    i2t, t2i = model.predict_all(feats, items, num_images=2, num_texts=4)
+    expected = model.image_features(img) @ model.text_features(*model.tokenize(TEXTS)).t()
+    torch.testing.assert_close(torch.stack([s.pred_score for s in i2t]), expected)
+    torch.testing.assert_close(torch.stack([s.pred_score for s in t2i]), expected.t())
+    assert [s.gt_label for s in i2t] == [[0, 1], [2, 3]] and [s.gt_label for s in t2i] == [0, 0, 1, 1]
+    with pytest.raises(ValueError, match='RetrievalValLoop'):
+        model(img, items, mode='predict')
+    with pytest.raises(ValueError, match="image_id"):
+        model.predict_all(feats, [DataSample(text=TEXTS[:2], gt_text_id=[0, 1])] * 2, 2, 4)
+
+
+def test_gathered_rows_go_back_to_their_dataset_index():
+    from beitmm.models.multimodal.gather import gather_by_id
+    rows = torch.arange(6.).view(3, 2)
+    out = gather_by_id(rows, torch.tensor([2, 0, 1]), 3)  # a sampler's interleaved order
+    assert out.tolist() == [[2., 3.], [4., 5.], [0., 1.]]
+    with pytest.raises(ValueError, match=r'no rank encoded the items \[3\]'):
+        gather_by_id(rows, torch.tensor([2, 0, 1]), 4)
+
+
+def test_rerank_orders_the_top_k_by_the_itm_score():
+    model = _retriever('vlmo', rerank_topk=2).eval()
+    items = [DataSample(text=[t], gt_text_id=[i], gt_image_id=[i], image_id=i) for i, t in enumerate(TEXTS[:3])]
+    feats = model(torch.randn(3, 3, 32, 32), items, mode='tensor')
+    feats['image_feat'] = torch.eye(3)  # ITC: image q is most similar to text q, then text q + 1
+    feats['text_feat'] = torch.tensor([[1., 0, 0], [0.9, 1, 0], [0, 0.9, 1]])
+    feats['text_feat'] = F.normalize(feats['text_feat'], dim=-1)
+    # an ITM head that prefers the *second* ITC candidate: match logit = text index
+    model.itm_logits = lambda img, ids, pad: torch.stack(
+        [torch.zeros(len(ids)), torch.tensor([float(TEXT_INDEX[tuple(r.tolist())]) for r in ids])], dim=1)
+    all_ids = feats['text_ids']
+    TEXT_INDEX.clear()
+    TEXT_INDEX.update({tuple(r.tolist()): i for i, r in enumerate(all_ids)})
+    i2t, _ = model.predict_all(feats, items, num_images=3, num_texts=3)
+    scores = torch.stack([s.pred_score for s in i2t])
+    assert (scores[0] > -100).tolist() == [True, True, False]  # top-2 of image 0 by ITC: texts 0, 1
+    assert scores[0].argmax().item() == 1  # re-ranked: text 1 has the larger ITM match logit
+    log_p = F.log_softmax(torch.tensor([0., 1.]), 0)[1].item()
+    assert scores[0, 1].item() == pytest.approx(log_p, rel=1e-6)
+
+
+TEXT_INDEX: dict = {}
+
+
+def test_hard_negatives_never_draw_the_positive_and_follow_the_similarities():
+    logits = torch.tensor([[5., 0., -50.], [0., 5., 8.]])
+    g = torch.Generator().manual_seed(0)
+    draws = torch.stack([sample_hard_negatives(logits, torch.tensor([0, 1]), g) for _ in range(200)])
+    assert (draws[:, 0] != 0).all() and (draws[:, 1] != 1).all()
+    assert (draws[:, 0] == 1).float().mean() > 0.99  # exp(0) >> exp(-50)
+    assert (draws[:, 1] == 2).float().mean() > 0.99
+    with pytest.raises(ValueError, match='at least 2'):
+        sample_hard_negatives(torch.zeros(1, 1), torch.tensor([0]))
