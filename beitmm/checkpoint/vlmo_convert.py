@@ -253,8 +253,12 @@ class VLMoConverter(CheckpointConverter):
         """See :meth:`CheckpointConverter.convert_model`; other keys are copied when the model has them."""
         prefix = backbone_prefix
         whole = any(k.startswith(prefix) for k in state_dict)
-        backbone = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)} if whole else state_dict
-        rest = {k: v for k, v in state_dict.items() if not k.startswith(prefix)} if whole else {}
+        if whole:  # beitmm's layout
+            backbone = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+            rest = {k: v for k, v in state_dict.items() if not k.startswith(prefix)}
+        else:  # VLMo's own files: its task heads sit beside the backbone keys, under their names
+            backbone = {k: v for k, v in state_dict.items() if not _HEADS.match(k)}
+            rest = {k: v for k, v in state_dict.items() if _HEADS.match(k)}
         bb_out, report = convert_vlmo_backbone(backbone, target, strict)
         report.add_prefix(prefix, prefix if whole else '')
         out = {prefix + k: v for k, v in bb_out.items()}

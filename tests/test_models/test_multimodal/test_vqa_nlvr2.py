@@ -124,3 +124,15 @@ def test_nlvr2_needs_two_images_and_predicts_for_accuracy():
     out = model(torch.randn(2, 2, 3, 32, 32), [DataSample(text='a', gt_label=1), DataSample(text='b', gt_label=0)],
                 mode='predict')
     assert out[0].pred_score.shape == (2, ) and abs(out[0].pred_score.sum().item() - 1) < 1e-6
+
+
+def test_official_vlmo_vqa_checkpoint_loads_by_copy():
+    """VLMo-layout keys (``transformer.*``, ``pooler.dense``, ``vqa_classifier.{0,1,3}``) fill the VQA model."""
+    model = _vqa('vlmo')
+    state = {k.replace('backbone.', '', 1): v.clone() + 1 for k, v in model.state_dict().items()}
+    assert {'pooler.dense.weight', 'vqa_classifier.0.weight', 'vqa_classifier.3.weight',
+            'transformer.blocks.0.attn.qkv.weight'} <= set(state)
+    converted = convert_state_for_model(model, {'state_dict': state}['state_dict'], 'backbone.', source='vlmo vqa')
+    missing, unexpected = model.load_state_dict(converted, strict=False)
+    assert (missing, unexpected) == ([], [])
+    torch.testing.assert_close(model.vqa_classifier[3].weight, state['vqa_classifier.3.weight'])
