@@ -35,7 +35,9 @@ setup(
         mim=parse_requirements('mminstall.txt'),
         lint=parse_requirements('lint.txt'),
         multimodal=parse_requirements('multimodal.txt'),
-        all=parse_requirements('tests.txt') + parse_requirements('optional.txt') + parse_requirements('multimodal.txt'),
+        seq2seq=parse_requirements('seq2seq.txt'),
+        all=parse_requirements('tests.txt') + parse_requirements('optional.txt') + parse_requirements('multimodal.txt')
+        + parse_requirements('seq2seq.txt'),
     ),
     license='Apache License 2.0',
     zip_safe=False,

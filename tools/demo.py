@@ -599,11 +599,25 @@ def add_vl_task_arguments(group: argparse._ArgumentGroup) -> None:
     add_vl_arguments(group)
 
 
+def run_seq2seq_task(args: argparse.Namespace) -> None:
+    """The seq2seq demo (tools/demo_seq2seq.py), given this module's stage helpers."""
+    from demo_seq2seq import run_seq2seq
+    run_seq2seq(args, sys.modules[__name__])
+
+
+def add_seq2seq_task_arguments(group: argparse._ArgumentGroup) -> None:
+    """Options of the seq2seq demo (tools/demo_seq2seq.py)."""
+    from demo_seq2seq import add_seq2seq_arguments
+    add_seq2seq_arguments(group)
+
+
 TASKS: Dict[str, Task] = {
     'vision': Task('BEiT pretraining vs scratch: classification and segmentation on generated images (default)',
                    run_vision, add_vision_arguments),
     'vl': Task('tiny BEiT-3 on generated VQAv2 / NLVR2 / retrieval / captioning data, metrics vs chance',
                run_vl_task, add_vl_task_arguments),
+    'seq2seq': Task('s2s-ft pseudo-masked / masked / causal fine-tuning of one MLM-pretrained tiny BERT, ROUGE vs copy',
+                    run_seq2seq_task, add_seq2seq_task_arguments),
 }
 
 

@@ -112,7 +112,7 @@ def registered_converters() -> Tuple[str, ...]:
 
 
 def _import_builtin() -> None:
-    from . import beit3_convert, beit_convert, vlmo_convert  # noqa: F401  register 'beit3', 'beit', 'vlmo'
+    from . import beit3_convert, beit_convert, bert_convert, vlmo_convert  # noqa: F401  register 'beit3', 'beit', 'bert', 'vlmo'
 
 
 def converter_for(module: object) -> Optional[CheckpointConverter]:

@@ -10,6 +10,7 @@ from . import (
                losses,
                multimodal,
                necks,
+               seq2seq,
                targets,
                teachers,
                tokenizers,
@@ -27,7 +28,8 @@ from .tokenizers import VQKD, DALLETokenizer, KMeansTokenizer
 
 __all__ = [
     'algorithms', 'backbones', 'classifiers', 'data_preprocessors', 'decode_heads', 'heads', 'layers', 'losses',
-    'necks', 'targets', 'teachers', 'tokenizers', 'multimodal', 'BEiT', 'CIM', 'FastUPerHead', 'LowMemoryFCNHead',
+    'necks', 'targets', 'teachers', 'tokenizers', 'multimodal', 'seq2seq', 'BEiT', 'CIM', 'FastUPerHead',
+    'LowMemoryFCNHead',
     'DALLETokenizer', 'KMeansTokenizer', 'MaskedImageModeling', 'MIMHead', 'TokenClassificationLoss',
     'FeatureRegressionLoss', 'TwoViewDataPreprocessor', 'CLIPViT', 'DINOViT', 'VQKD', 'BEiTV2Neck',
     'LinearProbeNeck', 'LinearProbeClassifier'

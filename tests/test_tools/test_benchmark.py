@@ -69,3 +69,12 @@ def test_benchmark_retrieval_task_counts_one_forward_per_image_and_caption(capsy
                      r'N x M = 45\)', out)
     assert re.search(r'N=\s+6 images \+ M=\s+30 captions: image forwards 6, text forwards 30', out)
     assert re.search(r'time ratio / size ratio = [0-9.]+', out)
+
+
+def test_benchmark_seq2seq_task(capsys):
+    _tool().main(['seq2seq', '--arch', 'tiny-test', '--batch-size', '1', '--tokens', '5', '--num-beams', '2',
+                  '--repeats', '1'])
+    out = capsys.readouterr().out
+    assert re.search(r'ratio recompute / cached: [0-9.]+x speed-up of the cached decoding at 5 target tokens; '
+                     r'identical outputs: yes', out)
+    assert re.search(r'ratio pseudo-masked / masked-LM step: [0-9.]+x', out)

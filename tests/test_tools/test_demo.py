@@ -41,8 +41,9 @@ def demo():
 def test_help_lists_the_tasks_and_budget_options():
     out = subprocess.run([sys.executable, DEMO, '--help'], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0, out.stderr
-    for word in ('--task {vision,vl}', '--full', 'vision ', 'vl ', '--pretrain-epochs', '--cls-epochs', '--seg-iters',
-                 '--unlabeled', '--seeds', '--vl-train', '--vl-nlvr2', '--vl-tasks'):
+    for word in ('--task {seq2seq,vision,vl}', '--full', 'vision ', 'vl ', 'seq2seq ', '--s2s-iters',
+                 '--pretrain-epochs', '--cls-epochs', '--seg-iters', '--unlabeled', '--seeds', '--vl-train',
+                 '--vl-nlvr2', '--vl-tasks'):
         assert word in out.stdout, word
 
 
@@ -64,6 +65,13 @@ def test_help_defaults_are_the_configs_values(demo):
                            ('seg_iters', demo.LIN_CFG, 'max_iters')):
         value = Config.fromfile(cfg, import_custom_modules=False).train_cfg[key]
         assert f'(config: {value})' in helps[dest], (dest, value)
+
+
+def test_seq2seq_demo_task_is_the_sorted_shape_inventory():
+    sys.path.insert(0, osp.dirname(DEMO))
+    from demo_seq2seq import inventory
+    shapes = [dict(color='red', kind='circle'), dict(color='blue', kind='square'), dict(color='blue', kind='circle')]
+    assert inventory(shapes) == 'blue circle , blue square , red circle'
 
 
 def test_vl_chance_levels_by_hand():

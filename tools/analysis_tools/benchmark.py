@@ -8,6 +8,7 @@ Usage::
     python tools/analysis_tools/benchmark.py masking         # blockwise masks vs unilm's loop
     python tools/analysis_tools/benchmark.py captioning      # BEiT-3 beam search: kv cache vs recomputing
     python tools/analysis_tools/benchmark.py retrieval       # retrieval evaluation time at two dataset sizes
+    python tools/analysis_tools/benchmark.py seq2seq         # s2s-ft decoding: kv cache vs recomputing
     python tools/analysis_tools/benchmark.py segmentation --with-cp --inference --precision fp32
 
 Both models get the same weights (reference -> beitmm through beitmm's checkpoint converters), the
@@ -50,7 +51,7 @@ from benchmark_utils import (  # noqa: E402
 )
 
 DEFAULTS = dict(pretrain=(8, 224), classification=(8, 224), segmentation=(2, 512), multiway=(8, 224),
-                captioning=(2, 224), retrieval=(32, 64))
+                captioning=(2, 224), retrieval=(32, 64), seq2seq=(2, 0))
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -64,7 +65,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('task', choices=['pretrain', 'classification', 'segmentation', 'multiway', 'masking', 'captioning',
-                                    'retrieval'])
+                                    'retrieval', 'seq2seq'])
     p.add_argument('--batch-size', type=int, help='default 8 (pretrain, classification) / 2 (segmentation)')
     p.add_argument('--img-size', type=int, help='default 224 / 512 (segmentation)')
     p.add_argument('--arch', choices=sorted(set(ARCHS) | {'tiny'}),
@@ -80,15 +81,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--no-memory', action='store_true', help='skip the peak-memory subprocesses')
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     p.add_argument('--num-masks', type=int, default=4096, help='masking task: masks per timing')
-    p.add_argument('--tokens', type=int, default=20, help='captioning task: tokens generated')
-    p.add_argument('--num-beams', type=int, default=3, help='captioning task: beams')
+    p.add_argument('--tokens', type=int, default=None,
+                   help='captioning / seq2seq tasks: tokens generated (default 20 / 32)')
+    p.add_argument('--num-beams', type=int, default=3, help='captioning / seq2seq tasks: beams')
     p.add_argument('--threads', type=int, default=1,
-                   help='captioning / retrieval tasks: torch threads (1: stable CPU times)')
+                   help='captioning / retrieval / seq2seq tasks: torch threads (1: stable CPU times)')
     p.add_argument('--sizes', type=int, nargs='+', default=[100, 400], help='retrieval task: images per evaluation')
     p.add_argument('--memory-probe', help=argparse.SUPPRESS)  # internal: 'beitmm' or 'reference@<precision>'
     args = p.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
-    args.arch = args.arch or ('tiny' if args.task in ('captioning', 'retrieval') else 'base')
+    args.arch = args.arch or ('tiny' if args.task in ('captioning', 'retrieval', 'seq2seq') else 'base')
+    args.tokens = args.tokens or (32 if args.task == 'seq2seq' else 20)
     if args.task != 'masking':
         batch, img = DEFAULTS[args.task]
         args.batch_size = args.batch_size or batch
@@ -264,6 +267,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     elif args.task == 'captioning':
         from benchmark_captioning import run_captioning
         run_captioning(args)
+    elif args.task == 'seq2seq':
+        from benchmark_seq2seq import run_seq2seq
+        run_seq2seq(args)
     elif args.task == 'retrieval':
         from benchmark_retrieval import run_retrieval
         run_retrieval(args)

@@ -1,0 +1,37 @@
+"""BERT's masked-LM head (HF ``cls.predictions``): dense -> GELU -> LayerNorm -> decoder tied to the word embedding."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+
+class MLMHead(nn.Module):
+    """``transform.dense``, ``transform.LayerNorm``, ``bias``; the decoder weight is the word embedding (tied).
+
+    Args:
+        dim: Hidden width.
+        word_embeddings: The encoder's token embedding [V, dim], shared as the output projection.
+        eps: LayerNorm epsilon (BERT: 1e-12).
+    """
+
+    def __init__(self, dim: int, word_embeddings: nn.Embedding, eps: float = 1e-12) -> None:
+        super().__init__()
+        self.transform = nn.Module()
+        self.transform.dense = nn.Linear(dim, dim)
+        self.transform.LayerNorm = nn.LayerNorm(dim, eps=eps)
+        self.bias = nn.Parameter(torch.zeros(word_embeddings.num_embeddings))
+        self._words = [word_embeddings]  # a plain list: the embedding stays the backbone's parameter
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Hidden [..., dim] -> logits [..., V]."""
+        x = self.transform.LayerNorm(F.gelu(self.transform.dense(x)))
+        return F.linear(x, self._words[0].weight, self.bias)
+
+
+def init_mlm_head(head: MLMHead) -> None:
+    """BERT's init of the transform: truncated normal (0.02) dense, zero biases, LayerNorm 1 / 0."""
+    nn.init.trunc_normal_(head.transform.dense.weight, std=.02, a=-.04, b=.04)
+    nn.init.zeros_(head.transform.dense.bias)
+    nn.init.ones_(head.transform.LayerNorm.weight)
+    nn.init.zeros_(head.transform.LayerNorm.bias)
+    nn.init.zeros_(head.bias)

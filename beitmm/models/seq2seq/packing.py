@@ -1,0 +1,148 @@
+"""s2s-ft input packing and target corruption (language-and-privacy.md §1.2-1.3), shared by the three algorithms.
+
+Source ``[CLS] src [SEP]`` (causal fine-tuning: no trailing [SEP]) padded to the batch's longest; target
+``tgt [SEP]`` (causal: input ``[SEP] tgt``, labels ``tgt [SEP]``) padded likewise; pseudo tokens (pseudo-masked)
+one per target token. Positions: source ``0..n_src-1``, target token i ``n_src + i`` with ``n_src`` the sample's
+*real* source length, each pseudo token its target's position; segment ids 0 (source) and 1 (target, pseudo).
+"""
+from dataclasses import dataclass
+from typing import List, Optional, Sequence
+
+import torch
+from torch import Tensor
+
+
+@dataclass
+class Packed:
+    """One packed batch: ``[source; target (; pseudo)]`` with its labels, positions, segments and paddings.
+
+    Attributes:
+        source: Source ids [B, S].
+        source_padding: Bool [B, S], True at padding.
+        target: Target input ids [B, T] (corrupted as the algorithm wants).
+        target_padding: Bool [B, T].
+        labels: Ids to predict [B, T] (pad where nothing is predicted).
+        predict: Bool [B, T], positions whose label is predicted (at the target, or at its pseudo token).
+        pseudo: Pseudo-token ids [B, T], or None.
+        source_len: Real source tokens per sample [B].
+    """
+    source: Tensor
+    source_padding: Tensor
+    target: Tensor
+    target_padding: Tensor
+    labels: Tensor
+    predict: Tensor
+    pseudo: Optional[Tensor]
+    source_len: Tensor
+
+    def ids(self) -> Tensor:
+        """The packed input ids [B, S + T (+ T)]."""
+        parts = [self.source, self.target] + ([self.pseudo] if self.pseudo is not None else [])
+        return torch.cat(parts, dim=1)
+
+    def positions(self) -> Tensor:
+        """Position ids [B, S + T (+ T)]: source 0.., target (and pseudo) ``n_src + i``."""
+        S, T = self.source.shape[1], self.target.shape[1]
+        src = torch.arange(S, device=self.source.device)[None].expand(len(self.source), -1)
+        tgt = self.source_len[:, None] + torch.arange(T, device=self.source.device)[None]  # [B, T]
+        return torch.cat([src, tgt] + ([tgt] if self.pseudo is not None else []), dim=1)
+
+    def segments(self) -> Tensor:
+        """Segment (token type) ids [B, S + T (+ T)]: 0 for the source, 1 for target and pseudo tokens."""
+        n_tgt = self.target.shape[1] * (2 if self.pseudo is not None else 1)
+        return torch.cat([torch.zeros_like(self.source), torch.ones(len(self.source), n_tgt, dtype=torch.long,
+                                                                     device=self.source.device)], dim=1)
+
+
+def pad(seqs: Sequence[Sequence[int]], pad_id: int, device: torch.device):
+    """Right-pad id lists into ``(ids [B, L], padding [B, L])``."""
+    length = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), length), pad_id, dtype=torch.long, device=device)
+    padding = torch.ones(len(seqs), length, dtype=torch.bool, device=device)
+    for i, s in enumerate(seqs):
+        ids[i, :len(s)] = torch.as_tensor(list(s), dtype=torch.long, device=device)
+        padding[i, :len(s)] = False
+    return ids, padding
+
+
+def corrupt(ids: Tensor, select: Tensor, mask_id: int, random_ids: Tensor, keep_prob: float = 0.1,
+            random_prob: float = 0.1, generator: Optional[torch.Generator] = None) -> Tensor:
+    """s2s-ft's 80 / 10 / 10 corruption of the selected positions: [MASK], a random id, or kept.
+
+    Args:
+        ids: Ids [B, T].
+        select: Bool [B, T], the positions to corrupt.
+        mask_id: The [MASK] id.
+        random_ids: Ids a random replacement is drawn from (the vocabulary without the special tokens) [V'].
+        keep_prob: Probability a selected token is kept (0.1).
+        random_prob: Probability it becomes a random id (0.1); [MASK] otherwise.
+        generator: Random generator (default: torch's global one).
+
+    Returns:
+        The corrupted ids [B, T].
+    """
+    u = torch.rand(ids.shape, generator=generator, device=ids.device)
+    rand = random_ids[torch.randint(len(random_ids), ids.shape, generator=generator, device=ids.device)]
+    out = torch.where(select & (u < 1 - keep_prob - random_prob), torch.full_like(ids, mask_id), ids)
+    return torch.where(select & (u >= 1 - keep_prob - random_prob) & (u < 1 - keep_prob), rand, out)
+
+
+def pack(sources: List[List[int]], targets: List[List[int]], algorithm: str, mask_id: int, pad_id: int,
+         sep_id: int, random_ids: Tensor, target_mask_prob: float, num_max_mask_token: int = 0,
+         generator: Optional[torch.Generator] = None, device: Optional[torch.device] = None) -> Packed:
+    """Pack tokenized pairs for one algorithm (language-and-privacy.md §1.3).
+
+    Args:
+        sources: ``[CLS] src [SEP]`` id lists (truncated by the caller).
+        targets: ``tgt [SEP]`` id lists (truncated by the caller).
+        algorithm: ``'pseudo-masked'`` (s2s-ft v2), ``'masked'`` (v1) or ``'causal'`` (v0).
+        mask_id: [MASK] id.
+        pad_id: Padding id.
+        sep_id: [SEP] id (the causal algorithm's start-of-target token).
+        random_ids: Candidate ids of random replacements.
+        target_mask_prob: pseudo-masked: probability that a real target token is replaced by its corrupted pseudo
+            token ("word drop"); masked: fraction of target tokens corrupted and predicted; causal: probability
+            that an input target token (after the first) is corrupted.
+        num_max_mask_token: masked: cap on corrupted tokens per target (s2s-ft's ``num_max_mask_token``; 0: none).
+        generator: Random generator.
+        device: Device.
+
+    Returns:
+        The packed batch.
+    """
+    device = device or torch.device('cpu')
+    if algorithm == 'causal':
+        sources = [s[:-1] if len(s) > 1 and s[-1] == sep_id else s for s in sources]  # no trailing [SEP] in v0
+        inputs = [[sep_id] + t[:-1] for t in targets]  # [SEP] as the start token; the labels end with [SEP]
+    else:
+        inputs = targets
+    source, source_padding = pad(sources, pad_id, device)
+    labels, target_padding = pad(targets, pad_id, device)
+    target, _ = pad(inputs, pad_id, device)
+    real = ~target_padding
+    source_len = (~source_padding).sum(1)
+    rand = lambda: torch.rand(target.shape, generator=generator, device=device)  # noqa: E731
+    pseudo = None
+    if algorithm == 'pseudo-masked':
+        pseudo = corrupt(labels, real, mask_id, random_ids, generator=generator)
+        drop = real & (rand() < target_mask_prob)
+        target = torch.where(drop, pseudo, target)
+        predict = real
+    elif algorithm == 'masked':
+        m = real.sum(1)  # [B]
+        k = torch.clamp((m.float() * target_mask_prob).long(), min=1)
+        if num_max_mask_token:
+            k = torch.clamp(k, max=num_max_mask_token)
+        order = torch.where(real, rand(), torch.full_like(rand(), 2.)).argsort(1).argsort(1)
+        predict = order < k[:, None]
+        target = corrupt(target, predict, mask_id, random_ids, generator=generator)
+    elif algorithm == 'causal':
+        first = torch.zeros_like(real)
+        first[:, 0] = True
+        drop = real & ~first & (rand() < target_mask_prob)
+        target = corrupt(target, drop, mask_id, random_ids, generator=generator)
+        predict = real
+    else:
+        raise ValueError(f"unknown s2s-ft algorithm {algorithm!r}: 'pseudo-masked', 'masked' or 'causal'")
+    labels = labels.masked_fill(~predict, pad_id)
+    return Packed(source, source_padding, target, target_padding, labels, predict, pseudo, source_len)

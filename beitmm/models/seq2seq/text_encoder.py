@@ -1,0 +1,35 @@
+"""One call convention for the text encoders of s2s-ft and text MLM: ``beitmm.BertEncoder``, BEiT-3 text branch."""
+from typing import Optional
+
+import torch.nn as nn
+from torch import Tensor
+
+
+def is_beit3(backbone: nn.Module) -> bool:
+    """Whether the backbone is a ``beitmm.BEiT3`` (its text branch) rather than a ``beitmm.BertEncoder``."""
+    return hasattr(backbone, 'text_embed')
+
+
+def word_embeddings(backbone: nn.Module) -> nn.Embedding:
+    """The backbone's token embedding (tied to the MLM head's decoder)."""
+    return backbone.text_embed if is_beit3(backbone) else backbone.embeddings.word_embeddings
+
+
+def run_text(backbone: nn.Module, ids: Tensor, positions: Optional[Tensor] = None, segments: Optional[Tensor] = None,
+             attn_mask: Optional[Tensor] = None, padding: Optional[Tensor] = None, kv_cache=None) -> Tensor:
+    """Hidden states [B, N, C] of token ids [B, N].
+
+    Args:
+        backbone: ``beitmm.BertEncoder`` or a ``beitmm.BEiT3`` with the language branch.
+        ids: Token ids.
+        positions: Position ids [B, N] / [N] (default 0..N-1).
+        segments: Token types [B, N] (BEiT-3 has none: ignored).
+        attn_mask: Bool [B|1, 1, N, N_keys], True = may attend.
+        padding: Bool [B, N], True at padding (keys never attended).
+        kv_cache: ``beitmm.models.generation.KVCache`` of incremental decoding.
+    """
+    if is_beit3(backbone):
+        return backbone(text=ids, text_padding_mask=padding, text_positions=positions, attn_mask=attn_mask,
+                        kv_cache=kv_cache)[-1]
+    return backbone(ids, padding_mask=padding, attn_mask=attn_mask, positions=positions, token_types=segments,
+                    kv_cache=kv_cache)

@@ -1,0 +1,87 @@
+"""BERT-style masked language modeling of a text encoder (pretrains the s2s-ft demo's encoder; text MLM for others).
+
+15% of the non-special tokens of each text are selected and corrupted 80 / 10 / 10 ([MASK] / random / kept, the same
+:func:`~.packing.corrupt` as s2s-ft); cross-entropy at the selected tokens through the tied ``cls.predictions`` head,
+so the checkpoint loads into :class:`~.s2s_ft.Seq2SeqFinetuner` (same backbone and head names) by copy.
+"""
+from typing import Dict, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from torch import Tensor
+
+from beitmm.registry import MODELS, TEXT_TOKENIZERS
+
+from .head import MLMHead, init_mlm_head
+from .packing import corrupt
+from .text_encoder import run_text, word_embeddings
+
+
+@MODELS.register_module()
+class TextMaskedLM(BaseModel):
+    """Masked language modeling on the ``src`` texts of the data samples.
+
+    Args:
+        backbone: ``beitmm.BertEncoder`` or a language-only ``beitmm.BEiT3`` config.
+        tokenizer: Text tokenizer config.
+        max_len: Tokens per text, special tokens included (longer texts are truncated, counted).
+        mask_prob: Fraction of the non-special tokens selected (BERT: 0.15), at least one per text.
+        data_preprocessor: mmengine data preprocessor config.
+        init_cfg: mmengine init config.
+    """
+
+    def __init__(self, backbone: dict, tokenizer: dict, max_len: int = 128, mask_prob: float = 0.15,
+                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if not 0 < mask_prob < 1:
+            raise ValueError(f'mask_prob must be in (0, 1), got {mask_prob}')
+        self.backbone = MODELS.build(backbone)
+        self.tokenizer = TEXT_TOKENIZERS.build(tokenizer)
+        words = word_embeddings(self.backbone)
+        self.tokenizer.check_embedding(words.num_embeddings)
+        self.max_len, self.mask_prob = max_len, mask_prob
+        self.cls = nn.Module()  # HF BERT's ``cls.predictions``
+        self.cls.predictions = MLMHead(words.embedding_dim, words)
+        special = set(self.tokenizer.special_ids.values())
+        self.register_buffer('random_ids', torch.tensor([i for i in range(self.tokenizer.num_ids) if i not in special]),
+                             persistent=False)
+
+    def init_weights(self) -> None:
+        """Backbone init (or checkpoint), BERT's init of the head's transform."""
+        super().init_weights()
+        init_mlm_head(self.cls.predictions)
+
+    def select(self, ids: Tensor, padding: Tensor, generator: Optional[torch.Generator] = None) -> Tensor:
+        """Bool [B, L]: ``mask_prob`` of each text's real non-special tokens (at least one), uniformly drawn."""
+        special = torch.isin(ids, torch.tensor(sorted(self.tokenizer.special_ids.values()), device=ids.device))
+        candidate = ~padding & ~special
+        n = candidate.sum(1)
+        k = torch.clamp((n.float() * self.mask_prob).round().long(), min=1) * (n > 0)
+        draw = torch.rand(ids.shape, generator=generator, device=ids.device).masked_fill(~candidate, 2.)
+        return draw.argsort(1).argsort(1) < k[:, None]
+
+    def loss(self, data_samples: Sequence) -> Dict[str, Tensor]:
+        """Cross-entropy at the selected tokens, and their accuracy."""
+        texts: List[str] = []
+        for i, s in enumerate(data_samples):
+            if not isinstance(s.get('src'), str):
+                raise ValueError(f'sample {i} (line {s.get("line")}) has no text `src`')
+            texts.append(s.src)
+        batch = self.tokenizer.encode_batch(texts, self.max_len, 'warn', 'longest')
+        ids = batch['input_ids'].to(self.random_ids.device)
+        padding = batch['padding_mask'].to(ids.device)
+        chosen = self.select(ids, padding)
+        inputs = corrupt(ids, chosen, self.tokenizer.mask_id, self.random_ids)
+        hidden = run_text(self.backbone, inputs, segments=torch.zeros_like(inputs), padding=padding)
+        logits = self.cls.predictions(hidden[chosen])  # [M, V]
+        labels = ids[chosen]
+        return dict(loss=F.cross_entropy(logits.float(), labels),
+                    acc=(logits.detach().argmax(-1) == labels).float().mean())
+
+    def forward(self, inputs=None, data_samples: Optional[List] = None, mode: str = 'loss'):
+        """The mmengine entry: ``loss`` only (pretraining)."""
+        if mode == 'loss':
+            return self.loss(data_samples)
+        raise ValueError(f"TextMaskedLM.forward: mode {mode!r}; pretraining has only 'loss'")
