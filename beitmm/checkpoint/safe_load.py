@@ -106,6 +106,19 @@ def _offending_global(message: str) -> str:
     return ''
 
 
+def _load_safetensors(path: str, map_location: Any) -> dict:
+    """A ``.safetensors`` file as a state dict, with a clear error when it is truncated or not safetensors."""
+    try:
+        from safetensors.torch import load_file
+    except ImportError as err:
+        raise ImportError(f'{path} is a safetensors file: pip install safetensors') from err
+    device = map_location if isinstance(map_location, str) else 'cpu'
+    try:
+        return load_file(path, device=device)
+    except Exception as err:  # noqa: BLE001 - safetensors raises its own error types
+        raise CorruptCheckpointError(f'Checkpoint {path} is not a readable safetensors file: {err}') from err
+
+
 def load_checkpoint_file(path: str, map_location: Any = 'cpu', trusted: Optional[bool] = None) -> dict:
     """Load a checkpoint with ``weights_only=True`` under ``SAFE_GLOBALS``.
 
@@ -130,6 +143,8 @@ def load_checkpoint_file(path: str, map_location: Any = 'cpu', trusted: Optional
         trusted = os.environ.get(TRUST_ENV, '0') == '1'
     if not osp.isfile(path):
         raise FileNotFoundError(f'Checkpoint file not found: {path}')
+    if path.endswith('.safetensors'):  # HF's default format (model.safetensors): tensors only, nothing to unpickle
+        return _load_safetensors(path, map_location)
     try:
         if trusted:
             return torch.load(path, map_location=map_location, weights_only=False)

@@ -303,3 +303,24 @@ def test_mmengine_loads_go_through_the_safe_loader(tmp_path, monkeypatch):
         _load_checkpoint(path, map_location='cpu')
     monkeypatch.setenv('BEITMM_TRUST_CHECKPOINT', '1')
     assert torch.equal(_load_checkpoint(path, map_location='cpu')['state_dict']['w'], torch.ones(1))
+
+
+def test_safetensors_files_load_without_unpickling(tmp_path):
+    """HF's model.safetensors: read with safetensors (tensors only); a truncated one is named."""
+    import torch
+    from safetensors.torch import save_file
+
+    from beitmm.checkpoint import load_checkpoint_file
+    from beitmm.checkpoint.safe_load import CorruptCheckpointError
+    state = {'bert.embeddings.word_embeddings.weight': torch.arange(6.).view(3, 2)}
+    path = str(tmp_path / 'model.safetensors')
+    save_file(state, path)
+    loaded = load_checkpoint_file(path)
+    key = 'bert.embeddings.word_embeddings.weight'
+    assert torch.equal(loaded[key], state[key])
+    data = open(path, 'rb').read()
+    broken = tmp_path / 'broken.safetensors'
+    broken.write_bytes(data[:len(data) // 2])
+    import pytest
+    with pytest.raises(CorruptCheckpointError, match='broken.safetensors'):
+        load_checkpoint_file(str(broken))

@@ -35,3 +35,25 @@ def init_mlm_head(head: MLMHead) -> None:
     nn.init.ones_(head.transform.LayerNorm.weight)
     nn.init.zeros_(head.transform.LayerNorm.bias)
     nn.init.zeros_(head.bias)
+
+
+class MLMHeadMixin:
+    """Adds the tied ``cls.predictions`` head and the random-replacement ids to a text model over ``self.backbone``."""
+
+    def build_mlm_head(self, word_embeddings: nn.Embedding, tokenizer) -> None:
+        """Create ``self.cls.predictions`` (HF BERT's name: BERT-family MLM heads load by copy) and ``random_ids``.
+
+        Args:
+            word_embeddings: The backbone's token embedding, tied to the head's decoder.
+            tokenizer: The text tokenizer (its special ids are never random replacements).
+        """
+        self.cls = nn.Module()
+        self.cls.predictions = MLMHead(word_embeddings.embedding_dim, word_embeddings)
+        special = set(tokenizer.special_ids.values())
+        self.register_buffer('random_ids', torch.tensor([i for i in range(tokenizer.num_ids) if i not in special]),
+                             persistent=False)
+
+    def init_weights(self) -> None:
+        """Backbone init (or checkpoint), then BERT's init of the head's transform."""
+        super().init_weights()
+        init_mlm_head(self.cls.predictions)

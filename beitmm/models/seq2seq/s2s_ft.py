@@ -10,7 +10,6 @@ import dataclasses
 from typing import Dict, List, Optional, Sequence
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
@@ -19,7 +18,7 @@ from torch import Tensor
 from beitmm.registry import MODELS, TEXT_TOKENIZERS
 
 from ..generation import MaskPredictDecoder, SearchConfig, beam_search, greedy_search, seq2seq_mask
-from .head import MLMHead, init_mlm_head
+from .head import MLMHeadMixin
 from .packing import pack
 from .text_encoder import run_text, word_embeddings
 
@@ -50,7 +49,7 @@ def s2s_smoothed_loss(logits: Tensor, labels: Tensor, eps: float, pad_id: int) -
 
 
 @MODELS.register_module()
-class Seq2SeqFinetuner(BaseModel):
+class Seq2SeqFinetuner(MLMHeadMixin, BaseModel):
     """s2s-ft fine-tuning and decoding of a bidirectional text encoder.
 
     Args:
@@ -95,16 +94,7 @@ class Seq2SeqFinetuner(BaseModel):
                                    penalty='gnmt', min_len=min_len, no_repeat_ngram_size=no_repeat_ngram_size,
                                    ngram_ignore_ids=tuple(self._word_id(w) for w in ngram_ignore_words),
                                    final_token='keep')
-        self.cls = nn.Module()  # HF BERT's ``cls.predictions``: MLM heads of BERT-family files load by copy
-        self.cls.predictions = MLMHead(words.embedding_dim, words)
-        special = set(self.tokenizer.special_ids.values())
-        self.register_buffer('random_ids', torch.tensor([i for i in range(self.tokenizer.num_ids) if i not in special]),
-                             persistent=False)
-
-    def init_weights(self) -> None:
-        """Backbone init (or checkpoint); BERT's init of the MLM head's transform (truncated normal 0.02)."""
-        super().init_weights()
-        init_mlm_head(self.cls.predictions)
+        self.build_mlm_head(words, self.tokenizer)
 
     def _word_id(self, word: str) -> int:
         ids = self.tokenizer.encode_plain(word)

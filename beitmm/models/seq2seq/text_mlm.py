@@ -7,20 +7,19 @@ so the checkpoint loads into :class:`~.s2s_ft.Seq2SeqFinetuner` (same backbone a
 from typing import Dict, List, Optional, Sequence
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 from torch import Tensor
 
 from beitmm.registry import MODELS, TEXT_TOKENIZERS
 
-from .head import MLMHead, init_mlm_head
+from .head import MLMHeadMixin
 from .packing import corrupt
 from .text_encoder import run_text, word_embeddings
 
 
 @MODELS.register_module()
-class TextMaskedLM(BaseModel):
+class TextMaskedLM(MLMHeadMixin, BaseModel):
     """Masked language modeling on the ``src`` texts of the data samples.
 
     Args:
@@ -42,16 +41,7 @@ class TextMaskedLM(BaseModel):
         words = word_embeddings(self.backbone)
         self.tokenizer.check_embedding(words.num_embeddings)
         self.max_len, self.mask_prob = max_len, mask_prob
-        self.cls = nn.Module()  # HF BERT's ``cls.predictions``
-        self.cls.predictions = MLMHead(words.embedding_dim, words)
-        special = set(self.tokenizer.special_ids.values())
-        self.register_buffer('random_ids', torch.tensor([i for i in range(self.tokenizer.num_ids) if i not in special]),
-                             persistent=False)
-
-    def init_weights(self) -> None:
-        """Backbone init (or checkpoint), BERT's init of the head's transform."""
-        super().init_weights()
-        init_mlm_head(self.cls.predictions)
+        self.build_mlm_head(words, self.tokenizer)
 
     def select(self, ids: Tensor, padding: Tensor, generator: Optional[torch.Generator] = None) -> Tensor:
         """Bool [B, L]: ``mask_prob`` of each text's real non-special tokens (at least one), uniformly drawn."""
