@@ -21,7 +21,7 @@ from torch import Tensor
 
 from .converters import CheckpointConverter, ConversionTarget, register_converter
 from .pos_resize import resize_abs_pos_embed
-from .report import ConversionReport
+from .report import ConversionReport, split_model_state
 
 StateDict = Dict[str, Tensor]
 POS_OFFSET = 2
@@ -202,15 +202,9 @@ class BEiT3Converter(CheckpointConverter):
                       backbone_prefix: str, target: ConversionTarget,
                       strict: bool = False) -> Tuple[StateDict, ConversionReport]:
         """See :meth:`CheckpointConverter.convert_model`; head keys the model has are copied as they are."""
-        own = any(k.startswith(backbone_prefix) for k in state_dict)  # beitmm's own whole-model checkpoint
-        state = ({k[len(backbone_prefix):] if k.startswith(backbone_prefix) else k: v for k, v in state_dict.items()}
-                 if own else dict(state_dict))
-        backbone, report, heads = convert_beit3_backbone(state, target, strict)
-        out = {backbone_prefix + k: v for k, v in backbone.items()}
-        report.add_prefix(backbone_prefix, backbone_prefix if own else '')
-        report.take_heads(out, heads, shapes)
-        report.note_missing(out, shapes)
-        return out, report
+        own, backbone, rest = split_model_state(state_dict, backbone_prefix)  # beitmm's own whole-model file?
+        converted, report, heads = convert_beit3_backbone({**backbone, **rest}, target, strict)
+        return report.whole_model(converted, heads, shapes, backbone_prefix, own), report
 
 
 def _backbone_view(state: Mapping[str, Tensor]) -> Mapping[str, Tensor]:

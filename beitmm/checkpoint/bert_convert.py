@@ -24,13 +24,13 @@ Token types: a model without a table (RoBERTa-style) gets the checkpoint's type-
 row (exact for an all-zero segment input, HF's default); a model with more types than the checkpoint copies row 0.
 """
 import re
-from typing import Dict, Mapping, Optional, Tuple
+from typing import Mapping, Optional, Tuple
 
 import torch
 from torch import Tensor
 
 from .converters import CheckpointConverter, ConversionTarget, StateDict, register_converter
-from .report import ConversionReport
+from .report import ConversionReport, split_model_state
 
 WORDS = 'embeddings.word_embeddings.weight'
 POSITIONS = 'embeddings.position_embeddings.weight'
@@ -239,18 +239,10 @@ class BertConverter(CheckpointConverter):
                       backbone_prefix: str, target: ConversionTarget,
                       strict: bool = False) -> Tuple[StateDict, ConversionReport]:
         """See :meth:`CheckpointConverter.convert_model`; HF heads arrive under HF BERT's names (``cls.*``)."""
-        whole = any(k.startswith(backbone_prefix) for k in state_dict)
-        if whole:  # beitmm's layout
-            backbone = {k[len(backbone_prefix):]: v for k, v in state_dict.items() if k.startswith(backbone_prefix)}
-            rest: Dict[str, Tensor] = {k: v for k, v in state_dict.items() if not k.startswith(backbone_prefix)}
-        else:
-            backbone = dict(state_dict)
+        own, backbone, rest = split_model_state(state_dict, backbone_prefix)
         bb_out, report = convert_bert_backbone(backbone, target, strict)
-        if not whole:
+        if not own:
             report.dropped = [(k, why) for k, why in report.dropped if not why.startswith('head')]
             rest = head_keys(state_dict, detect_bert_layout(state_dict)[0], report)
-        report.add_prefix(backbone_prefix, backbone_prefix if whole else '')
-        out = {backbone_prefix + k: v for k, v in bb_out.items()}
-        report.take_heads(out, rest, shapes)
-        report.note_missing(out, shapes)
+        out = report.whole_model(bb_out, rest, shapes, backbone_prefix, own)
         return out, report

@@ -41,6 +41,25 @@ class ConversionReport:
         self.missing = [prefix + k for k in self.missing]
         self.unexpected = [prefix + k for k in self.unexpected]
 
+    def whole_model(self, backbone: Mapping, heads: Mapping, shapes: Mapping, prefix: str, own: bool) -> Dict:
+        """The whole-model state of a converted backbone and the source's other weights (``convert_model``'s end).
+
+        Args:
+            backbone: Converted backbone state (backbone keys).
+            heads: Source weights outside the backbone, by model key.
+            shapes: ``{key: shape}`` of the whole model.
+            prefix: Where the backbone sits in the model (``'backbone.'``).
+            own: The source was a beitmm whole-model checkpoint (its dropped keys carry ``prefix``).
+
+        Returns:
+            The model state dict; this report is turned into the whole model's.
+        """
+        self.add_prefix(prefix, prefix if own else '')
+        out = {prefix + k: v for k, v in backbone.items()}
+        self.take_heads(out, heads, shapes)
+        self.note_missing(out, shapes)
+        return out
+
     def take_heads(self, out: Dict, heads: Mapping, shapes: Mapping) -> None:
         """Copy the non-backbone weights (heads, necks) the model has with the same shape; report the others.
 
@@ -113,3 +132,21 @@ class ConversionReport:
             lines.append(f'{"-" * w0}  {"-" * w1}  ------')
             lines += [f'{a:<{w0}}  {k:<{w1}}  {d}' for a, k, d in rows]
         return '\n'.join(lines)
+
+
+def split_model_state(state: Mapping, prefix: str) -> Tuple[bool, Dict, Dict]:
+    """Whether ``state`` is a beitmm whole-model checkpoint, and its backbone / other weights.
+
+    Args:
+        state: A checkpoint's state dict.
+        prefix: The model's backbone prefix (``'backbone.'``).
+
+    Returns:
+        ``(own, backbone, rest)``: for beitmm's layout the backbone keys without ``prefix`` and the other keys; for
+        another layout (``own`` False) the whole state as ``backbone`` and no ``rest`` (the converter splits it).
+    """
+    own = any(k.startswith(prefix) for k in state)
+    if not own:
+        return False, dict(state), {}
+    return (True, {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)},
+            {k: v for k, v in state.items() if not k.startswith(prefix)})

@@ -29,7 +29,7 @@ from .beit_adapt import SHARED_TABLE, expand_shared_rel_pos_bias, infer_rel_pos_
 from .beit_layouts import detect_format, to_beitmm_layout
 from .converters import CheckpointConverter, ConversionTarget, StateDict, register_converter
 from .pos_resize import resize_rel_pos_bias_table
-from .report import ConversionReport
+from .report import ConversionReport, split_model_state
 
 TABLE = 'relative_position_bias_table'
 CROSS_ROWS = 2  # text -> image, image -> text
@@ -251,17 +251,10 @@ class VLMoConverter(CheckpointConverter):
                       backbone_prefix: str, target: ConversionTarget,
                       strict: bool = False) -> Tuple[StateDict, ConversionReport]:
         """See :meth:`CheckpointConverter.convert_model`; other keys are copied when the model has them."""
-        prefix = backbone_prefix
-        whole = any(k.startswith(prefix) for k in state_dict)
-        if whole:  # beitmm's layout
-            backbone = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
-            rest = {k: v for k, v in state_dict.items() if not k.startswith(prefix)}
-        else:  # VLMo's own files: its task heads sit beside the backbone keys, under their names
-            backbone = {k: v for k, v in state_dict.items() if not _HEADS.match(k)}
-            rest = {k: v for k, v in state_dict.items() if _HEADS.match(k)}
+        own, backbone, rest = split_model_state(state_dict, backbone_prefix)
+        if not own:  # VLMo's own files: its task heads sit beside the backbone keys, under their names
+            rest = {k: v for k, v in backbone.items() if _HEADS.match(k)}
+            backbone = {k: v for k, v in backbone.items() if not _HEADS.match(k)}
         bb_out, report = convert_vlmo_backbone(backbone, target, strict)
-        report.add_prefix(prefix, prefix if whole else '')
-        out = {prefix + k: v for k, v in bb_out.items()}
-        report.take_heads(out, rest, shapes)
-        report.note_missing(out, shapes)
+        out = report.whole_model(bb_out, rest, shapes, backbone_prefix, own)
         return out, report
