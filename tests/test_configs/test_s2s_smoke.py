@@ -16,7 +16,7 @@ from beitmm.testing.vl import corpus, tiny_tokenizer
 CONFIGS = ['s2s/s2s-ft_pseudo-masked_unilm1.2-b_xsum.py', 's2s/s2s-ft_masked_unilm1.2-b_xsum.py',
            's2s/s2s-ft_causal_unilm1.2-b_xsum.py', 's2s/s2s-ft_pseudo-masked_minilm-l12_xsum.py',
            's2s/s2s-ft_pseudo-masked_unilm1.2-b_cnndm.py', 's2s/s2s-ft_masked_unilm1-l_squad-qg.py',
-           's2s/s2s-ft_pseudo-masked_beit3-b-text_xsum.py']
+           's2s/s2s-ft_pseudo-masked_beit3-b-text_xsum.py', 's2s/s2s-ft_pseudo-masked_vlmo-b-text_xsum.py']
 
 
 def _write(root, fmt: str) -> None:
@@ -38,13 +38,15 @@ def test_s2s_config_trains_and_writes_one_prediction_per_line(name, tmp_path):
     fmt = 'qg' if 'squad' in name else 'lines'
     _write(data, fmt)
     cfg = Config.fromfile(config_path(name))
-    beit3 = cfg.model.backbone.type.endswith('BEiT3')
-    cfg.model.backbone.update(arch='tiny' if not beit3 else dict(embed_dims=32, num_layers=2, num_heads=2,
-                                                                 feedforward_channels=64),
+    beit3, vlmo = (cfg.model.backbone.type.endswith(t) for t in ('BEiT3', 'VLMo'))
+    multiway = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+    cfg.model.backbone.update(arch=dict(multiway, vlffn_start=2) if vlmo else multiway if beit3 else 'tiny',
                               vocab_size=160, init_cfg=None)
     cfg.model.backbone.pop('max_position_embeddings', None)
     if beit3:
         cfg.model.backbone.max_text_positions = 64
+    if vlmo:
+        cfg.model.backbone.rel_pos_text_len = 40
     cfg.model.tokenizer = tiny_tokenizer('spm' if beit3 else 'wordpiece')
     cfg.model.update(max_source_len=16, max_target_len=8, num_beams=2, min_len=1, ngram_ignore_words=())
     if cfg.model.get('num_max_mask_token'):

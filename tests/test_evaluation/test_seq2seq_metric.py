@@ -136,3 +136,14 @@ def test_only_the_main_process_writes(tmp_path, monkeypatch):
     metric.process(None, _samples(PREDS, REFS))
     assert metric.evaluate(3) is None  # another rank: nothing computed, nothing written
     assert not out.exists()
+
+
+def test_meteor_is_pycocoevalcaps_on_the_lowercased_texts():
+    """The question-generation METEOR: the same as calling pycocoevalcap's METEOR 1.5 scorer on the texts."""
+    from pycocoevalcap.meteor.meteor import Meteor
+
+    from beitmm.evaluation.metrics.seq2seq_metric import seq2seq_scores
+    preds, refs = ['What color is the circle ?', 'how many shapes'], ['what colour is the circle ?', 'how many shapes']
+    got = seq2seq_scores(preds, refs, rouge_types=(), bleu=False, meteor=True)['meteor']
+    score, _ = Meteor().compute_score({0: [refs[0].lower()], 1: [refs[1]]}, {0: [preds[0].lower()], 1: [preds[1]]})
+    assert got == pytest.approx(100 * score, abs=1e-6) and 0 < got < 100

@@ -31,7 +31,7 @@ def _merge_wordpieces(text: str) -> str:
 
 def seq2seq_scores(preds: Sequence[str], refs: Sequence[str], rouge_types: Sequence[str] = ROUGE_TYPES,
                    bleu: bool = True, use_stemmer: bool = True, lowercase_bleu: bool = False,
-                   sentence_markers: Sequence[str] = SENTENCE_MARKERS) -> Dict[str, float]:
+                   sentence_markers: Sequence[str] = SENTENCE_MARKERS, meteor: bool = False) -> Dict[str, float]:
     """Corpus scores of predictions against one reference each, in percent.
 
     ROUGE: the mean over examples of each example's F1 (``rouge_score.rouge_scorer.RougeScorer``, its default
@@ -46,9 +46,11 @@ def seq2seq_scores(preds: Sequence[str], refs: Sequence[str], rouge_types: Seque
         use_stemmer: Porter stemming in ROUGE (as the s2s-ft and HF evaluations).
         lowercase_bleu: Lower-case both sides for BLEU (the uncased QG references of Du et al.).
         sentence_markers: Strings that break sentences besides newlines (see the module docstring).
+        meteor: Add ``meteor``: METEOR 1.5 of pycocoevalcap (Java) on the lower-cased texts, x 100, as the question
+            generation papers report it (UniLM / MiniLM SQuAD QG tables).
 
     Returns:
-        ``{rouge_type: F1 x 100, 'bleu4': BLEU}``; all 0 for an empty corpus.
+        ``{rouge_type: F1 x 100, 'bleu4': BLEU, 'meteor': METEOR}``; all 0 for an empty corpus.
     """
     if len(preds) != len(refs):
         raise ValueError(f'seq2seq_scores: {len(preds)} predictions but {len(refs)} references')
@@ -71,6 +73,11 @@ def seq2seq_scores(preds: Sequence[str], refs: Sequence[str], rouge_types: Seque
         hyps = [' '.join(p) for p in pred_sents]
         scores['bleu4'] = sacrebleu.corpus_bleu(hyps, [[' '.join(r) for r in ref_sents]],
                                                 lowercase=lowercase_bleu).score if hyps else 0.0
+    if meteor:
+        from pycocoevalcap.meteor.meteor import Meteor
+        gts = {i: [' '.join(r).lower()] for i, r in enumerate(ref_sents)}
+        res = {i: [' '.join(p).lower()] for i, p in enumerate(pred_sents)}
+        scores['meteor'] = 100.0 * float(Meteor().compute_score(gts, res)[0]) if res else 0.0
     return scores
 
 
@@ -115,6 +122,7 @@ class Seq2SeqMetric(BaseMetric):
         num_expected: The number of predictions expected (the split's size): another count is an error, as a
             prediction set for another split would be.
         copy_source: Also report the copy-the-source baseline, as ``copy_<metric>`` keys.
+        meteor: Also report ``meteor`` (pycocoevalcap's METEOR 1.5; needs Java), for question generation.
         collect_device: Device used to gather results across ranks, ``'cpu'`` or ``'gpu'``.
         prefix: Prefix of the metric names; ``'s2s'`` by default (``s2s/rouge2``).
     """
@@ -124,7 +132,7 @@ class Seq2SeqMetric(BaseMetric):
     def __init__(self, rouge_types: Sequence[str] = ROUGE_TYPES, bleu: bool = True, use_stemmer: bool = True,
                  lowercase_bleu: bool = False, merge_wordpiece: bool = True, output_file: Optional[str] = None,
                  ref_file: Optional[str] = None, num_expected: Optional[int] = None, copy_source: bool = False,
-                 collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
+                 meteor: bool = False, collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         unknown = set(rouge_types).difference(ROUGE_TYPES)
         if unknown:
@@ -132,7 +140,7 @@ class Seq2SeqMetric(BaseMetric):
         if ref_file is not None and not osp.isfile(ref_file):
             raise FileNotFoundError(f'Seq2SeqMetric: ref_file {ref_file!r} does not exist')
         self.rouge_types = tuple(rouge_types)
-        self.bleu = bleu
+        self.bleu, self.meteor = bleu, meteor
         self.use_stemmer = use_stemmer
         self.lowercase_bleu = lowercase_bleu
         self.merge_wordpiece = merge_wordpiece
@@ -204,7 +212,7 @@ class Seq2SeqMetric(BaseMetric):
         if self.merge_wordpiece:
             preds, tgts = [_merge_wordpieces(p) for p in preds], [_merge_wordpieces(t) for t in tgts]
         options = dict(rouge_types=self.rouge_types, bleu=self.bleu, use_stemmer=self.use_stemmer,
-                       lowercase_bleu=self.lowercase_bleu)
+                       lowercase_bleu=self.lowercase_bleu, meteor=self.meteor)
         metrics = seq2seq_scores(preds, tgts, **options)
         if self.copy_source:
             srcs = [r['src'] for r in results]

@@ -22,6 +22,7 @@ from beitmm.registry import MODELS
 from ..layers import combine_masks, init_blocks, mask_patches, padding_to_attn_mask, patchify, trunc_normal_init_
 from ..layers.multiway import MoMEBlock, Spans
 from ..layers.transformer import rel_pos_table_len, relative_position_index
+from .vlmo_text import VLMoTextDecodingMixin
 
 ARCH_ZOO = {
     # tiny is beitmm's (VLMo has none): ViT-Ti widths, VL expert in the top 2 layers as base; for tests and demos
@@ -57,7 +58,7 @@ def vlmo_relative_position_index(text_len: int, grid: Optional[Grid], table_grid
 
 
 @MODELS.register_module()
-class VLMo(BaseModule):
+class VLMo(VLMoTextDecodingMixin, BaseModule):
     """VLMo's Multiway Transformer with BERT text embeddings and the merged relative position table.
 
     Args:
@@ -216,7 +217,8 @@ class VLMo(BaseModule):
     def forward(self, image: Optional[Tensor] = None, text: Optional[Tensor] = None,
                 text_padding_mask: Optional[Tensor] = None, image_mask: Optional[Tensor] = None,
                 attn_mask: Optional[Tensor] = None, image_token_type: int = 1,
-                vl_branch: bool = False) -> Tuple[Tensor, ...]:
+                vl_branch: bool = False, text_positions: Optional[Tensor] = None,
+                kv_cache=None) -> Tuple[Tensor, ...]:
         """Encode images, texts or image-text pairs.
 
         Args:
@@ -228,12 +230,18 @@ class VLMo(BaseModule):
             image_token_type: Token type of the image (NLVR2's second image: 2).
             vl_branch: Single-modality input: also run the layers from ``vlffn_start`` with the VL expert (VLMo's
                 ``infer_image`` / ``infer_text`` for the VL contrastive loss).
+            text_positions: Text-only input: explicit position ids [B, L] / [L] (s2s-ft; see ``forward_text``).
+            kv_cache: Text-only input: a key / value cache for incremental decoding (see ``forward_text``).
 
         Returns:
             ``(hidden,)`` or, with ``vl_branch``, ``(vl_hidden, hidden)``: final-norm states [B, N, C], text first.
         """
         if image is None and text is None:
             raise ValueError('VLMo.forward needs an image, a text or both')
+        if text_positions is not None or kv_cache is not None:
+            if image is not None or text is None or vl_branch or text_padding_mask is not None:
+                raise ValueError('text_positions / kv_cache are for text-only inputs (padding in attn_mask)')
+            return self.forward_text(text, text_positions, attn_mask, kv_cache)
         if text_padding_mask is not None and (text is None or text_padding_mask.dtype != torch.bool
                                               or text_padding_mask.shape != text.shape):
             raise ValueError(f'text_padding_mask must be bool like the text [B, L], True at padding; got '

@@ -46,6 +46,9 @@ class KVCache:
 
     def __init__(self, num_layers: int) -> None:
         self.layers: List[LayerKV] = [LayerKV() for _ in range(num_layers)]
+        # position ids [B, T] of the cached tokens, kept by models whose attention bias depends on relative positions
+        # (VLMo's text branch); reordered and truncated with the keys
+        self.positions: Optional[Tensor] = None
 
     def __getitem__(self, index: int) -> LayerKV:
         return self.layers[index]
@@ -75,6 +78,8 @@ class KVCache:
             if layer.key is not None:
                 idx = index.to(layer.key.device)
                 layer.key, layer.value = layer.key.index_select(0, idx), layer.value.index_select(0, idx)
+        if self.positions is not None:
+            self.positions = self.positions.index_select(0, index.to(self.positions.device))
 
     def drop_last(self, num: int = 1) -> None:
         """Forget the last ``num`` tokens (BEiT-3 / s2s-ft: the [MASK] of the step, recomputed as the real token).
@@ -87,3 +92,5 @@ class KVCache:
         for layer in self.layers:
             if layer.key is not None and num:
                 layer.key, layer.value = layer.key[:, :-num], layer.value[:, :-num]
+        if self.positions is not None and num:
+            self.positions = self.positions[:, :-num]

@@ -263,7 +263,7 @@ class MoMEBlock(nn.Module):
         return lambda t: mlp(norm(t))
 
     def forward(self, x: Tensor, spans: Spans, attn_mask: Optional[Tensor] = None,
-                rel_pos_bias: Optional[Tensor] = None) -> Tensor:
+                rel_pos_bias: Optional[Tensor] = None, kv_cache=None) -> Tensor:
         """Tokens [B, N, C] -> [B, N, C].
 
         Args:
@@ -271,11 +271,12 @@ class MoMEBlock(nn.Module):
             spans: ``(expert suffix, length)`` pairs tiling the N tokens.
             attn_mask: Bool (True = may attend) or additive mask broadcastable to [B, heads, N, N].
             rel_pos_bias: This layer's relative position bias [heads, N, N] (VLMo's merged table), or None.
+            kv_cache: Incremental decoding: this layer's ``LayerKV`` (see ``Attention.forward``).
 
         Returns:
             The block output.
         """
-        y = self.attn(self.norm1(x), None, rel_pos_bias, attn_mask)
+        y = self.attn(self.norm1(x), None, rel_pos_bias, attn_mask, kv_cache)
         x = x + drop_path(y if self.gamma_1 is None else self.gamma_1 * y, self.drop_path_rate, self.training)
         if self.with_vl and len({name for name, _ in spans}) > 1:
             y = self._expert('vl')(x)

@@ -170,22 +170,28 @@ class Attention(RelPosTableMixin, nn.Module):
         return merge_attn_bias(bias, attn_mask)
 
     def forward(self, x: Tensor, grid: Optional[Tuple[int, int]] = None, shared_bias: Optional[Tensor] = None,
-                attn_mask: Optional[Tensor] = None) -> Tensor:
+                attn_mask: Optional[Tensor] = None, kv_cache=None) -> Tensor:
         """Attend.
 
         Args:
             x: Tokens [B, N, C] (cls first for image tokens).
             grid: Patch grid (Hp, Wp) of the image tokens for the relative position bias; None when
                 the layer has no table or the tokens have no grid.
-            shared_bias: Bias [heads, N, N] shared by all layers, added to this layer's own.
+            shared_bias: Bias [heads, N, N] (or [B, heads, N, N_keys]) shared by all layers, added to this layer's.
             attn_mask: Bool (True = may attend) or additive float mask broadcastable to
                 [B, heads, N, N] (padding, causal or seq2seq masks of ``attention_masks``).
+            kv_cache: Incremental decoding: a ``beitmm.models.generation.LayerKV`` (``update(k, v)`` appends the new
+                tokens' keys / values [B, N, C] and returns all of them); masks and biases then cover the keys.
 
         Returns:
             Tokens [B, N, C].
         """
         B, N, C = x.shape
         q, k, v = self.qkv_heads(x)  # each [B, heads, N, D]
+        if kv_cache is not None:
+            heads = q.shape[1]
+            k, v = kv_cache.update(*(t.transpose(1, 2).reshape(B, N, C) for t in (k, v)))  # [B, T + N, C]
+            k, v = (t.reshape(B, t.shape[1], heads, C // heads).transpose(1, 2) for t in (k, v))
         mask = self.attn_bias(grid, shared_bias, attn_mask)
         if mask is not None:
             if mask.dtype != torch.bool:  # bool masks go to SDPA as they are (True = may attend)

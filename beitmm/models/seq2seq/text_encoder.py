@@ -1,8 +1,14 @@
-"""One call convention for the text encoders of s2s-ft and text MLM: ``beitmm.BertEncoder``, BEiT-3 text branch."""
+"""One call convention for the text encoders of s2s-ft and text MLM: BertEncoder, BEiT-3 and VLMo text branches."""
 from typing import Optional
 
+import torch
 import torch.nn as nn
 from torch import Tensor
+
+
+def is_vlmo(backbone: nn.Module) -> bool:
+    """Whether the backbone is a ``beitmm.VLMo`` / ``beitmm.VLBEiT`` (its text branch)."""
+    return hasattr(backbone, 'text_embeddings') and hasattr(backbone, 'relative_position_bias_table')
 
 
 def is_beit3(backbone: nn.Module) -> bool:
@@ -12,6 +18,8 @@ def is_beit3(backbone: nn.Module) -> bool:
 
 def word_embeddings(backbone: nn.Module) -> nn.Embedding:
     """The backbone's token embedding (tied to the MLM head's decoder)."""
+    if is_vlmo(backbone):
+        return backbone.text_embeddings.word_embeddings
     return backbone.text_embed if is_beit3(backbone) else backbone.embeddings.word_embeddings
 
 
@@ -20,7 +28,7 @@ def run_text(backbone: nn.Module, ids: Tensor, positions: Optional[Tensor] = Non
     """Hidden states [B, N, C] of token ids [B, N].
 
     Args:
-        backbone: ``beitmm.BertEncoder`` or a ``beitmm.BEiT3`` with the language branch.
+        backbone: ``beitmm.BertEncoder``, a ``beitmm.BEiT3`` with the language branch, or a ``beitmm.VLMo``.
         ids: Token ids.
         positions: Position ids [B, N] / [N] (default 0..N-1).
         segments: Token types [B, N] (BEiT-3 has none: ignored).
@@ -28,6 +36,12 @@ def run_text(backbone: nn.Module, ids: Tensor, positions: Optional[Tensor] = Non
         padding: Bool [B, N], True at padding (keys never attended).
         kv_cache: ``beitmm.models.generation.KVCache`` of incremental decoding.
     """
+    if is_vlmo(backbone):  # relative positions only; padding goes into the mask
+        if padding is not None:
+            from beitmm.models.layers.attention_masks import combine_masks, padding_to_attn_mask
+            attn_mask = combine_masks(attn_mask, padding_to_attn_mask(padding))
+        return backbone(text=ids, text_positions=positions if positions is not None else
+                        torch.arange(ids.shape[1], device=ids.device), attn_mask=attn_mask, kv_cache=kv_cache)[-1]
     if is_beit3(backbone):
         return backbone(text=ids, text_padding_mask=padding, text_positions=positions, attn_mask=attn_mask,
                         kv_cache=kv_cache)[-1]

@@ -116,3 +116,31 @@ def test_bad_input_names_the_sample_or_word():
         model(data_samples=[DataSample(src='a', tgt='b'), DataSample(src='a', tgt=' ', line=7)], mode='loss')
     with pytest.raises(ValueError, match="ngram_ignore_words: 'zzqx' is not one token"):
         _model('causal', ngram_ignore_words=('zzqx', ))
+
+
+def test_vlmo_text_positions_reproduce_the_default_and_the_cache_decodes_the_same():
+    """VLMo's text branch: explicit positions 0..N-1 give the default forward; s2s-ft decodes the same cached."""
+    torch.manual_seed(0)
+    backbone = MODELS.build(dict(type='beitmm.VLMo', arch=dict(TINY_BEIT3, vlffn_start=2), vocab_size=160,
+                                 max_text_len=40, rel_pos_text_len=40))
+    backbone.init_weights()
+    torch.nn.init.normal_(backbone.relative_position_bias_table, std=0.5)  # a bias that matters
+    ids = torch.randint(5, 150, (2, 9))
+    torch.testing.assert_close(backbone(text=ids, text_positions=torch.arange(9))[-1], backbone(text=ids)[-1])
+    with pytest.raises(ValueError, match='rel_pos_text_len=40'):
+        backbone(text=ids, text_positions=torch.arange(9) + 35)
+    model = MODELS.build(dict(type='beitmm.Seq2SeqFinetuner', max_source_len=16, max_target_len=10, num_beams=3,
+                              ngram_ignore_words=(), tokenizer=tiny_tokenizer('wordpiece'),
+                              backbone=dict(type='beitmm.VLMo', arch=dict(TINY_BEIT3, vlffn_start=2),
+                                            vocab_size=160, max_text_len=40, rel_pos_text_len=40)))
+    model.init_weights()
+    torch.nn.init.normal_(model.backbone.relative_position_bias_table, std=0.5)
+    model.eval()
+    samples = [DataSample(src='red circle left'), DataSample(src='a blue square on the top of the image')]
+    sources = model._tokenize(samples, with_target=False)[0]
+    cached, full = model.generate(sources), model.generate(sources, use_cache=False)
+    assert torch.equal(cached.tokens, full.tokens) and torch.allclose(cached.scores, full.scores, atol=1e-5)
+    model.train()
+    loss = model(data_samples=[DataSample(src='red circle', tgt='circle red')], mode='loss')['loss']
+    loss.backward()
+    assert model.backbone.relative_position_bias_table.grad.abs().sum() > 0
