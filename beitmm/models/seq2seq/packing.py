@@ -65,6 +65,17 @@ def pad(seqs: Sequence[Sequence[int]], pad_id: int, device: torch.device):
     return ids, padding
 
 
+def pack_sources(sources: List[List[int]], algorithm: str, sep_id: int, pad_id: int,
+                 device: Optional[torch.device] = None):
+    """The padded source segment ``(ids [B, S], padding [B, S])`` of an algorithm (causal: no trailing [SEP]).
+
+    Training (:func:`pack`) and decoding build the prefix with this one function.
+    """
+    if algorithm == 'causal':
+        sources = [s[:-1] if len(s) > 1 and s[-1] == sep_id else s for s in sources]  # no trailing [SEP] in v0
+    return pad(sources, pad_id, device or torch.device('cpu'))
+
+
 def corrupt(ids: Tensor, select: Tensor, mask_id: int, random_ids: Tensor, keep_prob: float = 0.1,
             random_prob: float = 0.1, generator: Optional[torch.Generator] = None) -> Tensor:
     """s2s-ft's 80 / 10 / 10 corruption of the selected positions: [MASK], a random id, or kept.
@@ -111,16 +122,13 @@ def pack(sources: List[List[int]], targets: List[List[int]], algorithm: str, mas
         The packed batch.
     """
     device = device or torch.device('cpu')
-    if algorithm == 'causal':
-        sources = [s[:-1] if len(s) > 1 and s[-1] == sep_id else s for s in sources]  # no trailing [SEP] in v0
-        inputs = [[sep_id] + t[:-1] for t in targets]  # [SEP] as the start token; the labels end with [SEP]
-    else:
-        inputs = targets
-    source, source_padding = pad(sources, pad_id, device)
+    source, source_padding = pack_sources(sources, algorithm, sep_id, pad_id, device)
+    # causal: [SEP] is the start token and the labels end with [SEP]
+    inputs = [[sep_id] + t[:-1] for t in targets] if algorithm == 'causal' else targets
     labels, target_padding = pad(targets, pad_id, device)
     target, _ = pad(inputs, pad_id, device)
     real = ~target_padding
-    source_len = (~source_padding).sum(1)
+    source_len = (~source_padding).sum(1)  # [B] real source tokens
     rand = lambda: torch.rand(target.shape, generator=generator, device=device)  # noqa: E731
     pseudo = None
     if algorithm == 'pseudo-masked':

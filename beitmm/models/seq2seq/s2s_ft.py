@@ -19,7 +19,7 @@ from beitmm.registry import MODELS, TEXT_TOKENIZERS
 
 from ..generation import MaskPredictDecoder, SearchConfig, beam_search, greedy_search, seq2seq_mask
 from .head import MLMHeadMixin
-from .packing import pack
+from .packing import pack, pack_sources
 from .text_encoder import run_text, word_embeddings
 
 ALGORITHMS = ('pseudo-masked', 'masked', 'causal')
@@ -151,9 +151,9 @@ class Seq2SeqFinetuner(MLMHeadMixin, BaseModel):
     def generate(self, sources: List[List[int]], num_beams: Optional[int] = None, use_cache: Optional[bool] = None):
         """Decode target ids for tokenized sources (``[CLS] src [SEP]``); returns ``Generated``."""
         device = self.random_ids.device
-        p = pack(sources, [[self.tokenizer.eos_id]] * len(sources), self.algorithm, self.tokenizer.mask_id,
-                 self.tokenizer.pad_id, self.tokenizer.sep_id, self.random_ids, 0., device=device)
-        src, src_pad, n_src = p.source, p.source_padding, p.source_len
+        # only the source segment: no target corruption, no random draws while decoding
+        src, src_pad = pack_sources(sources, self.algorithm, self.tokenizer.sep_id, self.tokenizer.pad_id, device)
+        n_src = (~src_pad).sum(1)  # [B] real source tokens
         S = src.shape[1]
 
         def run(rows, with_prefix, ids, positions, attn_mask, kv_cache):
