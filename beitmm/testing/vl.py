@@ -129,3 +129,42 @@ def shrink_vl_config(cfg, data_root: str, work_dir: str, tokenizer: Optional[dic
     cfg.default_hooks.logger.interval = 1
     cfg.env_cfg.mp_cfg.mp_start_method = 'fork'
     return cfg
+
+
+def shrink_s2s_config(cfg, data_root: str, work_dir: str, batch_size: int = 4, num_beams: int = 2):
+    """Make a shipped s2s-ft config run in seconds: a 2-layer encoder of its family, the tiny vocabulary, short texts.
+
+    BertEncoder configs get the ``tiny`` preset, BEiT-3 / VLMo text branches a 2-layer, 32-wide arch; sources of 16
+    and targets of 8 tokens; loaders read ``data_root`` with ``batch_size`` and no workers. Schedules are left to
+    the caller.
+
+    Args:
+        cfg: The loaded config (changed in place and returned).
+        data_root: Root of the seq2seq files.
+        work_dir: Run directory.
+        batch_size: Batch size of every loader.
+        num_beams: Decoding beams.
+
+    Returns:
+        The config.
+    """
+    backbone = cfg.model.backbone
+    beit3, vlmo = (backbone.type.endswith(t) for t in ('BEiT3', 'VLMo'))
+    multiway = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+    backbone.update(arch=dict(multiway, vlffn_start=2) if vlmo else multiway if beit3 else 'tiny', vocab_size=160,
+                    init_cfg=None)
+    if beit3:
+        backbone.max_text_positions = 64
+    elif vlmo:
+        backbone.rel_pos_text_len = 40
+    else:
+        backbone.max_position_embeddings = 40
+    cfg.model.tokenizer = tiny_tokenizer('spm' if beit3 else 'wordpiece')
+    cfg.model.update(max_source_len=16, max_target_len=8, num_beams=num_beams, min_len=1, ngram_ignore_words=())
+    if cfg.model.get('num_max_mask_token'):
+        cfg.model.num_max_mask_token = 3
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[key].update(batch_size=batch_size, num_workers=0, persistent_workers=False)
+        cfg[key].dataset.data_root = data_root
+    cfg.work_dir = work_dir
+    return cfg

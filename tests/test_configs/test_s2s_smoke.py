@@ -11,7 +11,7 @@ from mmengine.config import Config
 
 from beitmm.engine.runner import build_runner
 from beitmm.testing.shrink import config_path
-from beitmm.testing.vl import corpus, tiny_tokenizer
+from beitmm.testing.vl import corpus, shrink_s2s_config
 
 CONFIGS = ['s2s/s2s-ft_pseudo-masked_unilm1.2-b_xsum.py', 's2s/s2s-ft_masked_unilm1.2-b_xsum.py',
            's2s/s2s-ft_causal_unilm1.2-b_xsum.py', 's2s/s2s-ft_pseudo-masked_minilm-l12_xsum.py',
@@ -38,22 +38,7 @@ def test_s2s_config_trains_and_writes_one_prediction_per_line(name, tmp_path):
     fmt = 'qg' if 'squad' in name else 'lines'
     _write(data, fmt)
     cfg = Config.fromfile(config_path(name))
-    beit3, vlmo = (cfg.model.backbone.type.endswith(t) for t in ('BEiT3', 'VLMo'))
-    multiway = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
-    cfg.model.backbone.update(arch=dict(multiway, vlffn_start=2) if vlmo else multiway if beit3 else 'tiny',
-                              vocab_size=160, init_cfg=None)
-    cfg.model.backbone.pop('max_position_embeddings', None)
-    if beit3:
-        cfg.model.backbone.max_text_positions = 64
-    if vlmo:
-        cfg.model.backbone.rel_pos_text_len = 40
-    cfg.model.tokenizer = tiny_tokenizer('spm' if beit3 else 'wordpiece')
-    cfg.model.update(max_source_len=16, max_target_len=8, num_beams=2, min_len=1, ngram_ignore_words=())
-    if cfg.model.get('num_max_mask_token'):
-        cfg.model.num_max_mask_token = 3
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[key].update(batch_size=4, num_workers=0, persistent_workers=False)
-        cfg[key].dataset.data_root = str(data)
+    shrink_s2s_config(cfg, str(data), str(tmp_path / 'work'))
     out = str(tmp_path / 'pred.txt')
     ref = 'test.q.tok.txt' if fmt == 'qg' else 'test.target'
     cfg.test_evaluator.update(output_file=out, ref_file=str(data / ref))
@@ -61,7 +46,6 @@ def test_s2s_config_trains_and_writes_one_prediction_per_line(name, tmp_path):
     cfg.param_scheduler = []
     cfg.default_hooks.checkpoint.interval = 2
     cfg.default_hooks.logger.interval = 1
-    cfg.work_dir = str(tmp_path / 'work')
     runner = build_runner(cfg)
     assert runner.model.algorithm == ('causal' if 'causal' in name else 'masked' if '_masked' in name
                                       else 'pseudo-masked')

@@ -13,7 +13,7 @@ from mmengine.config import Config
 from beitmm.engine.runner import build_runner
 from beitmm.testing.shrink import config_path
 from beitmm.testing.synthetic_vl import make_vl_data
-from beitmm.testing.vl import corpus, shrink_vl_config, tiny_tokenizer
+from beitmm.testing.vl import corpus, shrink_s2s_config, shrink_vl_config
 
 from .helpers import assert_same_training_state, final_checkpoint, load, shutdown_workers
 
@@ -35,14 +35,8 @@ def _s2s_data(root) -> str:
 def _config(family: str, data: str, work: str) -> Config:
     if family == 's2s':
         cfg = Config.fromfile(config_path('s2s/s2s-ft_pseudo-masked_unilm1.2-b_xsum.py'))
-        cfg.model.backbone.update(arch='tiny', vocab_size=160, init_cfg=None, max_position_embeddings=40)
-        cfg.model.update(tokenizer=tiny_tokenizer('wordpiece'), max_source_len=16, max_target_len=8, num_beams=1,
-                         ngram_ignore_words=())
-        for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-            cfg[key].update(batch_size=2, num_workers=0, persistent_workers=False)
-            cfg[key].dataset.data_root = data
+        shrink_s2s_config(cfg, data, work, batch_size=2, num_beams=1)
         cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2, val_interval=10)
-        cfg.work_dir = work
     else:
         name = 'beit3/beit3-b_coco-captioning.py' if family == 'caption' else 'vlmo/vlmo-b_coco-retrieval.py'
         cfg = Config.fromfile(config_path(name))
