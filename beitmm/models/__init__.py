@@ -5,6 +5,7 @@ from . import (
                classifiers,
                data_preprocessors,
                decode_heads,
+               electra,
                heads,
                layers,
                losses,
@@ -28,7 +29,7 @@ from .tokenizers import VQKD, DALLETokenizer, KMeansTokenizer
 
 __all__ = [
     'algorithms', 'backbones', 'classifiers', 'data_preprocessors', 'decode_heads', 'heads', 'layers', 'losses',
-    'necks', 'targets', 'teachers', 'tokenizers', 'multimodal', 'seq2seq', 'BEiT', 'CIM', 'FastUPerHead',
+    'electra', 'necks', 'targets', 'teachers', 'tokenizers', 'multimodal', 'seq2seq', 'BEiT', 'CIM', 'FastUPerHead',
     'LowMemoryFCNHead',
     'DALLETokenizer', 'KMeansTokenizer', 'MaskedImageModeling', 'MIMHead', 'TokenClassificationLoss',
     'FeatureRegressionLoss', 'TwoViewDataPreprocessor', 'CLIPViT', 'DINOViT', 'VQKD', 'BEiTV2Neck',

@@ -6,7 +6,11 @@ Two networks trained together in one step:
    predicts DALL-E tokens at the masked patches (BEiT's loss).
 2. Tokens sampled from its output distribution (temperature, no gradient) replace the frozen
    tokenizer's ids at the masked positions only; the DALL-E decoder turns the ids into a
-   corrupted image, resized to the enhancer's input size.
+   corrupted image, resized to the enhancer's input size. The sampler is text ELECTRA's
+   ``beitmm.ReplacementSampler``: plain, or hardness-aware (a ``beitmm.HardnessHead`` on the
+   generator predicts the enhancer's per-token loss of each candidate token; the importance
+   weights go onto the enhancer's loss at the masked tokens). The generator's loss may be
+   ``beitmm.FocalMLMLoss`` (``generator_head.loss``; gamma 0 is BEiT's cross-entropy).
 3. The enhancer (any backbone: ``beitmm.BEiT`` without mask token, ``mmpretrain.ResNet``) sees
    only the corrupted image and either recovers all original pixels (ResPix) or tells for
    every token whether it was replaced (RevDet).
@@ -25,28 +29,9 @@ from torch import Tensor
 
 from beitmm.registry import MODELS
 
+from ..electra.rtd import masked_mean
 from ..heads.cim_heads import to_featmap
 from .mim import MaskedImageModeling
-
-
-def sample_tokens(logits: Tensor, temperature: float = 1.0, generator: Optional[torch.Generator] = None) -> Tensor:
-    """Draw one token per row from ``softmax(logits / temperature)``, without gradient.
-
-    Args:
-        logits: Generator logits [M, V] at the M masked positions.
-        temperature: Softmax temperature; 0 takes the argmax.
-        generator: Optional torch random generator.
-
-    Returns:
-        Token ids [M] (long).
-    """
-    if temperature < 0:
-        raise ValueError(f'sampling temperature must be >= 0, got {temperature}')
-    logits = logits.detach().float()
-    if temperature == 0:
-        return logits.argmax(-1)
-    probs = torch.softmax(logits / temperature, dim=-1)  # [M, V]
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 
 def replace_masked(ids: Tensor, mask: Tensor, sampled: Tensor) -> Tuple[Tensor, Tensor]:
@@ -78,7 +63,11 @@ class CIM(BaseModel):
         tokenizer: Frozen DALL-E dVAE with decoder (``beitmm.DALLETokenizer(with_decoder=True)``).
         backbone: The enhancer, e.g. ``beitmm.BEiT`` (no mask token) or ``mmpretrain.ResNet``.
         head: Enhancer head: ``beitmm.CIMResPixHead`` or ``beitmm.CIMRevDetHead``.
-        temperature: Sampling temperature of the generator's distribution (0: argmax).
+        temperature: Sampling temperature of the generator's distribution (0: argmax); the sampler's default.
+        sampler: ``beitmm.ReplacementSampler`` config (keys override ``temperature``); None: plain sampling.
+        hardness_head: ``beitmm.HardnessHead`` config (``in_channels`` / ``vocab_size`` filled in), built when the
+            sampler is hardness-aware. Its target is the enhancer's per-token loss: BCE (RevDet) or the mean pixel
+            loss of the token's pixels (ResPix), at the masked tokens.
         enhancer_mean: Per-channel mean on the [0, 1] scale of the enhancer's input normalisation.
         enhancer_std: Per-channel std, same scale.
         enhancer_size: Enhancer input (H, W); None: the size of the generator's view.
@@ -90,7 +79,8 @@ class CIM(BaseModel):
     """
 
     def __init__(self, generator: dict, generator_head: dict, tokenizer: dict, backbone: dict, head: dict,
-                 temperature: float = 1.0, enhancer_mean: Sequence[float] = (0.5, 0.5, 0.5),
+                 temperature: float = 1.0, sampler: Optional[dict] = None, hardness_head: Optional[dict] = None,
+                 enhancer_mean: Sequence[float] = (0.5, 0.5, 0.5),
                  enhancer_std: Sequence[float] = (0.5, 0.5, 0.5), enhancer_size: Optional[Sequence[int]] = None,
                  save_generator: bool = True, save_tokenizer: bool = False, data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
@@ -120,6 +110,13 @@ class CIM(BaseModel):
             raise TypeError(f'{type(self.head).__name__} is not a CIM enhancer head '
                             '(use beitmm.CIMResPixHead or beitmm.CIMRevDetHead)')
         self.temperature = temperature
+        self.sampler = MODELS.build(dict(dict(type='beitmm.ReplacementSampler', temperature=temperature),
+                                         **(sampler or {})))
+        self.hardness_head = None
+        if getattr(self.sampler, 'needs_hardness', False):
+            cfg = dict(type='beitmm.HardnessHead', **(hardness_head or {}))
+            cfg.update(in_channels=self.generator.embed_dims, vocab_size=self.tokenizer.vocab_size)
+            self.hardness_head = MODELS.build(cfg)
         self.enhancer_size = None if enhancer_size is None else (int(enhancer_size[0]), int(enhancer_size[-1]))
         self.register_buffer('enhancer_mean', torch.tensor(enhancer_mean, dtype=torch.float32).view(1, 3, 1, 1), False)
         self.register_buffer('enhancer_std', torch.tensor(enhancer_std, dtype=torch.float32).view(1, 3, 1, 1), False)
@@ -129,7 +126,7 @@ class CIM(BaseModel):
     @staticmethod
     def _drop_frozen(module, state_dict, prefix, local_metadata):
         drop = (() if module.save_tokenizer else ('tokenizer.', )) + (
-            () if module.save_generator else ('generator.', 'generator_head.'))
+            () if module.save_generator else ('generator.', 'generator_head.', 'hardness_head.'))
         for k in [k for k in state_dict if drop and k[len(prefix):].startswith(drop)]:
             del state_dict[k]
         return state_dict
@@ -171,7 +168,8 @@ class CIM(BaseModel):
         Returns:
             ``ids`` / ``corrupted_ids`` / ``replaced`` [B, N]; ``logits`` [M, V] (with gradient
             to the generator); ``corrupted`` [B, 3, He, We] (the decoded corrupted image at the
-            enhancer size, [0, 1]); ``original`` [B, 3, He, We] ([0, 1]); ``grid`` (Hp, Wp).
+            enhancer size, [0, 1]); ``original`` [B, 3, He, We] ([0, 1]); ``grid`` (Hp, Wp); ``sampled`` [M];
+            ``hardness`` [M, V] or None; ``token_weights`` [B, N] (importance weights, 1 off the mask) or None.
         """
         p = self.generator.patch_size
         grid = (img.shape[-2] // p, img.shape[-1] // p)
@@ -182,7 +180,9 @@ class CIM(BaseModel):
                              f'{mask.shape[1]} patches: the tokenizer view must be (H / {p}) * 8 pixels high')
         tokens = self.generator(img, mask)[-1][:, 1:]  # [B, N, Cg]
         logits = self.generator_head(tokens, mask)  # [M, V]
-        corrupted_ids, replaced = replace_masked(ids, mask, sample_tokens(logits, self.temperature))
+        hardness = self.hardness_head(tokens[mask]) if self.hardness_head is not None else None  # [M, V]
+        sampled, weights = self.sampler(logits, hardness)  # [M], [M] | None
+        corrupted_ids, replaced = replace_masked(ids, mask, sampled)
         size = self.enhancer_size or tuple(img.shape[-2:])
         with torch.no_grad():
             decoded = self.tokenizer.decode(corrupted_ids.reshape(-1, *grid))  # [B, 3, 8Hp, 8Wp]
@@ -191,8 +191,12 @@ class CIM(BaseModel):
             original = self.to_unit(img.detach())
             if tuple(original.shape[-2:]) != size:
                 original = F.interpolate(original, size=size, mode='bicubic', align_corners=False).clamp(0, 1)
+        token_weights = None
+        if weights is not None:
+            token_weights = torch.ones(ids.shape, device=ids.device)
+            token_weights[mask] = weights
         return dict(ids=ids, logits=logits, corrupted_ids=corrupted_ids, replaced=replaced, corrupted=decoded,
-                    original=original, grid=grid)
+                    original=original, grid=grid, sampled=sampled, hardness=hardness, token_weights=token_weights)
 
     # ---------------------------------------------------------------- mmengine
     def forward(self, inputs: Union[Tensor, List[Tensor]], data_samples: Optional[list] = None,
@@ -221,8 +225,10 @@ class CIM(BaseModel):
 
         Returns:
             ``loss_gen`` and ``gen_acc`` (generator, %), ``loss_respix`` or ``loss_revdet`` and
-            ``revdet_acc`` (enhancer), ``replaced_ratio`` (share of masked tokens that the
-            sample changed).
+            ``revdet_acc`` (enhancer), ``disc_replaced`` / ``disc_kept`` (the enhancer's per-token
+            loss on replaced / kept tokens), ``loss_hardness`` / ``hardness_err`` (hardness-aware
+            sampling), ``replaced_ratio`` (share of masked tokens that the sample changed) and
+            ``resample_correct`` (1 - that: the sample drew the original token back).
         """
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
             raise ValueError('CIM needs two views per sample (generator view and tokenizer view): use '
@@ -236,9 +242,19 @@ class CIM(BaseModel):
         if 'mim_acc' in gen:
             losses['gen_acc'] = gen['mim_acc']
         feat = self.enhance(parts['corrupted'])
+        grid, replaced = parts['grid'], parts['replaced']
+        weights = None if parts['token_weights'] is None else parts['token_weights'].reshape(-1, *grid)
         if self.head.cim_target == 'pixels':
-            losses.update(self.head.loss(feat, parts['original']))
+            enhancer, per_token = self.head.loss_and_map(feat, parts['original'], grid, weights)
+            per_token = per_token.flatten(1)  # [B, N]
+            enhancer.update(disc_replaced=masked_mean(per_token, replaced),
+                            disc_kept=masked_mean(per_token, ~replaced))
         else:
-            losses.update(self.head.loss(feat, parts['replaced'].reshape(-1, *parts['grid'])))
-        losses['replaced_ratio'] = parts['replaced'].sum().float() / mask.sum().clamp_min(1)
+            enhancer, per_token = self.head.loss_and_map(feat, replaced.reshape(-1, *grid), weights)
+            per_token = per_token.flatten(1)
+        losses.update(enhancer)
+        if self.hardness_head is not None:
+            losses.update(self.hardness_head.loss(parts['hardness'], parts['sampled'], per_token[mask]))
+        losses['replaced_ratio'] = replaced.sum().float() / mask.sum().clamp_min(1)
+        losses['resample_correct'] = masked_mean(~replaced, mask)
         return losses

@@ -12,13 +12,14 @@ Both accept the enhancer's output as ViT tokens [B, N(+1), C] or a CNN feature m
 """
 from typing import Dict, Optional, Tuple
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor
 
 from beitmm.registry import MODELS
+
+from ..electra.rtd import rtd_loss
 
 
 def window_stats(img: Tensor, window_size: int) -> Tuple[Tensor, Tensor]:
@@ -139,13 +140,35 @@ class CIMResPixHead(BaseModule):
         Returns:
             ``loss_respix``.
         """
+        return self.loss_and_map(feat, img)[0]
+
+    def loss_and_map(self, feat: Tensor, img: Tensor, grid: Optional[Tuple[int, int]] = None,
+                     weights: Optional[Tensor] = None) -> Tuple[Dict[str, Tensor], Optional[Tensor]]:
+        """ResPix loss with per-token weights, and each token's pixel loss (the enhancer's hardness of a patch).
+
+        Args:
+            feat: Enhancer output (see :meth:`forward`).
+            img: Original images [B, 3, H, W] in [0, 1], at the enhancer's size.
+            grid: Visual-token grid (h, w) of the generator; None: no map.
+            weights: Per-token loss weights [B, h, w] (importance weights of hardness-aware sampling); None: 1.
+
+        Returns:
+            (``loss_respix``, the mean pixel loss of each token's pixels [B, h, w] (detached) or None).
+        """
         pred = self(feat, img.shape[-2:])
         if pred.shape[-2:] != img.shape[-2:]:
             raise ValueError(f'ResPix predicts {tuple(pred.shape[-2:])} pixels but the image is '
                              f'{tuple(img.shape[-2:])}: the size must be a multiple of encoder_stride {self.stride}')
         target = self.target(img)
         err = (pred.float() - target).abs() if self.loss_type == 'l1' else (pred.float() - target)**2
-        return dict(loss_respix=self.loss_weight * err.mean())
+        if weights is None:
+            loss = err.mean()
+        else:  # each token's weight on its own block of pixels
+            loss = (err * F.interpolate(weights[:, None].float(), size=err.shape[-2:], mode='nearest')).mean()
+        per_token = None
+        if grid is not None:
+            per_token = F.adaptive_avg_pool2d(err.detach().mean(1, keepdim=True), tuple(grid))[:, 0]  # [B, h, w]
+        return dict(loss_respix=self.loss_weight * loss), per_token
 
 
 @MODELS.register_module()
@@ -183,11 +206,24 @@ class CIMRevDetHead(BaseModule):
             replaced: Bool labels [B, h, w], True where the token was replaced.
 
         Returns:
-            ``loss_revdet`` (mean BCE over all tokens) and ``revdet_acc``.
+            ``loss_revdet`` (mean BCE over all tokens), ``revdet_acc`` and the logged parts of :meth:`loss_and_map`.
         """
-        logits = self(feat, tuple(replaced.shape[-2:]))
-        labels = replaced.float()
-        loss = F.binary_cross_entropy_with_logits(logits.float(), labels)
-        with torch.no_grad():
-            acc = ((logits > 0) == replaced.bool()).float().mean()
-        return dict(loss_revdet=self.loss_weight * loss, revdet_acc=acc)
+        return self.loss_and_map(feat, replaced)[0]
+
+    def loss_and_map(self, feat: Tensor, replaced: Tensor,
+                     weights: Optional[Tensor] = None) -> Tuple[Dict[str, Tensor], Tensor]:
+        """RevDet loss (the shared :func:`beitmm.models.electra.rtd_loss`), its logged parts and per-token BCE.
+
+        Args:
+            feat: Enhancer output.
+            replaced: Bool labels [B, h, w].
+            weights: Per-token loss weights [B, h, w]; None: 1.
+
+        Returns:
+            (``loss_revdet``, ``revdet_acc``, ``revdet_acc_replaced``, ``disc_replaced``, ``disc_kept``; the
+            per-token BCE [B, h, w], detached).
+        """
+        out = rtd_loss(self(feat, tuple(replaced.shape[-2:])), replaced, weights=weights)
+        return dict(loss_revdet=self.loss_weight * out['loss'], revdet_acc=out['acc'],
+                    revdet_acc_replaced=out['acc_replaced'], disc_replaced=out['disc_replaced'],
+                    disc_kept=out['disc_kept']), out['per_token']

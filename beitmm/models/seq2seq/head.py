@@ -1,4 +1,6 @@
 """BERT's masked-LM head (HF ``cls.predictions``): dense -> GELU -> LayerNorm -> decoder tied to the word embedding."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -9,21 +11,24 @@ class MLMHead(nn.Module):
     """``transform.dense``, ``transform.LayerNorm``, ``bias``; the decoder weight is the word embedding (tied).
 
     Args:
-        dim: Hidden width.
+        dim: Width of the word embedding (the transform's output).
         word_embeddings: The encoder's token embedding [V, dim], shared as the output projection.
         eps: LayerNorm epsilon (BERT: 1e-12).
+        in_dim: Width of the hidden states fed in; None: ``dim``. ELECTRA's generator (narrower than its embedding,
+            HF ``generator_predictions.dense`` [E, C]) sets it.
     """
 
-    def __init__(self, dim: int, word_embeddings: nn.Embedding, eps: float = 1e-12) -> None:
+    def __init__(self, dim: int, word_embeddings: nn.Embedding, eps: float = 1e-12,
+                 in_dim: Optional[int] = None) -> None:
         super().__init__()
         self.transform = nn.Module()
-        self.transform.dense = nn.Linear(dim, dim)
+        self.transform.dense = nn.Linear(in_dim or dim, dim)
         self.transform.LayerNorm = nn.LayerNorm(dim, eps=eps)
         self.bias = nn.Parameter(torch.zeros(word_embeddings.num_embeddings))
         self._words = [word_embeddings]  # a plain list: the embedding stays the backbone's parameter
 
     def forward(self, x: Tensor) -> Tensor:
-        """Hidden [..., dim] -> logits [..., V]."""
+        """Hidden [..., in_dim] -> logits [..., V]."""
         x = self.transform.LayerNorm(F.gelu(self.transform.dense(x)))
         return F.linear(x, self._words[0].weight, self.bias)
 

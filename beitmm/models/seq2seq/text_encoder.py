@@ -23,6 +23,16 @@ def word_embeddings(backbone: nn.Module) -> nn.Embedding:
     return backbone.text_embed if is_beit3(backbone) else backbone.embeddings.word_embeddings
 
 
+def set_word_embeddings(backbone: nn.Module, embedding: nn.Embedding) -> None:
+    """Make ``embedding`` the backbone's token embedding (ties it to another model's, ELECTRA)."""
+    if is_vlmo(backbone):
+        backbone.text_embeddings.word_embeddings = embedding
+    elif is_beit3(backbone):
+        backbone.text_embed = embedding
+    else:
+        backbone.embeddings.word_embeddings = embedding
+
+
 def text_width(backbone: nn.Module) -> int:
     """Width C of the backbone's hidden states (``hidden_size`` of BertEncoder, ``embed_dims`` of BEiT-3 / VLMo)."""
     return backbone.embed_dims if is_vlmo(backbone) or is_beit3(backbone) else backbone.hidden_size

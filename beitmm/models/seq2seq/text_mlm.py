@@ -4,7 +4,7 @@
 :func:`~.packing.corrupt` as s2s-ft); cross-entropy at the selected tokens through the tied ``cls.predictions`` head,
 so the checkpoint loads into :class:`~.s2s_ft.Seq2SeqFinetuner` (same backbone and head names) by copy.
 """
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +16,28 @@ from beitmm.registry import MODELS, TEXT_TOKENIZERS
 from .head import MLMHeadMixin
 from .packing import corrupt
 from .text_encoder import run_text, word_embeddings
+
+
+def select_tokens(ids: Tensor, padding: Tensor, special_ids: Iterable[int], mask_prob: float,
+                  generator: Optional[torch.Generator] = None) -> Tensor:
+    """Choose the tokens to mask: ``mask_prob`` of each text's real non-special tokens (at least one), uniformly.
+
+    Args:
+        ids: Token ids [B, L].
+        padding: Bool [B, L], True at padding.
+        special_ids: Ids never chosen ([CLS], [SEP], [PAD], ...).
+        mask_prob: Fraction chosen (rounded per text, at least 1 of a non-empty text).
+        generator: Optional torch random generator (default: torch's global stream).
+
+    Returns:
+        Bool [B, L], True at the chosen tokens.
+    """
+    special = torch.isin(ids, torch.tensor(sorted(special_ids), device=ids.device))
+    candidate = ~padding & ~special
+    n = candidate.sum(1)
+    k = torch.clamp((n.float() * mask_prob).round().long(), min=1) * (n > 0)
+    draw = torch.rand(ids.shape, generator=generator, device=ids.device).masked_fill(~candidate, 2.)
+    return draw.argsort(1).argsort(1) < k[:, None]
 
 
 @MODELS.register_module()
@@ -45,12 +67,7 @@ class TextMaskedLM(MLMHeadMixin, BaseModel):
 
     def select(self, ids: Tensor, padding: Tensor, generator: Optional[torch.Generator] = None) -> Tensor:
         """Bool [B, L]: ``mask_prob`` of each text's real non-special tokens (at least one), uniformly drawn."""
-        special = torch.isin(ids, torch.tensor(sorted(self.tokenizer.special_ids.values()), device=ids.device))
-        candidate = ~padding & ~special
-        n = candidate.sum(1)
-        k = torch.clamp((n.float() * self.mask_prob).round().long(), min=1) * (n > 0)
-        draw = torch.rand(ids.shape, generator=generator, device=ids.device).masked_fill(~candidate, 2.)
-        return draw.argsort(1).argsort(1) < k[:, None]
+        return select_tokens(ids, padding, self.tokenizer.special_ids.values(), self.mask_prob, generator)
 
     def loss(self, data_samples: Sequence) -> Dict[str, Tensor]:
         """Cross-entropy at the selected tokens, and their accuracy."""

@@ -3,7 +3,8 @@ import pytest
 import torch
 from mmengine.structures import BaseDataElement
 
-from beitmm.models.algorithms.cim import replace_masked, sample_tokens
+from beitmm.models.algorithms.cim import replace_masked
+from beitmm.models.electra import sample_tokens
 from beitmm.registry import MODELS
 from beitmm.testing.shrink import TINY
 
@@ -103,18 +104,19 @@ def test_revdet_labels_equal_the_replacement():
         model.generator_head.fc.bias.zero_()
         model.generator_head.fc.bias[3] = 10.0
     seen = {}
-    orig_loss = model.head.loss
+    orig_loss = model.head.loss_and_map
 
-    def spy(feat, replaced):
+    def spy(feat, replaced, weights=None):
         seen['labels'] = replaced.clone()
-        return orig_loss(feat, replaced)
+        return orig_loss(feat, replaced, weights)
 
-    model.head.loss = spy
+    model.head.loss_and_map = spy
     losses = model(**model.data_preprocessor(data, True), mode='loss')
     expected = mask & (fixed.flatten(1) != 3)
     assert torch.equal(seen['labels'].flatten(1), expected)
     assert (mask & (fixed.flatten(1) == 3)).any()  # some sampled tokens equal the original
     torch.testing.assert_close(losses['replaced_ratio'], expected.sum() / mask.sum())
+    torch.testing.assert_close(losses['resample_correct'], (mask & ~expected).sum() / mask.sum())
 
 
 @pytest.mark.parametrize('head, enhancer', [('respix', 'vit'), ('revdet', 'vit'), ('respix', 'resnet')])
