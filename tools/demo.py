@@ -611,6 +611,18 @@ def add_seq2seq_task_arguments(group: argparse._ArgumentGroup) -> None:
     add_seq2seq_arguments(group)
 
 
+def run_electra_task(args: argparse.Namespace) -> None:
+    """The ELECTRA demo (tools/demo_electra.py), given this module's stage helpers."""
+    from demo_electra import run_electra
+    run_electra(args, sys.modules[__name__])
+
+
+def add_electra_task_arguments(group: argparse._ArgumentGroup) -> None:
+    """Options of the ELECTRA demo (tools/demo_electra.py)."""
+    from demo_electra import add_electra_arguments
+    add_electra_arguments(group)
+
+
 TASKS: Dict[str, Task] = {
     'vision': Task('BEiT pretraining vs scratch: classification and segmentation on generated images (default)',
                    run_vision, add_vision_arguments),
@@ -618,6 +630,8 @@ TASKS: Dict[str, Task] = {
                run_vl_task, add_vl_task_arguments),
     'seq2seq': Task('s2s-ft pseudo-masked / masked / causal fine-tuning of one MLM-pretrained tiny BERT, ROUGE vs copy',
                     run_seq2seq_task, add_seq2seq_task_arguments),
+    'electra': Task('ELECTRA / CIM: plain vs hardness-aware sampling vs focal loss, resample rate and downstream',
+                    run_electra_task, add_electra_task_arguments),
 }
 
 

@@ -1,0 +1,182 @@
+"""The ELECTRA demo (``python tools/demo.py --task electra``): plain vs hardness-aware sampling vs focal loss.
+
+Text: the generated scenes' captions (``make_demo_data.py --only vl``) pretrain a tiny ELECTRA
+(configs/demo/electra-tiny_demo.py) three ways at the same budget: plain sampling, hardness-aware sampling and
+the focal generator loss (γ = 1); each discriminator is then fine-tuned as a ``beitmm.TextClassifier``
+(configs/demo/bert-tiny_demo_text-cls.py) on a property of the scene, the colour of its first shape (left / top;
+4 classes, chance 25%), read from one caption, next to the same classifier from scratch. Images: the generated
+shapes images (``--only imagenet``) pretrain a tiny CIM-RevDet (configs/demo/cim-tiny_revdet_demo.py) the same
+three ways (configs/cim/*hardness* / *focal* settings), then each enhancer initialises the tiny BEiT classifier.
+Reported per setting and seed: the correct-resample rate and the discriminator's accuracy (mean of the last 5
+logged steps), and the downstream accuracy; the curves PNG (tools/analysis_tools/plot_electra_curves.py).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+from functools import partial
+from types import ModuleType
+from typing import Dict, List
+
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), 'analysis_tools'))  # plot_electra_curves
+
+TEXT_CFG = 'configs/demo/electra-tiny_demo.py'
+CLS_CFG = 'configs/demo/bert-tiny_demo_text-cls.py'
+CIM_CFG = 'configs/demo/cim-tiny_revdet_demo.py'
+IMG_CLS_CFG = 'configs/demo/cim-tiny_demo_cls.py'
+SETTINGS = {'plain': [], 'hardness': ['model.sampler.mode=hardness'], 'focal': ['model.generator_loss.gamma=1.0']}
+CIM_SETTINGS = {'plain': [], 'hardness': ['model.sampler.mode=hardness'],
+                'focal': ['model.generator_head.loss.type=beitmm.FocalMLMLoss', 'model.generator_head.loss.gamma=1.0']}
+
+
+def add_electra_arguments(group: argparse._ArgumentGroup) -> None:
+    """Options of the ELECTRA demo."""
+    group.add_argument('--electra-images', type=int, default=300, help='generated scenes for the text part')
+    group.add_argument('--electra-iters', type=int, default=None, help='text pretraining iterations (config: 300)')
+    group.add_argument('--electra-cls-iters', type=int, default=150, help='text classification iterations')
+    group.add_argument('--electra-seeds', type=int, nargs='+', default=[0], help='seeds (default 0)')
+    group.add_argument('--electra-cim-epochs', type=int, default=2, help='CIM pretraining epochs (0: no CIM part)')
+    group.add_argument('--electra-cim-cls-epochs', type=int, default=4, help='image classification epochs')
+
+
+def first_colour(shapes: List[dict]) -> str:
+    """The label: the colour of the scene's first shape (its leftmost / top one)."""
+    return shapes[0]['color']
+
+
+def write_text_task(vl_root: str, out: str) -> Dict[str, int]:
+    """Write corpus.source (train captions) and cls_{train,val}.jsonl (one caption per image, first colour)."""
+    with open(osp.join(vl_root, 'coco', 'dataset_coco.json'), encoding='utf-8') as f:
+        images = json.load(f)['images']
+    with open(osp.join(vl_root, 'scenes.json'), encoding='utf-8') as f:
+        scenes = json.load(f)
+    corpus, cls = [], {'train': [], 'val': []}
+    classes = sorted({first_colour(s) for s in scenes.values()})
+    for im in images:
+        shapes = scenes[f"coco/{im['filepath']}/{im['filename']}"]
+        split = 'train' if im['split'] in ('train', 'restval') else 'val'
+        if split == 'train':
+            corpus += [s['raw'].lower() for s in im['sentences']]
+        cls[split].append(dict(text=im['sentences'][0]['raw'].lower(), label=first_colour(shapes)))
+    os.makedirs(out, exist_ok=True)
+    with open(osp.join(out, 'corpus.source'), 'w', encoding='utf-8') as f:
+        f.write(''.join(t + '\n' for t in corpus))
+    for split, rows in cls.items():
+        with open(osp.join(out, f'cls_{split}.jsonl'), 'w', encoding='utf-8') as f:
+            f.write(json.dumps(dict(classes=classes)) + '\n' + ''.join(json.dumps(r) + '\n' for r in rows))
+    return dict(corpus=len(corpus), train=len(cls['train']), val=len(cls['val']), classes=len(classes))
+
+
+def final_stats(work: str, keys=('resample_correct', 'disc_acc'), last: int = 5) -> Dict[str, float]:
+    """Mean of the last ``last`` logged values of each key in the run's scalars.json."""
+    from plot_electra_curves import read_curves
+    curves = read_curves(work)
+    return {k: sum(curves[k][1][-last:]) / len(curves[k][1][-last:]) for k in keys if k in curves}
+
+
+def run_electra(args: argparse.Namespace, demo: ModuleType) -> None:
+    """Data, vocabulary, the text and CIM comparisons, the table and the curves.
+
+    Args:
+        args: Parsed demo options.
+        demo: The ``tools/demo.py`` module (stage helpers, timings).
+    """
+    out, py, data = osp.join(args.out, 'electra'), sys.executable, osp.join(args.data, 'electra')
+    os.makedirs(out, exist_ok=True)
+    demo._say(f'electra task: load average {demo.load_text()} on {os.cpu_count()} cores; logs in {demo.rel(out)}')
+    demo._say('1/5 data: generated scenes -> captions (pretraining) and "caption -> colour of the first shape"')
+    demo.run_stage('electra scenes', [py, 'tools/misc/make_demo_data.py', '--out', args.data, '--only', 'vl',
+                                      '--vl-train', str(args.electra_images), '--vl-val',
+                                      str(max(args.electra_images // 3, 20)), '--overwrite'],
+                   osp.join(out, 'data.log'), threads=args.threads)
+    sizes = write_text_task(osp.join(args.data, 'vl'), data)
+    vocab = osp.join(data, 'vocab.txt')
+    demo.run_stage('electra vocabulary', [py, 'tools/misc/train_text_tokenizer.py', 'wordpiece',
+                                          osp.join(data, 'corpus.source'), '--out', vocab, '--vocab-size', '400'],
+                   osp.join(out, 'vocab.log'), threads=args.threads)
+    demo._say(f'   {sizes["corpus"]} captions; classification {sizes["train"]} train / {sizes["val"]} val, '
+              f'{sizes["classes"]} classes')
+    iters = args.electra_iters or demo.config_value(TEXT_CFG, 'train_cfg.max_iters')
+    tok = [f'model.tokenizer.vocab_file={vocab}']
+    runs = [(name, seed) for seed in args.electra_seeds for name in SETTINGS]
+    demo._say(f'2/5 ELECTRA pretraining, {iters} iterations each: {", ".join(SETTINGS)} x seeds {args.electra_seeds}')
+    pre = demo.run_parallel([partial(demo.train_stage, args, f'electra {n} s{s}', TEXT_CFG,
+                                     osp.join(out, f'{n}_s{s}'),
+                                     [*tok, f'train_dataloader.dataset.data_root={data}', f'randomness.seed={s}',
+                                      f'train_cfg.max_iters={iters}', f'param_scheduler.1.end={iters}',
+                                      f'default_hooks.checkpoint.interval={iters}', *SETTINGS[n]], evaluate=False)
+                             for n, s in runs], args.jobs)
+    demo._say('3/5 text classification from each discriminator and from scratch, same budget')
+    ci = args.electra_cls_iters
+    cls_opts = [*tok, f'train_cfg.max_iters={ci}', f'train_cfg.val_interval={ci}', f'param_scheduler.1.end={ci}',
+                f'default_hooks.checkpoint.interval={ci}',
+                *[f'{k}.dataset.data_root={data}' for k in ('train_dataloader', 'val_dataloader')]]
+    jobs = [(n, s, r['checkpoint']) for (n, s), r in zip(runs, pre, strict=True)]
+    jobs += [('scratch', s, None) for s in args.electra_seeds]
+    cls = demo.run_parallel([partial(demo.train_stage, args, f'text-cls {n} s{s}', CLS_CFG,
+                                     osp.join(out, f'cls_{n}_s{s}'),
+                                     [*cls_opts, f'randomness.seed={s}'] + ([f'load_from={c}'] if c else []))
+                             for n, s, c in jobs], args.jobs)
+    rows = {}
+    for (n, s), r in zip(runs, pre, strict=True):
+        rows[(n, s)] = dict(final_stats(osp.join(out, f'{n}_s{s}')), seconds=r['seconds'])
+    for (n, s, _), r in zip(jobs, cls, strict=True):
+        rows.setdefault((n, s), {})['downstream'] = r.get('accuracy/top1', float('nan'))
+    cim_rows = run_cim(args, demo, out) if args.electra_cim_epochs > 0 else {}
+    demo._say('5/5 curves')
+    from plot_electra_curves import plot
+    png = plot([(f'{n} s{s}', osp.join(out, f'{n}_s{s}')) for n, s in runs], osp.join(out, 'electra_curves.png'),
+               window=3, title='text ELECTRA on the scene captions')
+    if cim_rows:
+        plot([(f'{n} s{s}', osp.join(out, f'cim_{n}_s{s}')) for n, s in cim_rows if n != 'scratch'],
+             osp.join(out, 'cim_curves.png'), window=3, title='CIM-RevDet on the shapes images')
+    print_table(rows, cim_rows, out, png)
+
+
+def run_cim(args: argparse.Namespace, demo: ModuleType, out: str) -> Dict:
+    """CIM-RevDet pretraining three ways on the demo images, then image classification from each enhancer."""
+    py = sys.executable
+    demo._say('4/5 CIM-RevDet on the shapes images: plain / hardness-aware / focal, then classification')
+    demo.run_stage('electra images', [py, 'tools/misc/make_demo_data.py', '--out', args.data, '--only', 'imagenet',
+                                      '--overwrite'], osp.join(out, 'images.log'), threads=args.threads)
+    imagenet = osp.join(args.data, 'imagenet')
+    ep, cep = args.electra_cim_epochs, args.electra_cim_cls_epochs
+    runs = [(n, s) for s in args.electra_seeds for n in CIM_SETTINGS]
+    pre = demo.run_parallel([partial(demo.train_stage, args, f'cim {n} s{s}', CIM_CFG, osp.join(out, f'cim_{n}_s{s}'),
+                                     [f'train_dataloader.dataset.data_root={imagenet}', f'randomness.seed={s}',
+                                      f'train_cfg.max_epochs={ep}', f'param_scheduler.1.end={ep}',
+                                      f'default_hooks.checkpoint.interval={ep}', 'train_dataloader.num_workers=0',
+                                      'train_dataloader.persistent_workers=False', *CIM_SETTINGS[n]],
+                                     max_epochs=ep, evaluate=False) for n, s in runs], args.jobs)
+    opts = [f'{k}.dataset.data_root={imagenet}' for k in ('train_dataloader', 'val_dataloader')]
+    opts += [f'train_cfg.max_epochs={cep}', f'train_cfg.val_interval={cep}', f'param_scheduler.1.end={cep}',
+             f'default_hooks.checkpoint.interval={cep}', 'train_dataloader.num_workers=0',
+             'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
+             'val_dataloader.persistent_workers=False']
+    cls = demo.run_parallel([partial(demo.train_stage, args, f'img-cls {n} s{s}', IMG_CLS_CFG,
+                                     osp.join(out, f'imgcls_{n}_s{s}'),
+                                     [*opts, f'randomness.seed={s}',
+                                      f'model.backbone.init_cfg.checkpoint={r["checkpoint"]}'],
+                                     max_epochs=cep) for (n, s), r in zip(runs, pre, strict=True)], args.jobs)
+    rows = {}
+    for (n, s), p, c in zip(runs, pre, cls, strict=True):
+        rows[(n, s)] = dict(final_stats(osp.join(out, f'cim_{n}_s{s}'), ('resample_correct', 'revdet_acc')),
+                            downstream=c.get('accuracy/top1', float('nan')), seconds=p['seconds'])
+    return rows
+
+
+def print_table(rows: Dict, cim_rows: Dict, out: str, png: str) -> None:
+    """The comparison table (console and results.json)."""
+    print('\n  ELECTRA demo: same budget per setting; rates / accuracies are the mean of the last 5 logged steps')
+    head = f'  {"part":6s} {"setting":9s} {"seed":>4s} {"correct-resample":>16s} {"D acc":>7s} {"downstream acc":>14s}'
+    print(head)
+    for part, table, dkey in (('text', rows, 'disc_acc'), ('CIM', cim_rows, 'revdet_acc')):
+        for (n, s), r in table.items():
+            rc, da = r.get('resample_correct'), r.get(dkey)
+            print(f'  {part:6s} {n:9s} {s:4d} {"-" if rc is None else f"{rc:.3f}":>16s} '
+                  f'{"-" if da is None else f"{da:.3f}":>7s} {r.get("downstream", float("nan")):14.1f}')
+    print(f'  curves: {png}')
+    with open(osp.join(out, 'results.json'), 'w') as f:
+        json.dump(dict(text={f'{n}_s{s}': r for (n, s), r in rows.items()},
+                       cim={f'{n}_s{s}': r for (n, s), r in cim_rows.items()}), f, indent=2)
