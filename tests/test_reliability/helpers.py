@@ -139,13 +139,14 @@ CIM_TOKENIZER = dict(type='beitmm.DALLETokenizer', encoder_checkpoint=None, deco
                      with_decoder=True, n_hid=16, n_blk_per_group=1, vocab_size=64, n_init=16)
 
 
-def cim_config(unlabeled_root: str, work_dir: str, workers: int = 0, epochs: int = 2) -> Config:
-    """Tiny CIM ResPix (``cim/cim-respix_vit-b_300e_in1k.py``).
+def cim_config(unlabeled_root: str, work_dir: str, workers: int = 0, epochs: int = 2,
+               rel: str = 'cim/cim-respix_vit-b_300e_in1k.py') -> Config:
+    """Tiny CIM ResPix (``cim/cim-respix_vit-b_300e_in1k.py``, or another CIM config ``rel``).
 
     2-block generator and ViT enhancer, random tiny DALL-E dVAE (64 tokens) with decoder, tokens sampled at
     temperature 1, 8 images of 32 px, batch 2 (4 iterations an epoch); checkpoints every iteration.
     """
-    cfg = Config.fromfile(config_path('cim/cim-respix_vit-b_300e_in1k.py'))
+    cfg = Config.fromfile(config_path(rel))
     m = cfg.model
     m.generator.update(arch=TINY, img_size=32)
     m.generator_head.update(in_channels=TINY['embed_dims'], out_channels=CIM_TOKENIZER['vocab_size'])
