@@ -34,10 +34,10 @@ def add_electra_arguments(group: argparse._ArgumentGroup) -> None:
     """Options of the ELECTRA demo."""
     group.add_argument('--electra-images', type=int, default=300, help='generated scenes for the text part')
     group.add_argument('--electra-iters', type=int, default=None, help='text pretraining iterations (config: 300)')
-    group.add_argument('--electra-cls-iters', type=int, default=150, help='text classification iterations')
+    group.add_argument('--electra-cls-iters', type=int, default=120, help='text classification iterations')
     group.add_argument('--electra-seeds', type=int, nargs='+', default=[0], help='seeds (default 0)')
     group.add_argument('--electra-cim-epochs', type=int, default=2, help='CIM pretraining epochs (0: no CIM part)')
-    group.add_argument('--electra-cim-cls-epochs', type=int, default=4, help='image classification epochs')
+    group.add_argument('--electra-cim-cls-epochs', type=int, default=3, help='image classification epochs')
 
 
 def first_colour(shapes: List[dict]) -> str:
@@ -68,7 +68,8 @@ def write_text_task(vl_root: str, out: str) -> Dict[str, int]:
     return dict(corpus=len(corpus), train=len(cls['train']), val=len(cls['val']), classes=len(classes))
 
 
-def final_stats(work: str, keys=('resample_correct', 'disc_acc'), last: int = 5) -> Dict[str, float]:
+def final_stats(work: str, keys=('resample_correct', 'disc_acc', 'disc_acc_replaced'),
+                last: int = 5) -> Dict[str, float]:
     """Mean of the last ``last`` logged values of each key in the run's scalars.json."""
     from plot_electra_curves import read_curves
     curves = read_curves(work)
@@ -161,7 +162,8 @@ def run_cim(args: argparse.Namespace, demo: ModuleType, out: str) -> Dict:
                                      max_epochs=cep) for (n, s), r in zip(runs, pre, strict=True)], args.jobs)
     rows = {}
     for (n, s), p, c in zip(runs, pre, cls, strict=True):
-        rows[(n, s)] = dict(final_stats(osp.join(out, f'cim_{n}_s{s}'), ('resample_correct', 'revdet_acc')),
+        rows[(n, s)] = dict(final_stats(osp.join(out, f'cim_{n}_s{s}'), ('resample_correct', 'revdet_acc',
+                                                                           'revdet_acc_replaced')),
                             downstream=c.get('accuracy/top1', float('nan')), seconds=p['seconds'])
     return rows
 
@@ -169,13 +171,16 @@ def run_cim(args: argparse.Namespace, demo: ModuleType, out: str) -> Dict:
 def print_table(rows: Dict, cim_rows: Dict, out: str, png: str) -> None:
     """The comparison table (console and results.json)."""
     print('\n  ELECTRA demo: same budget per setting; rates / accuracies are the mean of the last 5 logged steps')
-    head = f'  {"part":6s} {"setting":9s} {"seed":>4s} {"correct-resample":>16s} {"D acc":>7s} {"downstream acc":>14s}'
-    print(head)
+    print(f'  {"part":6s} {"setting":9s} {"seed":>4s} {"correct-resample":>16s} {"D acc":>7s} {"D acc repl.":>11s} '
+          f'{"downstream acc":>14s}')
+
+    def cell(v, width):
+        return f'{"-" if v is None else f"{v:.3f}":>{width}s}'
+
     for part, table, dkey in (('text', rows, 'disc_acc'), ('CIM', cim_rows, 'revdet_acc')):
         for (n, s), r in table.items():
-            rc, da = r.get('resample_correct'), r.get(dkey)
-            print(f'  {part:6s} {n:9s} {s:4d} {"-" if rc is None else f"{rc:.3f}":>16s} '
-                  f'{"-" if da is None else f"{da:.3f}":>7s} {r.get("downstream", float("nan")):14.1f}')
+            print(f'  {part:6s} {n:9s} {s:4d} {cell(r.get("resample_correct"), 16)} {cell(r.get(dkey), 7)} '
+                  f'{cell(r.get(dkey + "_replaced"), 11)} {r.get("downstream", float("nan")):14.1f}')
     print(f'  curves: {png}')
     with open(osp.join(out, 'results.json'), 'w') as f:
         json.dump(dict(text={f'{n}_s{s}': r for (n, s), r in rows.items()},

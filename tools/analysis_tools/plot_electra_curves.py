@@ -97,16 +97,18 @@ def plot(runs: Sequence[Tuple[str, str]], out: str, keys: Sequence[str] = KEYS, 
     import matplotlib.pyplot as plt
     data = [(label, read_curves(path)) for label, path in runs]
     fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 2.8), squeeze=False)
+    colours = plt.rcParams['axes.prop_cycle'].by_key()['color']
     for ax, key in zip(axes[0], keys, strict=True):
-        for label, curves in data:
+        for i, (label, curves) in enumerate(data):  # one colour per run in every panel
             if key in curves:
                 steps, values = curves[key]
-                ax.plot(steps, smooth(values, window), label=label, linewidth=1.2)
+                ax.plot(steps, smooth(values, window), label=label, linewidth=1.2, color=colours[i % len(colours)])
         ax.set_title(TITLES.get(key, key), fontsize=9)
         ax.set_xlabel('iteration', fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
+    handles = {h.get_label(): h for ax in axes[0] for h in ax.get_lines()}
+    axes[0][0].legend(list(handles.values()), list(handles), fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
