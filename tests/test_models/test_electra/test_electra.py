@@ -67,16 +67,21 @@ def test_hardness_and_focal_switch_by_config():
     assert hard.hardness_head.fc.weight.grad is not None
 
 
-def test_multiway_text_branch_discriminator():
+@pytest.mark.parametrize('kind', ['beit3', 'vlmo'])
+def test_multiway_text_branch_discriminator(kind):
     torch.manual_seed(0)
-    beit3 = tiny_backbone('beit3', modalities=('language', ))
-    model = _electra(backbone=beit3, generator=dict(GEN, vocab_size=160), tok='spm',
+    backbone = tiny_backbone('beit3', modalities=('language', )) if kind == 'beit3' else tiny_backbone('vlmo')
+    model = _electra(backbone=backbone, generator=dict(GEN, vocab_size=160),
+                     tok='spm' if kind == 'beit3' else 'wordpiece',
                      sampler=dict(type='beitmm.ReplacementSampler', mode='hardness'))
-    assert model.generator.embeddings.word_embeddings is model.backbone.text_embed
+    words = model.backbone.text_embed if kind == 'beit3' else model.backbone.text_embeddings.word_embeddings
+    assert model.generator.embeddings.word_embeddings is words
     out = model(data_samples=_samples(), mode='loss')
     assert torch.isfinite(out['loss_rtd']) and 0 <= out['disc_acc'] <= 1
     (out['loss_rtd'] + out['loss_gen']).backward()
-    assert model.backbone.text_embed.weight.grad is not None
+    assert words.weight.grad is not None
+    hidden = model(data_samples=_samples(), mode='tensor')  # [B, L, C], padded to the longest text
+    assert hidden.shape[0] == 3 and hidden.shape[1] <= 16 and hidden.shape[2] == 32
 
 
 @pytest.mark.parametrize('kw,words', [
