@@ -51,7 +51,7 @@ from benchmark_utils import (  # noqa: E402
 )
 
 DEFAULTS = dict(pretrain=(8, 224), classification=(8, 224), segmentation=(2, 512), multiway=(8, 224),
-                captioning=(2, 224), retrieval=(32, 64), seq2seq=(2, 0))
+                captioning=(2, 224), retrieval=(32, 64), seq2seq=(2, 0), electra=(8, 0))
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -65,7 +65,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('task', choices=['pretrain', 'classification', 'segmentation', 'multiway', 'masking', 'captioning',
-                                    'retrieval', 'seq2seq'])
+                                    'retrieval', 'seq2seq', 'electra'])
     p.add_argument('--batch-size', type=int, help='default 8 (pretrain, classification) / 2 (segmentation)')
     p.add_argument('--img-size', type=int, help='default 224 / 512 (segmentation)')
     p.add_argument('--arch', choices=sorted(set(ARCHS) | {'tiny'}),
@@ -270,6 +270,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     elif args.task == 'seq2seq':
         from benchmark_seq2seq import run_seq2seq
         run_seq2seq(args)
+    elif args.task == 'electra':
+        from benchmark_electra import run_electra
+        run_electra(args)
     elif args.task == 'retrieval':
         from benchmark_retrieval import run_retrieval
         run_retrieval(args)
