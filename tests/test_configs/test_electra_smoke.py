@@ -57,3 +57,9 @@ def test_cim_sampling_configs_train(name, unlabeled_root, tmp_path):
     runner.train()
     rec = _scalars(cfg.work_dir)[-1]
     assert CURVES <= set(rec) and ('hardness_err' in rec) == ('hardness' in name)
+
+
+def test_cim_mask_ratio_zero_is_refused_naming_the_setting():
+    from beitmm.registry import TRANSFORMS
+    with pytest.raises(ValueError, match='num_masking_patches must be in'):
+        TRANSFORMS.build(dict(type='beitmm.BlockwiseMaskGenerator', input_size=8, num_masking_patches=0))
