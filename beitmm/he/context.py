@@ -117,7 +117,8 @@ def check_context(ctx, depth: int, slots: int) -> None:
                            f'{p.poly_modulus_degree}, coeff_mod_bit_sizes {p.coeff_mod_bit_sizes}, scale 2^'
                            f'{p.scale_bits} (beitmm.he.derive_params({depth}, {slots}))')
     if n // 2 < slots:
-        raise HEDepthError(f'the circuit encrypts vectors of {slots} values; poly_modulus_degree {n} has {n // 2} slots')
+        raise HEDepthError(f'the circuit encrypts vectors of {slots} values; poly_modulus_degree {n} has only '
+                           f'{n // 2} slots')
     if not ctx.has_galois_keys():
         raise HEKeyError('the CKKS context has no Galois keys: encrypted matmul / dot / sum rotate ciphertexts; '
                          'call context.generate_galois_keys() on the client before sending the public context')

@@ -131,8 +131,8 @@ class ModelPlan:
     def slots(self) -> int:
         """Longest vector the circuit encrypts."""
         c = self.cls.shape[0]
-        return max(self.w_embed.shape[0] * self.b_embed.shape[0], c, self.tokens, self.blocks[0].w1.shape[1] if self.blocks else c,
-                   *(b.rec[0].shape[0] for b in self.blocks))
+        hidden = [b.w1.shape[1] for b in self.blocks] + [b.rec[0].shape[0] for b in self.blocks]
+        return max(self.w_embed.shape[0] * self.b_embed.shape[0], c, self.tokens, *hidden)
 
 
 def plan_image_classifier(model: nn.Module) -> ModelPlan:

@@ -11,16 +11,17 @@ CKKS depth between two client round trips is ``CIRCUIT_DEPTH`` = 2):
 2. server: per-head q / k (norm1 and the scale folded) and v = matmul [1]; scores ``q_hi . k_hj`` (ct x ct dot) [2]
    plus the plaintext position bias; client refresh regroups the scores into rows of N keys (and refreshes v);
 3. server: numerator cube ``(s / 2 + 1)^3`` (polyval) [2]; client ReLU;
-4. server: optional multiplicative mask [1]; the reciprocal network on the row sum ``sum_j n_j`` (the sum folded
-   into the first layer's matrix) [1-2]; client ReLU; second layer [1]; client ReLU; third layer, its one output
-   replicated over N slots [1]; weights ``n * T(sum)`` (ct x ct) [2]; client refresh regroups them per (query, key)
-   with each head's weight repeated over its D channels;
+4. server: the reciprocal network on the row sum ``sum_j keep_j n_j`` (the sum and the multiplicative key mask
+   folded into the first layer's matrix) [1]; client ReLU; second layer [1]; client ReLU; third layer, its one
+   output replicated over the N keys and multiplied by the mask (folded into the matrix) [1]; weights
+   ``n * T(sum)`` (ct x ct) [2]; client refresh regroups them per (query, key) with each head's weight repeated
+   over its D channels;
 5. server: ``sum_j a_ij * v_j`` (ct x ct) [1], proj (gamma_1 folded) [2], residual; client refresh;
 6. server: fc1 (norm2 folded) [1]; client ReLU (or server: degree-2 polynomial [2] and a client refresh); fc2
    (gamma_2 folded) [1], residual.
 
-Head: mean of the patch tokens (the 1 / N and the final norm folded into the head) or the cls token, head [2]. The
-client decrypts the logits.
+Head: mean of the patch tokens (the 1 / N and the final norm folded into the head) or the cls token; client refresh;
+head [1]. The client decrypts the logits.
 """
 import time
 from collections import defaultdict
@@ -39,17 +40,18 @@ class Server:
     """Holds the public context and the model; never the secret key.
 
     Args:
-        plan: The folded model.
+        plan: The folded model (None: only :meth:`block` is used, e.g. one layer).
         public_context: Serialized public TenSEAL context from the client.
+        slots: Longest vector (default: the plan's).
     """
 
-    def __init__(self, plan: ModelPlan, public_context: bytes) -> None:
+    def __init__(self, plan: Optional[ModelPlan], public_context: bytes, slots: Optional[int] = None) -> None:
         self.ts = require_tenseal()
         self.plan = plan
         self.context = self.ts.context_from(public_context)
         if self.context.is_private():
             raise ValueError('the server must receive a public context (without the secret key)')
-        check_context(self.context, CIRCUIT_DEPTH, plan.slots)
+        check_context(self.context, CIRCUIT_DEPTH, plan.slots if slots is None else slots)
         self.seconds: Dict[str, float] = defaultdict(float)
 
     # ------------------------------------------------------------------ wire
@@ -93,6 +95,9 @@ class Server:
                 pooled = pooled + ct
         else:
             pooled = x[0]
+        # a sum of a fresh ciphertext and a matmul output is not a valid matmul input (measured: 1e-3 errors),
+        # so the client refreshes the pooled features before the head
+        pooled = self._trip(client, [pooled], 'refresh')[0]
         logits = pooled.matmul(p.w_head.tolist()) + p.b_head.tolist()
         self.seconds['head'] += time.perf_counter() - t
         return logits.serialize()
@@ -119,13 +124,13 @@ class Server:
         num = [r.polyval([float(a) for a in _numerator()]) for r in rows_ct]
         slo, shi = blk.softmax.sum_range
         num = self._trip(client, num, 'relu', checks=[(0, m, slo, shi, 'softmax row sum', n)])
-        if keep is not None:
-            num = [r * keep.astype(np.float64).tolist() for r in num]
         w1, b1, w2, b2, w3, b3 = blk.rec
-        z = [r.matmul(np.tile(w1[None], (n, 1)).tolist()) + b1.tolist() for r in num]  # T's layer 1 on the row sum
-        z = self._trip(client, z, 'relu')
+        keep_f = np.ones(n) if keep is None else keep.astype(np.float64)  # multiplicative mask, folded below
+        sum_w1 = keep_f[:, None] * w1[None]  # [N, h]: T's layer 1 on the masked row sum sum_j keep_j n_j
+        z = self._trip(client, [r.matmul(sum_w1.tolist()) + b1.tolist() for r in num], 'relu')
         z = self._trip(client, [zi.matmul(w2.tolist()) + b2.tolist() for zi in z], 'relu')
-        recip = [zi.matmul(np.tile(w3[:, None], (1, n)).tolist()) + [float(b3[0])] * n for zi in z]
+        rep_w3 = w3[:, None] * keep_f[None]  # [h, N]: T's output replicated over the N keys, 0 at masked keys
+        recip = [zi.matmul(rep_w3.tolist()) + (float(b3[0]) * keep_f).tolist() for zi in z]
         attn = [r * t for r, t in zip(num, recip, strict=True)]  # [H * N] rows of N weights
         heads_of = np.repeat(np.arange(h), d)  # channel -> head
         per_pair = [(heads_of * n + i) * n + j for i in range(n) for j in range(n)]

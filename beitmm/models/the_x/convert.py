@@ -85,7 +85,7 @@ def convert_model(model: nn.Module, act: Optional[dict] = None, softmax: Optiona
     model = model if inplace else copy.deepcopy(model)
     act = act or dict(type='ReLU')
     softmax = softmax or dict(type='beitmm.THEXSoftmax')
-    norm = dict(full=True, **(norm or {}))
+    norm = {'full': True, **(norm or {})}
     norm_std = norm_std or {}
     built_softmax = MODELS.build(softmax)  # fitted once (seeded), copied into every attention
     for name, m in list(model.named_modules()):
