@@ -3,17 +3,15 @@
 # matching every block's output and the teacher's logits. The teacher checkpoint comes from
 # configs/the_x/beit-tiny_the-x_demo_cls.py (--cfg-options model.teacher_checkpoint=PATH).
 _base_ = ['./beit-tiny_the-x_demo_cls.py']
-the_x = dict(
-    act=dict(type='ReLU'),  # THE-X: the client computes ReLU; or dict(type='beitmm.THEXPolyGELU', degree=2)
-    softmax=dict(type='beitmm.THEXSoftmax', input_range=(-2., 3.), sum_range=(1., 64.), hidden=16),  # (choice)
-    norm=dict(full=True))
-teacher = {{_base_.model}}
 model = dict(
     _delete_=True,
     type='beitmm.THEXDistiller',
-    teacher=teacher,
+    teacher={{_base_.model}},
     teacher_checkpoint=None,
-    the_x=the_x,
+    the_x=dict(
+        act=dict(type='ReLU'),  # THE-X: the client computes ReLU; or dict(type='beitmm.THEXPolyGELU', degree=2)
+        softmax=dict(type='beitmm.THEXSoftmax', input_range=(-2., 3.), sum_range=(1., 64.), hidden=16),  # (choice)
+        norm=dict(full=True)),
     hidden_modules=r'backbone\.blocks\.\d+$',
     trainable=r'norm|softmax',
     logit_weight=1.,

@@ -126,17 +126,3 @@ def calibrate_norm_std(model: nn.Module, run) -> Dict[str, float]:
         for h in hooks:
             h.remove()
     return {n: sum(v) / len(v) for n, v in stats.items()}
-
-
-@MODELS.register_module()
-def THEXModel(model: dict, the_x: Optional[dict] = None) -> nn.Module:  # noqa: N802  (a registry type name)
-    """Build ``model`` from its config and convert it (the config route to the HE-friendly model).
-
-    Args:
-        model: Config of the original model.
-        the_x: :func:`convert_model` options (``act``, ``softmax``, ``norm``).
-
-    Returns:
-        The converted model.
-    """
-    return convert_model(MODELS.build(model), inplace=True, **(the_x or {}))

@@ -44,6 +44,8 @@ class THEXDistiller(BaseModel):
                  hidden_modules: str = r'backbone\.blocks\.\d+$', trainable: Optional[str] = None,
                  logit_weight: float = 1., hidden_weight: float = 1., ce_weight: float = 0., temperature: float = 1.,
                  data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is not None:  # mmpretrain's classifiers default the type the same way
+            data_preprocessor = {'type': 'mmpretrain.ClsDataPreprocessor', **data_preprocessor}
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.teacher = MODELS.build(teacher)
         if teacher_checkpoint:
