@@ -3,8 +3,10 @@ from . import transforms  # noqa: F401
 from .checked import ADE20KDataset, ImageNet
 from .samplers import ResumableInfiniteSampler, ResumableSampler
 from .seq2seq import Seq2SeqDataset, join_wordpieces
+from .text_classification import TextClassificationDataset
 from .unlabeled import UnlabeledImageFolder
 from .vl import NLVR2, KarpathyCaption, KarpathyRetrieval, VQAv2
 
 __all__ = ['ADE20KDataset', 'ImageNet', 'UnlabeledImageFolder', 'ResumableSampler', 'ResumableInfiniteSampler',
-           'VQAv2', 'NLVR2', 'KarpathyRetrieval', 'KarpathyCaption', 'Seq2SeqDataset', 'join_wordpieces']
+           'VQAv2', 'NLVR2', 'KarpathyRetrieval', 'KarpathyCaption', 'Seq2SeqDataset', 'join_wordpieces',
+           'TextClassificationDataset']

@@ -1,4 +1,5 @@
 """Classifiers built on mmpretrain."""
 from .linear_probe import LinearProbeClassifier
+from .text_classifier import TextClassifier
 
-__all__ = ['LinearProbeClassifier']
+__all__ = ['LinearProbeClassifier', 'TextClassifier']

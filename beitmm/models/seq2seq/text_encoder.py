@@ -23,6 +23,11 @@ def word_embeddings(backbone: nn.Module) -> nn.Embedding:
     return backbone.text_embed if is_beit3(backbone) else backbone.embeddings.word_embeddings
 
 
+def text_width(backbone: nn.Module) -> int:
+    """Width C of the backbone's hidden states (``hidden_size`` of BertEncoder, ``embed_dims`` of BEiT-3 / VLMo)."""
+    return backbone.embed_dims if is_vlmo(backbone) or is_beit3(backbone) else backbone.hidden_size
+
+
 def run_text(backbone: nn.Module, ids: Tensor, positions: Optional[Tensor] = None, segments: Optional[Tensor] = None,
              attn_mask: Optional[Tensor] = None, padding: Optional[Tensor] = None, kv_cache=None) -> Tensor:
     """Hidden states [B, N, C] of token ids [B, N].

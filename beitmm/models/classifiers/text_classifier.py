@@ -1,0 +1,102 @@
+"""Sequence classification on a text encoder: the pooled first token ([CLS] / <s>) -> a linear head, cross-entropy.
+
+The pooler is BERT's (``pooler.dense`` + tanh on the first token; HF ``BertPooler``'s names), then dropout and
+``classifier`` (a linear layer). The backbone is any text encoder of :mod:`beitmm.models.seq2seq.text_encoder`:
+``beitmm.BertEncoder`` (BERT / RoBERTa / ELECTRA checkpoints), the language branch of ``beitmm.BEiT3`` or of
+``beitmm.VLMo``. Predictions are mmpretrain ``DataSample`` s with ``pred_score`` / ``pred_label``, so mmpretrain's
+``Accuracy`` metric scores them.
+"""
+from typing import Dict, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from mmpretrain.structures import DataSample
+from torch import Tensor
+
+from beitmm.models.seq2seq.text_encoder import run_text, text_width, word_embeddings
+from beitmm.registry import MODELS, TEXT_TOKENIZERS
+
+
+@MODELS.register_module()
+class TextClassifier(BaseModel):
+    """Classify the ``text`` of each data sample.
+
+    Args:
+        backbone: Text encoder config (``beitmm.BertEncoder``, language ``beitmm.BEiT3``, ``beitmm.VLMo``).
+        tokenizer: Text tokenizer config.
+        num_classes: Classes.
+        max_len: Tokens per text, special tokens included (longer texts are truncated, counted).
+        dropout: Dropout before the classifier (BERT: 0.1).
+        data_preprocessor: mmengine data preprocessor config.
+        init_cfg: mmengine init config (the backbone's own ``init_cfg`` loads a pretrained encoder).
+    """
+
+    def __init__(self, backbone: dict, tokenizer: dict, num_classes: int, max_len: int = 128, dropout: float = 0.1,
+                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if num_classes < 2:
+            raise ValueError(f'TextClassifier: num_classes must be >= 2, got {num_classes}')
+        self.backbone = MODELS.build(backbone)
+        self.tokenizer = TEXT_TOKENIZERS.build(tokenizer)
+        self.tokenizer.check_embedding(word_embeddings(self.backbone).num_embeddings)
+        C = text_width(self.backbone)
+        self.num_classes, self.max_len = num_classes, max_len
+        self.pooler = nn.Module()
+        self.pooler.dense = nn.Linear(C, C)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(C, num_classes)
+        self.register_buffer('_device', torch.zeros(0), persistent=False)
+
+    def init_weights(self) -> None:
+        """Backbone init (or checkpoint), then BERT's init of the pooler and classifier (N(0, 0.02), zero bias)."""
+        super().init_weights()
+        for m in (self.pooler.dense, self.classifier):
+            nn.init.normal_(m.weight, std=.02)
+            nn.init.zeros_(m.bias)
+
+    def logits(self, texts: Sequence[str]) -> Tensor:
+        """Class logits [B, num_classes] of the texts."""
+        batch = self.tokenizer.encode_batch(list(texts), self.max_len, 'warn', 'longest')
+        ids = batch['input_ids'].to(self._device.device)  # [B, L]
+        padding = batch['padding_mask'].to(ids.device)
+        hidden = run_text(self.backbone, ids, segments=torch.zeros_like(ids), padding=padding)  # [B, L, C]
+        pooled = torch.tanh(self.pooler.dense(hidden[:, 0]))  # [B, C]
+        return self.classifier(self.dropout(pooled))
+
+    def _texts(self, data_samples: Sequence) -> List[str]:
+        texts = []
+        for i, s in enumerate(data_samples):
+            if not isinstance(s.get('text'), str):
+                raise ValueError(f'TextClassifier: sample {i} (line {s.get("line")}) has no string `text`')
+            texts.append(s.text)
+        return texts
+
+    def loss(self, data_samples: Sequence) -> Dict[str, Tensor]:
+        """Cross-entropy and accuracy of the batch."""
+        logits = self.logits(self._texts(data_samples))
+        labels = torch.stack([torch.as_tensor(s.gt_label).reshape(-1)[0] for s in data_samples]).long()
+        labels = labels.to(logits.device)
+        if int(labels.min()) < 0 or int(labels.max()) >= self.num_classes:
+            raise ValueError(f'TextClassifier: labels must lie in [0, {self.num_classes}) (num_classes), got '
+                             f'{labels.tolist()}')
+        return dict(loss=F.cross_entropy(logits.float(), labels),
+                    acc=(logits.detach().argmax(-1) == labels).float().mean())
+
+    def predict(self, data_samples: Sequence) -> List[DataSample]:
+        """The data samples with ``pred_score`` (softmax) and ``pred_label`` set."""
+        scores = self.logits(self._texts(data_samples)).float().softmax(-1)
+        for s, score in zip(data_samples, scores, strict=True):
+            s.set_pred_score(score).set_pred_label(score.argmax())
+        return list(data_samples)
+
+    def forward(self, inputs=None, data_samples: Optional[List] = None, mode: str = 'loss'):
+        """The mmengine entry: ``loss``, ``predict`` or ``tensor`` (logits)."""
+        if mode == 'loss':
+            return self.loss(data_samples)
+        if mode == 'predict':
+            return self.predict(data_samples)
+        if mode == 'tensor':
+            return self.logits(self._texts(data_samples))
+        raise ValueError(f"TextClassifier.forward: unknown mode {mode!r} ('loss', 'predict', 'tensor')")
