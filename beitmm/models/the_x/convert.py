@@ -24,10 +24,11 @@ KEPT_LEAVES: Tuple[Type[nn.Module], ...] = (nn.Linear, nn.Conv2d, nn.Dropout, nn
                                             THEXAffineNorm)
 # Containers whose own forward only composes known children with additions / reshapes / linear maps.
 KNOWN_CONTAINERS = ('Sequential', 'ModuleList', 'ModuleDict', 'Module', 'Block', 'Mlp', 'RelativePositionBias',
-                    'BEiT', 'ImageClassifier', 'LinearClsHead', 'ClsHead', 'THEXSoftmax', 'TextClassifier',
-                    'ClsDataPreprocessor', 'Multiway', 'MoMEBlock', 'VLMoTextEncoder', 'BertEncoder')
+                    'BEiT', 'ImageClassifier', 'LinearClsHead', 'ClsHead', 'THEXSoftmax', 'TextClassifier', 'VLMo',
+                    'MoMEBlock')
 # Modules without effect on inference (losses of heads, data preprocessors' buffers).
-IGNORED = ('CrossEntropyLoss', 'LabelSmoothLoss', 'ClsDataPreprocessor', 'DataPreprocessor', 'BaseDataPreprocessor')
+IGNORED = ('CrossEntropyLoss', 'LabelSmoothLoss', 'ClsDataPreprocessor', 'DataPreprocessor', 'BaseDataPreprocessor',
+           'WordPieceTokenizer', 'SentencePieceTokenizer')
 
 
 class UnknownModuleError(TypeError):
@@ -50,7 +51,7 @@ def check_convertible(model: nn.Module, extra_known: Iterable[str] = ()) -> None
     for name, m in model.named_modules():
         if name in ignored or any(name.startswith(f'{p}.') for p in ignored):
             continue
-        if isinstance(m, (nn.GELU, nn.LayerNorm, Attention, *KEPT_LEAVES)) or _approximated(m):
+        if isinstance(m, (nn.GELU, nn.Tanh, nn.LayerNorm, Attention, *KEPT_LEAVES)) or _approximated(m):
             continue
         if type(m).__name__ in known:
             continue
@@ -65,8 +66,8 @@ def _ignored_prefixes(model: nn.Module) -> Tuple[str, ...]:
 
 
 def convert_model(model: nn.Module, act: Optional[dict] = None, softmax: Optional[dict] = None,
-                  norm: Optional[dict] = None, inplace: bool = False, norm_std: Optional[Dict[str, float]] = None,
-                  extra_known: Iterable[str] = ()) -> nn.Module:
+                  norm: Optional[dict] = None, tanh: Optional[dict] = None, inplace: bool = False,
+                  norm_std: Optional[Dict[str, float]] = None, extra_known: Iterable[str] = ()) -> nn.Module:
     """Swap GELU, softmax and LayerNorm for their THE-X replacements; every other weight is kept.
 
     Args:
@@ -74,6 +75,8 @@ def convert_model(model: nn.Module, act: Optional[dict] = None, softmax: Optiona
         act: Activation replacing every ``nn.GELU`` (default ``dict(type='ReLU')``; or ``beitmm.THEXPolyGELU``).
         softmax: Softmax replacement set on every beitmm ``Attention`` (default ``dict(type='beitmm.THEXSoftmax')``).
         norm: ``THEXAffineNorm`` options for every ``nn.LayerNorm`` (default ``dict(full=True)``).
+        tanh: Replacement of every ``nn.Tanh`` (the BERT pooler of ``TextClassifier``; default ReLU, a choice: THE-X
+            names no replacement for it; the distillation adapts the pooler).
         inplace: Modify ``model`` itself (default: a deep copy).
         norm_std: Per-LayerNorm-name typical input std for the affine init (from :func:`calibrate_norm_std`).
         extra_known: Container class names to accept besides ``KNOWN_CONTAINERS``.
@@ -84,6 +87,7 @@ def convert_model(model: nn.Module, act: Optional[dict] = None, softmax: Optiona
     check_convertible(model, extra_known)
     model = model if inplace else copy.deepcopy(model)
     act = act or dict(type='ReLU')
+    tanh = tanh or dict(type='ReLU')
     softmax = softmax or dict(type='beitmm.THEXSoftmax')
     norm = {'full': True, **(norm or {})}
     norm_std = norm_std or {}
@@ -93,6 +97,8 @@ def convert_model(model: nn.Module, act: Optional[dict] = None, softmax: Optiona
             path = f'{name}.{child_name}' if name else child_name
             if isinstance(child, nn.GELU):
                 new = build_activation(act)
+            elif isinstance(child, nn.Tanh):  # BERT's pooler (TextClassifier.pooler.activation)
+                new = build_activation(tanh)
             elif isinstance(child, nn.LayerNorm):
                 new = THEXAffineNorm.from_layer_norm(child, norm['full'], norm_std.get(path, 1.))
             else:
@@ -103,7 +109,7 @@ def convert_model(model: nn.Module, act: Optional[dict] = None, softmax: Optiona
         if isinstance(m, Attention) and 'softmax' not in m._modules:
             m.softmax = copy.deepcopy(built_softmax).to(m.proj.weight.device)
             m.softmax.monitor_name = f'{name}.softmax'
-    model.the_x_cfg = dict(act=act, softmax=softmax, norm=norm)
+    model.the_x_cfg = dict(act=act, softmax=softmax, norm=norm, tanh=tanh)
     return model
 
 

@@ -90,3 +90,27 @@ def test_convert_from_config_and_tool(tmp_path):
     saved = torch.load(out, map_location='cpu')
     assert saved['meta']['the_x']['act'] == dict(type='ReLU')
     assert all(torch.equal(saved['state_dict'][k], v) for k, v in conv.state_dict().items() if k in report['kept'])
+
+
+def test_text_classifier_on_the_multiway_text_branch_converts():
+    from beitmm.testing.vl import tiny_backbone, tiny_tokenizer
+    model = MODELS.build(dict(type='beitmm.TextClassifier', num_classes=3, backbone=tiny_backbone('vlmo'),
+                              tokenizer=tiny_tokenizer('wordpiece')))
+    model.init_weights()
+    model.eval()
+    conv = convert_model(model)
+    report = weight_report(model, conv)
+    assert 'pooler.dense.weight' in report['kept'] and 'classifier.weight' in report['kept']
+    assert isinstance(conv.pooler.activation, nn.ReLU)  # BERT pooler tanh (choice: ReLU)
+    blocks = conv.backbone.transformer.blocks
+    assert all(isinstance(b.attn.softmax, THEXSoftmax) and isinstance(b.norm2_text, THEXAffineNorm) for b in blocks)
+    texts = ['a red circle', 'two blue squares left of a green triangle']  # padding: the multiplicative mask
+    assert torch.isfinite(conv.logits(texts)).all() and conv.logits(texts).shape == (2, 3)
+
+
+def test_beit3_text_branch_is_named_as_unknown():
+    from beitmm.testing.vl import tiny_backbone, tiny_tokenizer
+    model = MODELS.build(dict(type='beitmm.TextClassifier', num_classes=3, tokenizer=tiny_tokenizer('spm'),
+                              backbone=tiny_backbone('beit3', modalities=('language', ))))
+    with pytest.raises(UnknownModuleError, match="module 'backbone' of type BEiT3"):
+        convert_model(model)
