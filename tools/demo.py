@@ -611,6 +611,18 @@ def add_seq2seq_task_arguments(group: argparse._ArgumentGroup) -> None:
     add_seq2seq_arguments(group)
 
 
+def run_the_x_task(args: argparse.Namespace) -> None:
+    """The THE-X demo (tools/demo_the_x.py), given this module's stage helpers."""
+    from demo_the_x import run_the_x
+    run_the_x(args, sys.modules[__name__])
+
+
+def add_the_x_task_arguments(group: argparse._ArgumentGroup) -> None:
+    """Options of the THE-X demo (tools/demo_the_x.py)."""
+    from demo_the_x import add_the_x_arguments
+    add_the_x_arguments(group)
+
+
 TASKS: Dict[str, Task] = {
     'vision': Task('BEiT pretraining vs scratch: classification and segmentation on generated images (default)',
                    run_vision, add_vision_arguments),
@@ -618,6 +630,8 @@ TASKS: Dict[str, Task] = {
                run_vl_task, add_vl_task_arguments),
     'seq2seq': Task('s2s-ft pseudo-masked / masked / causal fine-tuning of one MLM-pretrained tiny BERT, ROUGE vs copy',
                     run_seq2seq_task, add_seq2seq_task_arguments),
+    'the-x': Task('THE-X: tiny BEiT converted, distilled and run on CKKS ciphertext; 3 accuracies, s / sample',
+                  run_the_x_task, add_the_x_task_arguments),
 }
 
 

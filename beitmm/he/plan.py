@@ -83,12 +83,12 @@ def plan_block(blk: nn.Module, name: str, grid: Optional[Tuple[int, int]]) -> Bl
     w = _np(attn.qkv.weight)
     b = np.zeros(3 * c) if attn.q_bias is None else np.concatenate([_np(attn.q_bias), np.zeros(c), _np(attn.v_bias)])
     wqkv, bqkv = fold_norm(blk.norm1, w, b, f'{name}.norm1')  # [C, 3C], [3C]
-    scale = d ** -0.5
+    scale = d ** -0.5 * float(sm.scale)  # the softmax's learned score scale folds into q as well
     wq = [wqkv[:, i * d:(i + 1) * d] * scale for i in range(h)]
     bq = [bqkv[i * d:(i + 1) * d] * scale for i in range(h)]
     wk = [wqkv[:, c + i * d:c + (i + 1) * d] for i in range(h)]
     bk = [bqkv[c + i * d:c + (i + 1) * d] for i in range(h)]
-    bias = attn.rel_pos_bias(grid) if grid is not None else None
+    bias = attn.rel_pos_bias(grid) * float(sm.scale) if grid is not None else None
     g1 = np.ones(c) if blk.gamma_1 is None else _np(blk.gamma_1)
     g2 = np.ones(c) if blk.gamma_2 is None else _np(blk.gamma_2)
     r = sm.reciprocal

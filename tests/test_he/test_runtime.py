@@ -56,6 +56,8 @@ def test_one_encrypted_block_matches_the_plaintext_block(context):
         for p in blk.parameters():
             p.normal_(0, 0.3) if p.dim() > 1 else p.normal_(0, 0.1)
     blk = convert_model(blk, extra_known=('Block', )).eval()  # GELU -> ReLU (client), THE-X softmax, affine norms
+    with torch.no_grad():
+        blk.attn.softmax.scale.fill_(0.8)  # folded into q by the plan
     x = torch.randn(1, 4, 16)
     keep = torch.tensor([True, True, True, False])  # a padded key: multiplicative mask
     with torch.no_grad():
@@ -90,6 +92,8 @@ def _tiny_model(act: dict, layers: int = 2) -> nn.Module:
 
 def test_tiny_model_encrypted_logits_match_plaintext_with_a_polynomial_gelu(context):
     model = _tiny_model(dict(type='beitmm.THEXPolyGELU', degree=2))
+    with torch.no_grad():
+        model.backbone.blocks[1].attn.softmax.scale.fill_(0.6)  # folded into q and the position bias
     images = torch.randn(1, 3, 16, 16)
     with torch.no_grad():
         ref = model(images, mode='tensor').double().numpy()

@@ -41,9 +41,9 @@ def demo():
 def test_help_lists_the_tasks_and_budget_options():
     out = subprocess.run([sys.executable, DEMO, '--help'], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0, out.stderr
-    for word in ('--task {seq2seq,vision,vl}', '--full', 'vision ', 'vl ', 'seq2seq ', '--s2s-iters',
-                 '--pretrain-epochs', '--cls-epochs', '--seg-iters', '--unlabeled', '--seeds', '--vl-train',
-                 '--vl-nlvr2', '--vl-tasks'):
+    for word in ('--task {seq2seq,the-x,vision,vl}', '--full', 'vision ', 'vl ', 'seq2seq ', '--s2s-iters',
+                 '--the-x-samples', '--pretrain-epochs', '--cls-epochs', '--seg-iters', '--unlabeled', '--seeds',
+                 '--vl-train', '--vl-nlvr2', '--vl-tasks'):
         assert word in out.stdout, word
 
 

@@ -3,5 +3,5 @@ from .approx import THEXAffineNorm, THEXPolyGELU, THEXSoftmax, fit_gelu_poly, so
 from .convert import UnknownModuleError, calibrate_norm_std, check_convertible, convert_model
 from .distill import THEXDistiller, load_student
 
-__all__ = ['THEXAffineNorm', 'THEXPolyGELU', 'THEXSoftmax', 'fit_gelu_poly', 'softmax_numerator', 'THEXDistiller', 'load_student',
-           'UnknownModuleError', 'calibrate_norm_std', 'check_convertible', 'convert_model']
+__all__ = ['THEXAffineNorm', 'THEXPolyGELU', 'THEXSoftmax', 'fit_gelu_poly', 'softmax_numerator', 'THEXDistiller',
+           'load_student', 'UnknownModuleError', 'calibrate_norm_std', 'check_convertible', 'convert_model']

@@ -116,10 +116,11 @@ NUMERATOR_COEFFS = (1., 1.5, .75, .125)  # (x / 2 + 1)^3 expanded, constant firs
 class THEXSoftmax(RangeMonitor, nn.Module):
     """THE-X softmax: polynomial numerator times a learned reciprocal of the row sum.
 
-    Documented input range: scores (after the 1/sqrt(d) scale and the position bias) in ``input_range``
+    Documented input range: scores (after the 1/sqrt(d) scale, the position bias and this module's learned
+    ``scale``, calibrated from data by :func:`~beitmm.models.the_x.distill.calibrate_student`) in ``input_range``
     (default [-2, 3]: below -2 the numerator is 0, like a masked key); row sums of numerators in ``sum_range``,
     the range ``T`` is fitted on at construction (relative error of ``T(s) * s - 1`` reported by
-    :meth:`reciprocal_error`).
+    :meth:`reciprocal_error`; constant outside it).
 
     Args:
         input_range: Documented score range.
@@ -134,6 +135,7 @@ class THEXSoftmax(RangeMonitor, nn.Module):
         self._init_monitor()
         self.input_range = (float(input_range[0]), float(input_range[1]))
         self.sum_range = (float(sum_range[0]), float(sum_range[1]))
+        self.scale = nn.Parameter(torch.ones(()))  # score scale (the encrypted runtime folds it into q)
         self.reciprocal = nn.Sequential(nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
                                         nn.Linear(hidden, 1))
         self.fit_reciprocal(fit_steps)
@@ -145,9 +147,10 @@ class THEXSoftmax(RangeMonitor, nn.Module):
     def fit_reciprocal(self, steps: int, seed: int = 0) -> float:
         """Initialise ``T`` as the piecewise-linear interpolant of ``1 / s`` at log-spaced knots, then refine it.
 
-        Layer 1 puts a ReLU hinge ``relu(s - t_k)`` at each knot, layer 2 passes them on (identity), layer 3 sums
-        them with the interpolant's slope changes. Refinement: Adam (lr 1e-3) on the relative error
-        ``(T(s) s - 1)^2`` over log-uniform samples of ``sum_range``; kept only where it lowers the max error.
+        Layer 1 puts a ReLU hinge ``relu(s - t_k)`` at each knot, layer 2 passes them on (identity), layer 3
+        sums them with the interpolant's slope changes (constant outside ``sum_range``). Refinement: Adam (lr 1e-3)
+        on the relative error ``(T(s) s - 1)^2`` over log-uniform samples of ``sum_range``; kept only where it
+        lowers the max error.
 
         Args:
             steps: Refinement steps (0: the interpolant as it is).
@@ -168,6 +171,7 @@ class THEXSoftmax(RangeMonitor, nn.Module):
             lin2.bias.zero_()
             lin3.weight.zero_()
             lin3.weight[0, :-1] = slopes - torch.cat((slopes.new_zeros(1), slopes[:-1]))
+            lin3.weight[0, -1] = -slopes[-1]  # flat beyond the range: T stays within [1 / s_max, 1 / s_min]
             lin3.bias.fill_(float(y[0]))
         best, state = self.reciprocal_error(), copy.deepcopy(self.reciprocal.state_dict())
         g = torch.Generator().manual_seed(seed)
@@ -193,13 +197,15 @@ class THEXSoftmax(RangeMonitor, nn.Module):
         """Approximate softmax over the last dimension.
 
         Args:
-            scores: Attention scores [B, heads, Nq, Nk] (scaled, position bias added).
+            scores: Attention scores [B, heads, Nq, Nk] (scaled by 1/sqrt(d), position bias added); multiplied by
+                ``scale`` first.
             attn_mask: Bool (True = may attend) or additive mask (0 = may attend) broadcastable to the scores;
                 applied multiplicatively to the numerator.
 
         Returns:
             Attention weights, same shape as ``scores``.
         """
+        scores = scores * self.scale
         self.observe(scores if attn_mask is None else scores[keep_mask(attn_mask).expand_as(scores)],
                      *self.input_range, 'attention scores')
         num = softmax_numerator(scores)

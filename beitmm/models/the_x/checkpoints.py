@@ -7,11 +7,11 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 
 from beitmm.registry import MODELS
 
 from .convert import convert_model
+from .distill import load_weights
 
 
 def _plain(value):
@@ -81,7 +81,7 @@ def convert_from_config(config: Union[str, Config], checkpoint: Optional[str] = 
     model_cfg, the_x = model_and_the_x(cfg)
     model = MODELS.build(model_cfg)
     if checkpoint:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+        load_weights(model, checkpoint)
     model.eval()
     converted = convert_model(model, **the_x).eval()
     report = weight_report(model, converted)

@@ -8,18 +8,53 @@ student parameters, e.g. stage 1 trains only the replacements (affine norms, the
 matching, stage 2 all the weights; a stage starts from the previous one with ``load_from``.
 """
 import re
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModel
-from mmengine.runner import load_checkpoint
 from torch import Tensor
 
+from beitmm.checkpoint.safe_load import load_checkpoint_file
 from beitmm.registry import MODELS
 
-from .convert import convert_model
+from .approx import THEXAffineNorm, THEXSoftmax
+from .convert import calibrate_norm_std, convert_model
+
+
+def load_weights(model: nn.Module, path: str) -> None:
+    """Load a checkpoint's ``state_dict`` (mmengine layout, safe loading) into ``model``, strictly."""
+    ckpt = load_checkpoint_file(path, map_location='cpu')
+    model.load_state_dict(ckpt.get('state_dict', ckpt), strict=True)
+
+
+@torch.no_grad()
+def calibrate_student(teacher: nn.Module, student: nn.Module, run: Callable[[nn.Module], object]) -> None:
+    """Data-dependent initialisation of a converted student from a calibration batch.
+
+    Each affine norm restarts from its LayerNorm with the typical input std measured on the teacher
+    (``THEXAffineNorm.from_layer_norm``), then each softmax ``scale`` is set, block by block, so that the largest
+    score magnitude of the batch is the upper end of its ``input_range``.
+
+    Args:
+        teacher: The original model.
+        student: Its conversion (modified in place; parameters keep their identity, for the optimizer).
+        run: Runs a model on the calibration batch (e.g. ``lambda m: m(inputs, mode='tensor')``).
+    """
+    stds = calibrate_norm_std(teacher, lambda: run(teacher))
+    lns = dict(teacher.named_modules())
+    for name, m in student.named_modules():
+        if isinstance(m, THEXAffineNorm) and name in stds:
+            m.load_state_dict(THEXAffineNorm.from_layer_norm(lns[name], m.full, stds[name]).state_dict())
+    for m in [m for m in student.modules() if isinstance(m, THEXSoftmax)]:
+        seen: List[float] = []
+        hook = m.register_forward_pre_hook(lambda mod, args, seen=seen: seen.append(float(args[0].abs().max())))
+        try:
+            run(student)
+        finally:
+            hook.remove()
+        m.scale.fill_(m.input_range[1] / max(max(seen), 1e-6))
 
 
 @MODELS.register_module()
@@ -36,20 +71,23 @@ class THEXDistiller(BaseModel):
         hidden_weight: Weight of the hidden-state MSE.
         ce_weight: Weight of the label cross-entropy (0: pure distillation).
         temperature: KL temperature.
+        calibrate: Calibrate the student (:func:`calibrate_student`) on the first training batch, once (the flag
+            ``calibrated`` is saved with the checkpoint, so a later stage loading it does not recalibrate).
         data_preprocessor: Data preprocessor config (the classifier's; the Runner passes the top-level one).
         init_cfg: mmengine init config.
     """
 
     def __init__(self, teacher: dict, teacher_checkpoint: Optional[str] = None, the_x: Optional[dict] = None,
                  hidden_modules: str = r'backbone\.blocks\.\d+$', trainable: Optional[str] = None,
-                 logit_weight: float = 1., hidden_weight: float = 1., ce_weight: float = 0., temperature: float = 1.,
-                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+                 logit_weight: float = 1., hidden_weight: float = 1., ce_weight: float = 0.,
+                 temperature: float = 1., calibrate: bool = True, data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is not None:  # mmpretrain's classifiers default the type the same way
             data_preprocessor = {'type': 'mmpretrain.ClsDataPreprocessor', **data_preprocessor}
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.teacher = MODELS.build(teacher)
         if teacher_checkpoint:
-            load_checkpoint(self.teacher, teacher_checkpoint, map_location='cpu', strict=True)
+            load_weights(self.teacher, teacher_checkpoint)
         self.teacher.eval().requires_grad_(False)
         self.student = convert_model(self.teacher, **(the_x or {}))
         self.student.requires_grad_(True)
@@ -64,6 +102,8 @@ class THEXDistiller(BaseModel):
             raise ValueError(f'hidden_modules={hidden_modules!r} matches no module of the teacher')
         self.logit_weight, self.hidden_weight, self.ce_weight = logit_weight, hidden_weight, ce_weight
         self.temperature = temperature
+        self.calibrate = calibrate
+        self.register_buffer('calibrated', torch.zeros((), dtype=torch.bool))
 
     def init_weights(self) -> None:
         """Nothing to initialise: the teacher is loaded, the student copied from it."""
@@ -88,7 +128,10 @@ class THEXDistiller(BaseModel):
         return logits, [captured[n] for n in self.hidden]
 
     def loss(self, inputs: Tensor, data_samples: list) -> Dict[str, Tensor]:
-        """Distillation losses of one batch."""
+        """Distillation losses of one batch (the first one calibrates the student, see ``calibrate``)."""
+        if self.calibrate and not bool(self.calibrated):
+            calibrate_student(self.teacher, self.student, lambda m: m(inputs, mode='tensor'))
+            self.calibrated.fill_(True)
         with torch.no_grad():
             t_logits, t_hidden = self._run(self.teacher, inputs)
         s_logits, s_hidden = self._run(self.student, inputs)
@@ -127,5 +170,5 @@ def load_student(distiller_cfg: dict, checkpoint: Optional[str] = None) -> nn.Mo
     cfg.pop('data_preprocessor', None)
     model = THEXDistiller(**cfg)
     if checkpoint:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+        load_weights(model, checkpoint)
     return model.student.eval()

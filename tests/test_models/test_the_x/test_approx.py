@@ -41,6 +41,8 @@ def test_reciprocal_network_approximates_one_over_s_on_its_range():
     s = torch.logspace(0, math.log10(64), 500)[:, None]
     rel = (sm.reciprocal(s) * s - 1).abs()
     assert rel.max() < 0.025  # piecewise-linear interpolant at 16 log-spaced knots: 1.9% measured
+    outside = sm.reciprocal(torch.tensor([[0.], [0.5], [64.], [1e3], [1e4]]))[:, 0]  # flat outside the range
+    assert torch.allclose(outside, torch.tensor([1., 1., 1 / 64, 1 / 64, 1 / 64]), rtol=0, atol=2e-4)
 
 
 def test_thex_softmax_is_the_normalised_numerator_and_masks_multiplicatively():
@@ -67,6 +69,24 @@ def test_thex_softmax_counts_scores_outside_its_range():
     with pytest.warns(UserWarning, match='attention scores outside the documented range'):
         sm(torch.tensor([[[[4., 0., -3.]]]]))
     assert sm.n_out_of_range >= 2 and sm.n_seen == 4  # 3 scores + 1 row sum
+
+
+def test_calibration_sets_norm_stds_and_softmax_scales():
+    from beitmm.models.the_x import convert_model
+    from beitmm.models.the_x.distill import calibrate_student
+    torch.manual_seed(0)
+    teacher = Block(16, 2, 32, window=None).eval()
+    x = torch.randn(4, 5, 16) * 7  # LayerNorm inputs of std 7: an affine init at std 1 would be 7x too large
+    with torch.no_grad():
+        teacher.attn.qkv.weight.mul_(20)  # large scores, far outside [-2, 3]
+    student = convert_model(teacher, extra_known=('Block', ))
+    calibrate_student(teacher, student, lambda m: m(x))
+    sm = student.attn.softmax
+    assert abs(float(student.norm1.weight.diagonal().mean()) * 7 - 1) < 0.15  # gamma / std, std measured ~7
+    seen = []
+    sm.register_forward_hook(lambda mod, args, out: seen.append(args[0] * mod.scale))
+    student(x)
+    assert abs(float(seen[0].abs().max()) - 3.) < 1e-4  # the largest scaled score is the top of input_range
 
 
 def test_affine_norm_from_layer_norm_equals_it_at_the_calibrated_std():
