@@ -47,6 +47,7 @@ def run_the_x(args) -> None:
     ctx = make_context(params)
     keygen = time.perf_counter() - t
     with torch.no_grad():
+        model(images, mode='tensor')  # warm-up
         t = time.perf_counter()
         ref = model(images, mode='tensor').double().numpy()
         plain = (time.perf_counter() - t) / len(images)
