@@ -114,27 +114,28 @@ class THEXDistiller(BaseModel):
         self.teacher.eval()
         return self
 
-    def _run(self, model: nn.Module, inputs: Tensor) -> Tuple[Tensor, List[Tensor]]:
-        """Logits [B, K] and the hidden modules' outputs of ``model``."""
+    def _run(self, model: nn.Module, inputs: Optional[Tensor], data_samples: Optional[list]
+             ) -> Tuple[Tensor, List[Tensor]]:
+        """Logits [B, K] and the hidden modules' outputs of ``model`` (images: ``inputs``; texts: the samples)."""
         captured: Dict[str, Tensor] = {}
         mods = dict(model.named_modules())
         hooks = [mods[n].register_forward_hook(lambda m, i, o, n=n: captured.__setitem__(n, o)) for n in self.hidden]
         try:
-            logits = model(inputs, mode='tensor')
+            logits = model(inputs, data_samples, mode='tensor')
         finally:
             for h in hooks:
                 h.remove()
         logits = logits[-1] if isinstance(logits, (tuple, list)) else logits
         return logits, [captured[n] for n in self.hidden]
 
-    def loss(self, inputs: Tensor, data_samples: list) -> Dict[str, Tensor]:
+    def loss(self, inputs: Optional[Tensor], data_samples: list) -> Dict[str, Tensor]:
         """Distillation losses of one batch (the first one calibrates the student, see ``calibrate``)."""
         if self.calibrate and not bool(self.calibrated):
-            calibrate_student(self.teacher, self.student, lambda m: m(inputs, mode='tensor'))
+            calibrate_student(self.teacher, self.student, lambda m: m(inputs, data_samples, mode='tensor'))
             self.calibrated.fill_(True)
         with torch.no_grad():
-            t_logits, t_hidden = self._run(self.teacher, inputs)
-        s_logits, s_hidden = self._run(self.student, inputs)
+            t_logits, t_hidden = self._run(self.teacher, inputs, data_samples)
+        s_logits, s_hidden = self._run(self.student, inputs, data_samples)
         T = self.temperature
         losses = {'loss_kl': self.logit_weight * T * T * F.kl_div(
             F.log_softmax(s_logits / T, -1), F.log_softmax(t_logits / T, -1), log_target=True, reduction='batchmean')}
@@ -142,17 +143,17 @@ class THEXDistiller(BaseModel):
             losses['loss_hidden'] = self.hidden_weight * sum(
                 F.mse_loss(s, t) for s, t in zip(s_hidden, t_hidden, strict=True)) / len(t_hidden)
         if self.ce_weight:
-            labels = torch.cat([ds.gt_label for ds in data_samples]).to(s_logits.device)
+            labels = torch.cat([torch.as_tensor(ds.gt_label).view(-1) for ds in data_samples]).to(s_logits.device)
             losses['loss_ce'] = self.ce_weight * F.cross_entropy(s_logits, labels)
         return losses
 
-    def forward(self, inputs: Tensor, data_samples: Optional[list] = None, mode: str = 'tensor'):
+    def forward(self, inputs: Optional[Tensor] = None, data_samples: Optional[list] = None, mode: str = 'tensor'):
         """'loss': distillation losses; 'predict': the student's predictions; 'tensor': the student's logits."""
         if mode == 'loss':
             return self.loss(inputs, data_samples)
         if mode == 'predict':
             return self.student(inputs, data_samples, mode='predict')
-        return self.student(inputs, mode='tensor')
+        return self.student(inputs, data_samples, mode='tensor')
 
 
 def load_student(distiller_cfg: dict, checkpoint: Optional[str] = None) -> nn.Module:
