@@ -63,13 +63,16 @@ class BlockPlan:
     b2: np.ndarray
 
 
-def plan_block(blk: nn.Module, name: str, grid: Optional[Tuple[int, int]]) -> BlockPlan:
+def plan_block(blk: nn.Module, name: str, grid: Optional[Tuple[int, int]], expert: Optional[str] = None,
+               bias: Optional[torch.Tensor] = None) -> BlockPlan:
     """Fold a converted :class:`~beitmm.models.layers.Block` (norm1, attn, norm2, mlp, layer scales).
 
     Args:
-        blk: The block.
+        blk: The block (or a ``MoMEBlock``, with ``expert``).
         name: Its module name (errors).
         grid: Patch grid for the relative position bias (None: tokens without a grid).
+        expert: ``MoMEBlock`` FFN expert (``'text'``: ``norm2_text`` / ``mlp_text``).
+        bias: An explicit position bias [heads, N, N] (VLMo's per-layer text bias), instead of ``grid``'s.
 
     Returns:
         The folded block.
@@ -88,14 +91,17 @@ def plan_block(blk: nn.Module, name: str, grid: Optional[Tuple[int, int]]) -> Bl
     bq = [bqkv[i * d:(i + 1) * d] * scale for i in range(h)]
     wk = [wqkv[:, c + i * d:c + (i + 1) * d] for i in range(h)]
     bk = [bqkv[c + i * d:c + (i + 1) * d] for i in range(h)]
-    bias = attn.rel_pos_bias(grid) * float(sm.scale) if grid is not None else None
+    if bias is None and grid is not None:
+        bias = attn.rel_pos_bias(grid)
+    bias = None if bias is None else bias * float(sm.scale)
     g1 = np.ones(c) if blk.gamma_1 is None else _np(blk.gamma_1)
     g2 = np.ones(c) if blk.gamma_2 is None else _np(blk.gamma_2)
     r = sm.reciprocal
     rec = (_np(r[0].weight)[:, 0], _np(r[0].bias), _np(r[2].weight).T.copy(), _np(r[2].bias), _np(r[4].weight)[0],
            _np(r[4].bias))
-    mlp = blk.mlp
-    w1, b1 = fold_norm(blk.norm2, _np(mlp.fc1.weight), _np(mlp.fc1.bias), f'{name}.norm2')
+    norm2 = blk.norm2 if expert is None else getattr(blk, f'norm2_{expert}')
+    mlp = blk.mlp if expert is None else getattr(blk, f'mlp_{expert}')
+    w1, b1 = fold_norm(norm2, _np(mlp.fc1.weight), _np(mlp.fc1.bias), f'{name}.norm2')
     if isinstance(mlp.act, nn.ReLU):
         act = None
     elif isinstance(mlp.act, THEXPolyGELU) and len(mlp.act.coeffs) == 3:

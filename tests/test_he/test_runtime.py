@@ -131,3 +131,24 @@ def test_unconverted_model_is_refused():
                                                          in_channels=32)))
     with pytest.raises(TypeError, match='has no THEXSoftmax: convert the model first'):
         plan_image_classifier(model)
+
+
+def test_text_classifier_on_vlmo_encrypted_matches_plaintext(context):
+    from beitmm.he.text import encrypted_text_inference
+    from beitmm.testing.vl import TINY_VLMO, tiny_backbone, tiny_tokenizer
+    torch.manual_seed(0)
+    backbone = dict(tiny_backbone('vlmo'), arch=dict(TINY_VLMO, num_layers=1, vlffn_start=1))
+    model = MODELS.build(dict(type='beitmm.TextClassifier', num_classes=3, backbone=backbone,
+                              tokenizer=tiny_tokenizer('wordpiece')))
+    model.init_weights()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if 'relative_position' in name:
+                p.normal_(0, .3)
+    model = convert_model(model.eval()).eval()
+    text = 'a red circle'
+    with torch.no_grad():
+        ref = model.logits([text]).double().numpy()
+    run = encrypted_text_inference(model, [text], context)
+    assert _rel(run.logits, ref) < REL_TOL
+    assert run.wire.round_trips == 7 + 2  # one block (fresh input) + head refresh + pooler ReLU
