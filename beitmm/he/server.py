@@ -29,6 +29,8 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from beitmm.models.the_x.approx import NUMERATOR_COEFFS
+
 from .context import check_context, require_tenseal
 from .plan import BlockPlan, ModelPlan
 from .protocol import Client
@@ -121,7 +123,7 @@ class Server:
         lo, hi = blk.softmax.input_range
         out = self._trip(client, scores + v, 'refresh', gather=rows, checks=[(0, m, lo, hi, 'softmax input', 1)])
         rows_ct, v = out[:h * n], out[h * n:]
-        num = [r.polyval([float(a) for a in _numerator()]) for r in rows_ct]
+        num = [r.polyval(list(NUMERATOR_COEFFS)) for r in rows_ct]  # (s / 2 + 1)^3
         slo, shi = blk.softmax.sum_range
         num = self._trip(client, num, 'relu', checks=[(0, m, slo, shi, 'softmax row sum', n)])
         w1, b1, w2, b2, w3, b3 = blk.rec
@@ -154,8 +156,3 @@ class Server:
         x = [xi + (gi.matmul(blk.w2.tolist()) + blk.b2.tolist()) for xi, gi in zip(x, g, strict=True)]
         self.seconds[f'{name}.mlp'] += time.perf_counter() - t1
         return x
-
-
-def _numerator():
-    from beitmm.models.the_x.approx import NUMERATOR_COEFFS
-    return NUMERATOR_COEFFS
