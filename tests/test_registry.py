@@ -24,7 +24,8 @@ MIM_VIT = dict(VIT, use_mask_token=True, use_rel_pos_bias=False, use_shared_rel_
 DALLE = dict(type='beitmm.DALLETokenizer', with_decoder=True, n_hid=16, n_blk_per_group=1, vocab_size=64, n_init=16)
 SEG_HEAD = dict(in_channels=[C] * 4, in_index=[0, 1, 2, 3], channels=8, num_classes=3, norm_cfg=dict(type='BN'))
 # types built on a host library's classes, which build their parts (losses, ...) in its scope, as its configs do
-HOST_SCOPES = {'FastUPerHead': 'mmseg', 'LowMemoryFCNHead': 'mmseg', 'LinearProbeClassifier': 'mmpretrain'}
+HOST_SCOPES = {'FastUPerHead': 'mmseg', 'LowMemoryFCNHead': 'mmseg', 'LinearProbeClassifier': 'mmpretrain',
+               'THEXDistiller': 'mmpretrain'}
 Case = Tuple[dict, Callable[[torch.nn.Module], Optional[torch.Tensor]]]
 
 
@@ -63,6 +64,14 @@ def _feats(b: int = 2) -> list:
 
 
 CASES: Dict[str, Case] = {
+    'THEXPolyGELU': (dict(type='beitmm.THEXPolyGELU'), lambda m: _sum(m(torch.randn(2, 8, requires_grad=True)))),
+    'THEXSoftmax': (dict(type='beitmm.THEXSoftmax'), lambda m: _sum(m(torch.rand(2, 2, 5, 5)) * torch.arange(5.))),
+    'THEXAffineNorm': (dict(type='beitmm.THEXAffineNorm', normalized_shape=C),
+                       lambda m: _sum(m(torch.randn(2, 5, C)) ** 2)),
+    'THEXDistiller': (dict(type='beitmm.THEXDistiller', data_preprocessor=dict(num_classes=4), teacher=dict(
+        type='mmpretrain.ImageClassifier', backbone=dict(VIT, out_type='avg_featmap'), neck=None,
+        head=dict(type='mmpretrain.LinearClsHead', num_classes=4, in_channels=C))),
+        lambda m: _sum(m(_img(), [], mode='loss'))),
     'BEiT': (dict(VIT), lambda m: _sum(m(_img()))),
     'BEiT3': (dict(type='beitmm.BEiT3', arch=TINY, img_size=32, vocab_size=64, use_mask_token=True),
               lambda m: _sum(m(image=_img(), text=torch.randint(0, 64, (2, 5)), image_mask=torch.eye(2, 4).bool(),

@@ -621,6 +621,16 @@ def add_electra_task_arguments(group: argparse._ArgumentGroup) -> None:
     """Options of the ELECTRA demo (tools/demo_electra.py)."""
     from demo_electra import add_electra_arguments
     add_electra_arguments(group)
+def run_the_x_task(args: argparse.Namespace) -> None:
+    """The THE-X demo (tools/demo_the_x.py), given this module's stage helpers."""
+    from demo_the_x import run_the_x
+    run_the_x(args, sys.modules[__name__])
+
+
+def add_the_x_task_arguments(group: argparse._ArgumentGroup) -> None:
+    """Options of the THE-X demo (tools/demo_the_x.py)."""
+    from demo_the_x import add_the_x_arguments
+    add_the_x_arguments(group)
 
 
 TASKS: Dict[str, Task] = {
@@ -632,6 +642,8 @@ TASKS: Dict[str, Task] = {
                     run_seq2seq_task, add_seq2seq_task_arguments),
     'electra': Task('ELECTRA / CIM: plain vs hardness-aware sampling vs focal loss, resample rate and downstream',
                     run_electra_task, add_electra_task_arguments),
+    'the-x': Task('THE-X: tiny BEiT converted, distilled and run on CKKS ciphertext; 3 accuracies, s / sample',
+                  run_the_x_task, add_the_x_task_arguments),
 }
 
 

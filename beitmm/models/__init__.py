@@ -14,6 +14,7 @@ from . import (
                seq2seq,
                targets,
                teachers,
+               the_x,
                tokenizers,
 )
 from .algorithms import CIM, MaskedImageModeling
@@ -29,7 +30,8 @@ from .tokenizers import VQKD, DALLETokenizer, KMeansTokenizer
 
 __all__ = [
     'algorithms', 'backbones', 'classifiers', 'data_preprocessors', 'decode_heads', 'heads', 'layers', 'losses',
-    'electra', 'necks', 'targets', 'teachers', 'tokenizers', 'multimodal', 'seq2seq', 'BEiT', 'CIM', 'FastUPerHead',
+    'electra', 'necks', 'targets', 'teachers', 'the_x', 'tokenizers', 'multimodal', 'seq2seq', 'BEiT', 'CIM',
+    'FastUPerHead',
     'LowMemoryFCNHead',
     'DALLETokenizer', 'KMeansTokenizer', 'MaskedImageModeling', 'MIMHead', 'TokenClassificationLoss',
     'FeatureRegressionLoss', 'TwoViewDataPreprocessor', 'CLIPViT', 'DINOViT', 'VQKD', 'BEiTV2Neck',

@@ -78,3 +78,14 @@ def test_benchmark_seq2seq_task(capsys):
     assert re.search(r'ratio recompute / cached: [0-9.]+x speed-up of the cached decoding at 5 target tokens; '
                      r'identical outputs: yes', out)
     assert re.search(r'ratio pseudo-masked / masked-LM step: [0-9.]+x', out)
+
+
+def test_benchmark_the_x_prints_layers_sizes_and_round_trips(capsys):
+    _tool().main(['the-x', '--batch-size', '1', '--img-size', '16'])  # 1 patch + cls: seconds
+    out = capsys.readouterr().out
+    assert 'CKKS N=8192 coeff [60, 40, 40, 60] scale 2^40 (depth 2 between refreshes)' in out
+    layers = dict(re.findall(r'^(embed|block[01]\.attention|block[01]\.mlp|head)\s+([0-9.]+)$', out, re.M))
+    assert set(layers) == {'embed', 'block0.attention', 'block0.mlp', 'block1.attention', 'block1.mlp', 'head'}
+    assert re.search(r'round trips / sample: 17 ', out) and re.search(r'ciphertext: largest \d+ KB', out)
+    rel = float(re.search(r'plaintext approximated model: (\S+)', out).group(1))
+    assert rel < 1e-3

@@ -42,10 +42,10 @@ def test_help_lists_the_tasks_and_budget_options():
     out = subprocess.run([sys.executable, DEMO, '--help'], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0, out.stderr
     tasks = out.stdout.split('--task {', 1)[1].split('}', 1)[0].split(',')
-    assert {'electra', 'seq2seq', 'vision', 'vl'} <= set(tasks), tasks
+    assert {'electra', 'seq2seq', 'the-x', 'vision', 'vl'} <= set(tasks), tasks
     for word in ('--electra-iters', '--electra-seeds', '--full', 'vision ', 'vl ', 'seq2seq ', '--s2s-iters',
-                 '--pretrain-epochs', '--cls-epochs', '--seg-iters', '--unlabeled', '--seeds', '--vl-train',
-                 '--vl-nlvr2', '--vl-tasks'):
+                 '--the-x-samples', '--pretrain-epochs', '--cls-epochs', '--seg-iters', '--unlabeled', '--seeds',
+                 '--vl-train', '--vl-nlvr2', '--vl-tasks'):
         assert word in out.stdout, word
 
 

@@ -9,6 +9,7 @@ Usage::
     python tools/analysis_tools/benchmark.py captioning      # BEiT-3 beam search: kv cache vs recomputing
     python tools/analysis_tools/benchmark.py retrieval       # retrieval evaluation time at two dataset sizes
     python tools/analysis_tools/benchmark.py seq2seq         # s2s-ft decoding: kv cache vs recomputing
+    python tools/analysis_tools/benchmark.py the-x           # THE-X on CKKS: per-layer / per-sample latency, sizes
     python tools/analysis_tools/benchmark.py segmentation --with-cp --inference --precision fp32
 
 Both models get the same weights (reference -> beitmm through beitmm's checkpoint converters), the
@@ -51,7 +52,7 @@ from benchmark_utils import (  # noqa: E402
 )
 
 DEFAULTS = dict(pretrain=(8, 224), classification=(8, 224), segmentation=(2, 512), multiway=(8, 224),
-                captioning=(2, 224), retrieval=(32, 64), seq2seq=(2, 0), electra=(8, 0))
+                captioning=(2, 224), retrieval=(32, 64), seq2seq=(2, 0), electra=(8, 0), **{'the-x': (2, 32)})
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -65,7 +66,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('task', choices=['pretrain', 'classification', 'segmentation', 'multiway', 'masking', 'captioning',
-                                    'retrieval', 'seq2seq', 'electra'])
+                                    'retrieval', 'seq2seq', 'electra', 'the-x'])
     p.add_argument('--batch-size', type=int, help='default 8 (pretrain, classification) / 2 (segmentation)')
     p.add_argument('--img-size', type=int, help='default 224 / 512 (segmentation)')
     p.add_argument('--arch', choices=sorted(set(ARCHS) | {'tiny'}),
@@ -276,6 +277,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     elif args.task == 'retrieval':
         from benchmark_retrieval import run_retrieval
         run_retrieval(args)
+    elif args.task == 'the-x':
+        from benchmark_the_x import run_the_x
+        run_the_x(args)
     else:
         run_models(args)
 

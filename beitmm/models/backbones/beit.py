@@ -55,6 +55,10 @@ class BEiT(BaseModule):
         use_mask_token: Learn a mask token (masked image modeling input).
         norm_eps: LayerNorm epsilon.
         act_cfg: MLP activation config (default GELU; THE-X approximations plug in here).
+        softmax_cfg: Attention softmax replacement of every block (default exact softmax; e.g.
+            ``dict(type='beitmm.THEXSoftmax')``).
+        block_norm_cfg: Norm config of the blocks' ``norm1`` / ``norm2`` (default LayerNorm with ``norm_eps``;
+            e.g. ``dict(type='beitmm.THEXAffineNorm')``).
         init_mode: 'pretrain': unilm's pretraining initialisation (``modeling_pretrain.py``:
             truncated normal at +-1 std for every Linear, the patch-embedding Conv2d, the cls / mask
             tokens and absolute positions, zero biases); 'finetune': its fine-tuning one
@@ -95,6 +99,8 @@ class BEiT(BaseModule):
                  use_mask_token: bool = False,
                  norm_eps: float = 1e-6,
                  act_cfg: Optional[dict] = None,
+                 softmax_cfg: Optional[dict] = None,
+                 block_norm_cfg: Optional[dict] = None,
                  init_mode: str = 'finetune',
                  final_norm: Optional[bool] = None,
                  frozen_stages: int = -1,
@@ -147,7 +153,8 @@ class BEiT(BaseModule):
         self.blocks = nn.ModuleList([
             Block(C, self.num_heads, arch['feedforward_channels'], given['qv_bias'],
                   self.grid if use_rel_pos_bias else None, given['layer_scale_init_value'], drop_rate,
-                  attn_drop_rate, dpr[i], given['norm_eps'], given['act_cfg']) for i in range(depth)
+                  attn_drop_rate, dpr[i], given['norm_eps'], given['act_cfg'], block_norm_cfg, softmax_cfg)
+            for i in range(depth)
         ])
         self.norm = nn.LayerNorm(C, eps=given['norm_eps'])
         if out_type == 'featmap' and not self.norm_tokens:

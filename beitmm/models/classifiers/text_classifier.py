@@ -45,6 +45,7 @@ class TextClassifier(BaseModel):
         self.num_classes, self.max_len = num_classes, max_len
         self.pooler = nn.Module()
         self.pooler.dense = nn.Linear(C, C)
+        self.pooler.activation = nn.Tanh()  # HF BertPooler's name; a module, so THE-X's converter can swap it
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(C, num_classes)
         self.register_buffer('_device', torch.zeros(0), persistent=False)
@@ -62,7 +63,7 @@ class TextClassifier(BaseModel):
         ids = batch['input_ids'].to(self._device.device)  # [B, L]
         padding = batch['padding_mask'].to(ids.device)
         hidden = run_text(self.backbone, ids, segments=torch.zeros_like(ids), padding=padding)  # [B, L, C]
-        pooled = torch.tanh(self.pooler.dense(hidden[:, 0]))  # [B, C]
+        pooled = self.pooler.activation(self.pooler.dense(hidden[:, 0]))  # [B, C]
         return self.classifier(self.dropout(pooled))
 
     def _texts(self, data_samples: Sequence) -> List[str]:

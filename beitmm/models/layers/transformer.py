@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from beitmm.checkpoint.pos_resize import resize_rel_pos_bias_table
+from beitmm.registry import MODELS
 
 from .attention_masks import merge_attn_bias
 from .builders import build_activation, build_norm
@@ -125,10 +126,12 @@ class Attention(RelPosTableMixin, nn.Module):
         window: Patch grid for a per-layer relative position bias; None for none.
         attn_drop: Dropout on attention weights.
         proj_drop: Dropout after the output projection.
+        softmax_cfg: None: exact softmax through ``F.scaled_dot_product_attention``; else a ``MODELS`` type whose
+            ``forward(scores, attn_mask)`` replaces softmax (e.g. ``beitmm.THEXSoftmax``; its module is ``softmax``).
     """
 
     def __init__(self, dim: int, num_heads: int, qv_bias: bool = True, window: Optional[Tuple[int, int]] = None,
-                 attn_drop: float = 0., proj_drop: float = 0.) -> None:
+                 attn_drop: float = 0., proj_drop: float = 0., softmax_cfg: Optional[dict] = None) -> None:
         super().__init__()
         if dim % num_heads:
             raise ValueError(f'embed dim {dim} is not divisible by num_heads {num_heads}')
@@ -144,6 +147,8 @@ class Attention(RelPosTableMixin, nn.Module):
         self.attn_drop = attn_drop
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
+        if softmax_cfg:  # only then a ``softmax`` child (default: no new state dict keys)
+            self.softmax = MODELS.build(softmax_cfg)
 
     def qkv_heads(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """Project tokens [B, N, C] to q, k, v, each [B, heads, N, D] (k bias fixed at zero)."""
@@ -192,6 +197,9 @@ class Attention(RelPosTableMixin, nn.Module):
             heads = q.shape[1]
             k, v = kv_cache.update(*(t.transpose(1, 2).reshape(B, N, C) for t in (k, v)))  # [B, T + N, C]
             k, v = (t.reshape(B, t.shape[1], heads, C // heads).transpose(1, 2) for t in (k, v))
+        if 'softmax' in self._modules:  # approximated softmax: explicit scores, multiplicative mask
+            x = self.approx_attend(q, k, v, self.attn_bias(grid, shared_bias), attn_mask)
+            return self.proj_drop(self.proj(x.transpose(1, 2).reshape(B, N, C)))
         mask = self.attn_bias(grid, shared_bias, attn_mask)
         if mask is not None:
             if mask.dtype != torch.bool:  # bool masks go to SDPA as they are (True = may attend)
@@ -200,6 +208,17 @@ class Attention(RelPosTableMixin, nn.Module):
         x = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.attn_drop if self.training else 0.)
         x = x.transpose(1, 2).reshape(B, N, C)
         return self.proj_drop(self.proj(x))
+
+
+    def approx_attend(self, q: Tensor, k: Tensor, v: Tensor, bias: Optional[Tensor],
+                      attn_mask: Optional[Tensor]) -> Tensor:
+        """Attention through ``self.softmax`` (``softmax_cfg``): q, k, v [B, heads, N, D] -> [B, heads, N, D]."""
+        scores = q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5  # [B, heads, N, Nk]
+        if bias is not None:
+            scores = scores + (bias if bias.dim() == 4 else bias.unsqueeze(0)).to(scores.dtype)
+        attn = self.softmax(scores, attn_mask)
+        attn = F.dropout(attn, self.attn_drop, self.training)
+        return attn @ v
 
 
 def drop_path(x: Tensor, p: float, training: bool) -> Tensor:
@@ -249,16 +268,18 @@ class Block(nn.Module):
         norm_eps: LayerNorm epsilon (used when ``norm_cfg`` gives none).
         act_cfg: MLP activation config (default GELU).
         norm_cfg: Norm config, used as given (default ``dict(type='LN', eps=norm_eps)``).
+        softmax_cfg: Attention softmax replacement (see :class:`Attention`; default exact softmax).
     """
 
     def __init__(self, dim: int, num_heads: int, mlp_hidden: int, qv_bias: bool = True,
                  window: Optional[Tuple[int, int]] = None, layer_scale_init_value: Optional[float] = 0.1,
                  drop: float = 0., attn_drop: float = 0., drop_path_rate: float = 0., norm_eps: float = 1e-6,
-                 act_cfg: Optional[dict] = None, norm_cfg: Optional[dict] = None) -> None:
+                 act_cfg: Optional[dict] = None, norm_cfg: Optional[dict] = None,
+                 softmax_cfg: Optional[dict] = None) -> None:
         super().__init__()
         norm_cfg = dict(norm_cfg) if norm_cfg else dict(type='LN', eps=norm_eps)
         self.norm1 = build_norm(norm_cfg, dim)
-        self.attn = Attention(dim, num_heads, qv_bias, window, attn_drop, drop)
+        self.attn = Attention(dim, num_heads, qv_bias, window, attn_drop, drop, softmax_cfg)
         self.norm2 = build_norm(norm_cfg, dim)
         self.mlp = Mlp(dim, mlp_hidden, drop, act_cfg)
         self.drop_path_rate = drop_path_rate

@@ -1,0 +1,35 @@
+"""Convert a trained beitmm classifier into its THE-X (HE-friendly) form.
+
+    python tools/the_x/convert.py CONFIG CHECKPOINT --out converted.pth
+
+CONFIG is a THE-X distillation config (configs/the_x/*distill*.py: ``model.teacher`` is the original model,
+``model.the_x`` the replacements) or any model config with a top-level ``the_x`` dict. Every weight but the
+LayerNorms' (now learned affine maps, to be distilled) is kept; the tool checks it and prints the counts. A module
+the converter does not know stops it with an error naming the module.
+"""
+import os.path as _osp
+import sys as _sys
+
+_sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
+import argparse
+
+import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
+
+from beitmm.models.the_x.checkpoints import convert_from_config
+
+
+def main(argv=None) -> None:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint', nargs='?', default=None, help='trained original model (default: untrained)')
+    parser.add_argument('--out', required=True, help='converted state dict (.pth)')
+    args = parser.parse_args(argv)
+    model, report = convert_from_config(args.config, args.checkpoint, args.out)
+    print(f'kept {len(report["kept"])} weights unchanged, replaced {len(report["replaced"])} LayerNorm entries by '
+          f'affine maps, added {len(report["added"])} (softmax reciprocal networks) -> {args.out}')
+    print(f'the_x: {model.the_x_cfg}')
+
+
+if __name__ == '__main__':
+    main()
