@@ -82,6 +82,8 @@ class MaskedDataModeling(BaseModel):
         mim_head: ``beitmm.MIMHead`` config (in_channels = width, out_channels = codebook size), shared by the
             image and pair streams (choice).
         stream_weights: Weight of each stream's loss (choice: 1 each).
+        pair_mim: Mask and predict patches of the pairs too (BEiT-3: 40% of them); False: the pairs' images are
+            seen whole and only their text is predicted (VL-BEiT's masked vision-language modeling).
         data_preprocessor: Default ``beitmm.MultiStreamDataPreprocessor`` (mean = std = 127.5: BEiT-3's
             normalisation, which is also VQ-KD's [-1, 1] input).
         save_target_generator: Keep the frozen tokenizer in checkpoints.
@@ -89,8 +91,9 @@ class MaskedDataModeling(BaseModel):
     """
 
     def __init__(self, backbone: dict, target_generator: dict, mim_head: dict,
-                 stream_weights: Optional[Dict[str, float]] = None, data_preprocessor: Optional[dict] = None,
-                 save_target_generator: bool = False, init_cfg: Optional[dict] = None) -> None:
+                 stream_weights: Optional[Dict[str, float]] = None, pair_mim: bool = True,
+                 data_preprocessor: Optional[dict] = None, save_target_generator: bool = False,
+                 init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor or dict(type='beitmm.MultiStreamDataPreprocessor'),
                          init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
@@ -110,7 +113,7 @@ class MaskedDataModeling(BaseModel):
         if unknown:
             raise ValueError(f'stream_weights has unknown streams {sorted(unknown)}; streams are {STREAM_NAMES}')
         weights.update(stream_weights or {})
-        self.stream_weights = weights
+        self.stream_weights, self.pair_mim = weights, pair_mim
         self.save_target_generator = save_target_generator
         self._register_state_dict_hook(MaskedImageModeling._drop_target_generator)
 
@@ -134,7 +137,7 @@ class MaskedDataModeling(BaseModel):
 
     def stream_targets(self, image: Optional[dict], pair: Optional[dict]) -> Dict[str, Tensor]:
         """Code ids [B, N] of the image and pair streams; one tokenizer call when their views have one size."""
-        streams = {k: s for k, s in (('image', image), ('pair', pair)) if s is not None}
+        streams = {k: s for k, s in (('image', image), ('pair', pair if self.pair_mim else None)) if s is not None}
         views = {k: s.get('target_img', s['img']) for k, s in streams.items()}
         if len({v.shape[1:] for v in views.values()}) == 1 and views:
             codes = self.targets(torch.cat(list(views.values())))  # [B_image + B_pair, N]
@@ -179,14 +182,17 @@ class MaskedDataModeling(BaseModel):
             loss, acc = mlm_loss(self.mlm_head, hidden, text['mlm_labels'], 'text')
             out['loss_text'], out['acc_text'] = loss * self.stream_weights['text'], acc
         if pair is not None:
-            mask = patch_mask(self.backbone, pair['mask'], pair['img'], 'pair')
+            mask = patch_mask(self.backbone, pair['mask'], pair['img'], 'pair') if self.pair_mim else None
             ids = pair['masked_text_ids']
             hidden = self.backbone(image=pair['img'], text=ids, text_padding_mask=pair['padding_mask'],
                                    image_mask=mask)[-1]  # [B, 1 + N + L, C]
             patches, words = split_pair(self.backbone, hidden, ids.shape[1])
-            res = self.mim_head.loss(patches, codes['pair'], mask)
             loss_text, acc_text = mlm_loss(self.mlm_head, words, pair['mlm_labels'], 'pair')
-            out['loss_pair'] = (res['loss'] + loss_text) * self.stream_weights['pair']
-            out.update(pair_mim=res['loss'].detach(), pair_mlm=loss_text.detach(), acc_pair_image=res['mim_acc'],
-                       acc_pair_text=acc_text)
+            loss = loss_text
+            out.update(pair_mlm=loss_text.detach(), acc_pair_text=acc_text)
+            if self.pair_mim:
+                res = self.mim_head.loss(patches, codes['pair'], mask)
+                loss = loss + res['loss']
+                out.update(pair_mim=res['loss'].detach(), acc_pair_image=res['mim_acc'])
+            out['loss_pair'] = loss * self.stream_weights['pair']
         return out
