@@ -9,6 +9,7 @@ Usage::
     python tools/analysis_tools/benchmark.py captioning      # BEiT-3 beam search: kv cache vs recomputing
     python tools/analysis_tools/benchmark.py retrieval       # retrieval evaluation time at two dataset sizes
     python tools/analysis_tools/benchmark.py seq2seq         # s2s-ft decoding: kv cache vs recomputing
+    python tools/analysis_tools/benchmark.py vl-pretrain     # one BEiT-3 MDM step, share of the VQ-KD tokenizer
     python tools/analysis_tools/benchmark.py segmentation --with-cp --inference --precision fp32
 
 Both models get the same weights (reference -> beitmm through beitmm's checkpoint converters), the
@@ -51,7 +52,7 @@ from benchmark_utils import (  # noqa: E402
 )
 
 DEFAULTS = dict(pretrain=(8, 224), classification=(8, 224), segmentation=(2, 512), multiway=(8, 224),
-                captioning=(2, 224), retrieval=(32, 64), seq2seq=(2, 0))
+                captioning=(2, 224), retrieval=(32, 64), seq2seq=(2, 0), **{'vl-pretrain': (4, 224)})
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -65,7 +66,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('task', choices=['pretrain', 'classification', 'segmentation', 'multiway', 'masking', 'captioning',
-                                    'retrieval', 'seq2seq'])
+                                    'retrieval', 'seq2seq', 'vl-pretrain'])
     p.add_argument('--batch-size', type=int, help='default 8 (pretrain, classification) / 2 (segmentation)')
     p.add_argument('--img-size', type=int, help='default 224 / 512 (segmentation)')
     p.add_argument('--arch', choices=sorted(set(ARCHS) | {'tiny'}),
@@ -270,6 +271,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     elif args.task == 'seq2seq':
         from benchmark_seq2seq import run_seq2seq
         run_seq2seq(args)
+    elif args.task == 'vl-pretrain':
+        from benchmark_vl_pretrain import run_vl_pretrain
+        run_vl_pretrain(args)
     elif args.task == 'retrieval':
         from benchmark_retrieval import run_retrieval
         run_retrieval(args)
