@@ -44,7 +44,8 @@ class MaskText(BaseTransform):
         max_len: Tokens per text, special tokens included; longer texts are cut (counted by the tokenizer).
         mask_ratio: Fraction of the real non-special tokens predicted, in [0, 1) (BEiT-3: 0.15 for texts, 0.5 in
             pairs); at least one per non-empty text when > 0.
-        whole_word: Mask whole words ('▁' starts a SentencePiece word, '##' continues a WordPiece one).
+        whole_word: Mask whole words ('▁' starts a SentencePiece word, '##' continues a WordPiece one); words
+            holding an unknown-token piece are left out, as the token-level masking leaves out that piece.
         mask_prob: Share of predicted tokens replaced by the mask id (0.8).
         random_prob: Share replaced by a random non-special id (0.1); the rest are kept.
         text_key: Key of the text in the results.
@@ -127,7 +128,11 @@ class MaskText(BaseTransform):
         n = min(len(plain), self.max_len - 2)  # real pieces kept (between bos and eos)
         candidates = [1 + i for i in range(n) if int(ids[1 + i]) not in self.special]
         words = self._words(text, len(plain))
-        cand_words = None if words is None else [words[c - 1] for c in candidates]
+        cand_words = None
+        if words is not None:  # a word with a special piece (an unknown character) is not predicted at all
+            spoiled = {words[i] for i in range(n) if int(ids[1 + i]) in self.special}
+            candidates = [c for c in candidates if words[c - 1] not in spoiled]
+            cand_words = [words[c - 1] for c in candidates]
         chosen = select_tokens(self.max_len, candidates, self.mask_ratio, cand_words)
         keep = 1 - self.mask_prob - self.random_prob
         results['text_ids'] = ids

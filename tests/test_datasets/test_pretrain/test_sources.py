@@ -1,0 +1,100 @@
+"""The pretraining sources: JSON-lines / JSON-list / img2dataset-folder pairs, text files, WebDataset shards."""
+import json
+import os
+import os.path as osp
+import shutil
+import tarfile
+
+import pytest
+
+from beitmm.datasets.pretrain import ImageTextPairDataset, TextLineDataset, WebDatasetPairs
+from beitmm.datasets.pretrain.webdataset import expand_shards
+
+
+def test_jsonl_pairs_match_the_written_captions(pretrain_data):
+    ds = ImageTextPairDataset(data_root=pretrain_data['root'], ann_file='pairs.jsonl',
+                              data_prefix=dict(img_path='pair_images'))
+    assert len(ds) == 24
+    for i in range(len(ds)):
+        info = ds.get_data_info(i)
+        key = osp.splitext(osp.basename(info['img_path']))[0]
+        assert info['text'] == pretrain_data['captions'][key] and osp.isfile(info['img_path'])
+
+
+def test_json_list_and_img2dataset_folder_layouts(pretrain_data, tmp_path):
+    with open(pretrain_data['pairs_jsonl']) as f:
+        rows = [json.loads(line) for line in f]
+    rows[0]['caption'] = [rows[0]['caption'], 'A second caption.']  # a list: one pair per caption
+    (tmp_path / 'list.json').write_text(json.dumps(rows))
+    ds = ImageTextPairDataset(data_root=str(tmp_path), ann_file='list.json',
+                              data_prefix=dict(img_path=pretrain_data['pair_images']))
+    assert len(ds) == 25 and ds.get_data_info(1)['text'] == 'A second caption.'
+    folder = tmp_path / '00000'  # img2dataset output_format="files": key.jpg + key.txt
+    folder.mkdir()
+    for key in ('000000000', '000000001', '000000002'):
+        shutil.copy(osp.join(pretrain_data['pair_images'], f'{key}.jpg'), folder)
+        if key != '000000002':  # no caption: left out
+            (folder / f'{key}.txt').write_text(pretrain_data['captions'][key] + '\n')
+    ds = ImageTextPairDataset(data_root=str(tmp_path), data_prefix=dict(img_path='.'))
+    assert [ds.get_data_info(i)['text'] for i in range(len(ds))] == [pretrain_data['captions'][k] for k in ('000000000', '000000001')]
+
+
+def test_pair_errors_name_the_problem(pretrain_data, tmp_path):
+    (tmp_path / 'bad.jsonl').write_text('{"image": "000000000.jpg"}\n')
+    with pytest.raises(KeyError, match=r"line 1.*caption"):
+        ImageTextPairDataset(data_root=str(tmp_path), ann_file='bad.jsonl',
+                             data_prefix=dict(img_path=pretrain_data['pair_images']))
+    with pytest.raises(FileNotFoundError, match='first pair'):
+        ImageTextPairDataset(data_root=pretrain_data['root'], ann_file='pairs.jsonl', data_prefix=dict(img_path='.'))
+
+
+def test_text_lines_skip_or_reject_empty_lines(tmp_path):
+    (tmp_path / 'a.txt').write_text('first text\n\n  \nsecond text\n')
+    (tmp_path / 'b.txt').write_text('third text\n')
+    ds = TextLineDataset(data_root=str(tmp_path), files=['*.txt'])
+    assert [ds.get_data_info(i)['text'] for i in range(len(ds))] == ['first text', 'second text', 'third text']
+    assert ds.num_empty == 2 and ds.get_data_info(1)['source'].endswith('a.txt:4')
+    with pytest.raises(ValueError, match=r"a\.txt' line 2 is empty"):
+        TextLineDataset(data_root=str(tmp_path), files=['a.txt'], empty_lines='error')
+    with pytest.raises(FileNotFoundError, match='matches no file'):
+        TextLineDataset(data_root=str(tmp_path), files=['*.md'])
+
+
+def test_shards_by_brace_pattern_glob_and_list(pretrain_data):
+    by_brace = expand_shards(pretrain_data['shard_pattern'])
+    assert by_brace == pretrain_data['shards']
+    assert expand_shards(osp.join(osp.dirname(by_brace[0]), '*.tar')) == by_brace
+    with pytest.raises(FileNotFoundError, match='pairs-000009.tar'):
+        expand_shards(by_brace[:1] + [by_brace[0].replace('000000', '000009')])
+
+
+def test_shard_stream_holds_every_pair_once_per_epoch(pretrain_data):
+    src = WebDatasetPairs(pretrain_data['shard_pattern'])
+    refs = src.refs(0, 48, seed=0, rank=0, world_size=1)  # two epochs
+    keys = [r[2] for r in refs]
+    assert sorted(keys[:24]) == sorted(pretrain_data['captions']) == sorted(keys[24:])
+    assert keys[:24] != keys[24:]  # the shard order is reshuffled per epoch
+    for ref in refs[:24]:
+        raw = src.load(ref)
+        assert raw['text'] == pretrain_data['captions'][ref[2]] and raw['img_bytes'][:2] == b'\xff\xd8'
+    with tarfile.open(pretrain_data['shards'][0]) as tf:  # the data offsets point at the members' bytes
+        first = tf.getmembers()[0]
+        assert tf.extractfile(first).read() == src._read(0, (first.offset_data, first.size))
+
+
+def test_shuffle_buffer_is_seeded_and_keeps_the_samples(pretrain_data):
+    src = WebDatasetPairs(pretrain_data['shard_pattern'], shuffle_buffer=5)
+    a = [r[2] for r in src.refs(0, 24, 3, 0, 1)]
+    b = [r[2] for r in WebDatasetPairs(pretrain_data['shard_pattern'], shuffle_buffer=5).refs(0, 24, 3, 0, 1)]
+    plain = [r[2] for r in WebDatasetPairs(pretrain_data['shard_pattern']).refs(0, 24, 3, 0, 1)]
+    assert a == b and sorted(a) == sorted(plain) and a != plain
+    assert [r[2] for r in src.refs(10, 5, 3, 0, 1)] == a[10:15]  # rewinds on a backward request
+
+
+def test_truncated_tar_is_named(pretrain_data, tmp_path):
+    path = tmp_path / 'cut.tar'
+    data = open(pretrain_data['shards'][0], 'rb').read()
+    path.write_bytes(data[:700])  # the second header is cut short
+    with pytest.raises(ValueError, match='cut.tar'):
+        WebDatasetPairs(str(path)).refs(0, 3, 0, 0, 1)
+    os.remove(path)
