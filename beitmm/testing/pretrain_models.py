@@ -84,3 +84,41 @@ def stream_batch(batch_size: int = 3, text_len: int = 6, img_size: int = 32, pat
     image = dict(img=img, mask=mask, index=torch.arange(B))
     out = dict(image=image, text=text, pair=dict(image, **text))
     return {k: out[k] for k in streams}
+
+
+def shrink_pretrain_model(cfg, work_dir: str, max_iters: int = 2):
+    """Make a shipped pretraining config's model and schedule tiny (the data: ``shrink_pretrain_config``).
+
+    The backbone gets the 2-layer, 32-wide arch of its family, 32 px, the tiny vocabulary (160 rows) and no
+    checkpoint; a tokenizer becomes :func:`tiny_vqkd` (16 codes) and the MIM head shrinks with it; fp32 AdamW,
+    ``max_iters`` iterations, no schedule, a checkpoint at the end.
+
+    Args:
+        cfg: The loaded config (changed in place and returned).
+        work_dir: Run directory.
+        max_iters: Training iterations.
+
+    Returns:
+        The config.
+    """
+    bb = cfg.model.backbone
+    vlmo = not bb['type'].endswith('BEiT3')
+    arch = dict(TINY_VLMO if vlmo else TINY_BEIT3)
+    if vlmo and bb.get('vlffn_start', 0) >= 12:
+        arch['vlffn_start'] = 2  # stage 2: no VL expert
+    bb.update(arch=arch, img_size=32, vocab_size=TINY_VOCAB, drop_path_rate=0.)
+    if vlmo:
+        bb.update(max_text_len=40, rel_pos_text_len=40, vlffn_start=None)
+    else:
+        bb.update(max_text_positions=66)
+    if 'target_generator' in cfg.model:
+        cfg.model.target_generator = tiny_vqkd()
+        cfg.model.mim_head.update(in_channels=32, out_channels=16)
+    cfg.optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05))
+    cfg.param_scheduler = []
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
+    cfg.default_hooks.checkpoint = dict(type='beitmm.AtomicCheckpointHook', by_epoch=False, interval=max_iters)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.work_dir = work_dir
+    cfg.env_cfg.mp_cfg.mp_start_method = 'fork'
+    return cfg
