@@ -179,6 +179,12 @@ class MultiSourceDataset(torch.utils.data.Dataset):
             out[name] = samples
         return out
 
+    def steps_per_epoch(self) -> int:
+        """Steps of one pass over the largest map-style source (1 with streamed sources only); for the logs."""
+        sizes = [-(-len(s.dataset) // (self.counts[n] * self.world_size)) for n, s in self._streams.items()
+                 if isinstance(s, _MapStream)]
+        return max(sizes, default=1)
+
     def __getitem__(self, idx) -> Dict[str, List[dict]]:
         key = getattr(idx, 'key', None)
         return self.step(int(idx), key[0] if key is not None else None)
@@ -189,17 +195,25 @@ class MultiSourceStepSampler(torch.utils.data.Sampler):
     """Endless step numbers for :class:`MultiSourceDataset` (use with ``batch_size=None``), resumable.
 
     Args:
-        dataset: The dataset (unused: the steps are the same on every rank; the dataset picks the rank's part).
+        dataset: The dataset (the steps are the same on every rank; the dataset picks the rank's part).
         seed: Seed carried with every step (synchronised over ranks when None, as mmengine's samplers do).
     """
 
     def __init__(self, dataset=None, seed: Optional[int] = None) -> None:
+        self.dataset = dataset
         self.seed = sync_random_seed() if seed is None else int(seed)
         self._start = 0
+
+    def __len__(self) -> int:
+        """A nominal epoch (:meth:`MultiSourceDataset.steps_per_epoch`): mmengine's loggers ask for one."""
+        return self.dataset.steps_per_epoch() if hasattr(self.dataset, 'steps_per_epoch') else 1
 
     def skip(self, num_steps: int) -> None:
         """Continue at step ``num_steps`` (the steps already trained)."""
         self._start = int(num_steps)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Nothing to do: the sources' epochs follow from the step (mmengine's DistSamplerSeedHook calls this)."""
 
     def __iter__(self) -> Iterator[SeededIndex]:
         step = self._start

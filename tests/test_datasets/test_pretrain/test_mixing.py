@@ -1,7 +1,11 @@
-"""MultiSourceDataset: fixed counts per stream, settings errors, exact resume (0 / 2 workers, map-style and
-WebDataset pairs), the 2-rank split, and corrupt samples skipped, counted and replaced deterministically."""
+"""MultiSourceDataset: fixed counts per stream, settings errors, exact resume, the 2-rank split, bad samples.
+
+Resume is checked with 0 and 2 workers for map-style and WebDataset pairs; corrupt samples must be skipped, counted
+and replaced deterministically.
+"""
 import copy
 import itertools
+import os.path as osp
 
 import pytest
 import torch
@@ -70,11 +74,11 @@ def test_zero_count_drops_the_stream_without_building_it(pretrain_data):
 def test_resume_gives_the_remaining_batches_with_0_and_2_workers(pretrain_data, webdataset):
     ref = _steps(_cfg(pretrain_data, webdataset).train_dataloader, 8)  # 8 x 4 pairs: more than an epoch of 24
     two = _steps(_cfg(pretrain_data, webdataset, workers=2).train_dataloader, 8)
-    for a, b in zip(ref, two):  # the worker count does not change the data
+    for a, b in zip(ref, two, strict=True):  # the worker count does not change the data
         _same(a, b)
     for workers in (0, 2):
         resumed = _steps(_cfg(pretrain_data, webdataset, workers=workers).train_dataloader, 3, skip=5)
-        for a, b in zip(ref[5:], resumed):
+        for a, b in zip(ref[5:], resumed, strict=True):
             _same(a, b)
     pairs = torch.cat([s['pair']['index'] for s in ref[:6]])  # 24 = one epoch of pairs: each once
     assert sorted(pairs.tolist()) == sorted(set(pairs.tolist())) and len(pairs) == 24
@@ -110,7 +114,7 @@ def test_corrupt_pairs_are_skipped_counted_and_replaced_in_the_step(bad_pretrain
     assert len(indices) == 24 and not bad & set(indices)
     assert sorted(set(indices)) == sorted(set(range(24)) - bad)  # nothing else lost
     again = DATASETS.build(ds_cfg).step(3, seed=0)  # a fresh (resumed) dataset rebuilds the step exactly
-    for x, y in zip(steps[3]['pair'], again['pair']):
+    for x, y in zip(steps[3]['pair'], again['pair'], strict=True):
         assert all(torch.equal(x[k], y[k]) for k in x)
 
 
@@ -121,3 +125,37 @@ def test_webdataset_missing_image_member_is_skipped(bad_pretrain_data):
     before = loader.num_skipped
     keys = [int(x['index']) % (1 << 32) for s in range(6) for x in ds.step(s, seed=0)['pair']]
     assert loader.num_skipped - before == 2 and len(keys) == 24
+
+
+def _rank_worker(rank, data, port, out_dir):
+    import json
+
+    import torch.distributed as dist
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=2)
+    try:
+        loader_cfg = _cfg(data, webdataset=True, counts=dict(image=2, text=3, pair=2)).train_dataloader
+        loader = Runner.build_dataloader(loader_cfg, seed=None)  # the sampler seed is synchronised over ranks
+        steps = list(itertools.islice(iter(loader), 4))
+        out = {k: [i for s in steps for i in s[k]['index'].tolist()] for k in ('image', 'text', 'pair')}
+        out['seed'] = loader.sampler.seed
+        with open(osp.join(out_dir, f'{rank}.json'), 'w') as f:
+            json.dump(out, f)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_two_gloo_processes_read_disjoint_covering_parts(pretrain_data, tmp_path):
+    import json
+    import socket
+
+    import torch.multiprocessing as mp
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    mp.start_processes(_rank_worker, args=(pretrain_data, port, str(tmp_path)), nprocs=2, join=True,
+                       start_method='fork')  # fork: the children need not import beitmm again
+    r0, r1 = (json.load(open(tmp_path / f'{r}.json')) for r in (0, 1))
+    assert r0['seed'] == r1['seed']
+    assert sorted(r0['text'] + r1['text']) == list(range(24))  # 4 steps x 3 x 2 ranks: one epoch, split
+    assert sorted(r0['image'] + r1['image']) == list(range(16))
+    assert not set(r0['pair']) & set(r1['pair'])

@@ -36,7 +36,8 @@ def test_json_list_and_img2dataset_folder_layouts(pretrain_data, tmp_path):
         if key != '000000002':  # no caption: left out
             (folder / f'{key}.txt').write_text(pretrain_data['captions'][key] + '\n')
     ds = ImageTextPairDataset(data_root=str(tmp_path), data_prefix=dict(img_path='.'))
-    assert [ds.get_data_info(i)['text'] for i in range(len(ds))] == [pretrain_data['captions'][k] for k in ('000000000', '000000001')]
+    expected = [pretrain_data['captions'][k] for k in ('000000000', '000000001')]
+    assert [ds.get_data_info(i)['text'] for i in range(len(ds))] == expected
 
 
 def test_pair_errors_name_the_problem(pretrain_data, tmp_path):
