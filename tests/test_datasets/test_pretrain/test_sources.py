@@ -77,7 +77,9 @@ def test_shard_stream_holds_every_pair_once_per_epoch(pretrain_data):
     assert keys[:24] != keys[24:]  # the shard order is reshuffled per epoch
     for ref in refs[:24]:
         raw = src.load(ref)
-        assert raw['text'] == pretrain_data['captions'][ref[2]] and raw['img_bytes'][:2] == b'\xff\xd8'
+        assert raw['text'] == pretrain_data['captions'][ref[2]]
+        with open(osp.join(pretrain_data['pair_images'], f'{ref[2]}.jpg'), 'rb') as f:
+            assert raw['img_bytes'] == f.read()  # the same JPEG in both layouts
     with tarfile.open(pretrain_data['shards'][0]) as tf:  # the data offsets point at the members' bytes
         first = tf.getmembers()[0]
         assert tf.extractfile(first).read() == src._read(0, (first.offset_data, first.size))
@@ -99,3 +101,32 @@ def test_truncated_tar_is_named(pretrain_data, tmp_path):
     with pytest.raises(ValueError, match='cut.tar'):
         WebDatasetPairs(str(path)).refs(0, 3, 0, 0, 1)
     os.remove(path)
+
+
+def test_loader_reads_shard_bytes_and_skips_missing_files_only_when_asked(pretrain_data, tmp_path):
+    from beitmm.datasets.transforms import RobustLoadImageFromFile
+    src = WebDatasetPairs(pretrain_data['shard_pattern'])
+    raw = src.load(src.refs(0, 1, 0, 0, 1)[0])
+    out = RobustLoadImageFromFile()(dict(raw))
+    assert out['img'].shape == (32, 32, 3) and 'img_bytes' not in out
+    with pytest.raises(FileNotFoundError):
+        RobustLoadImageFromFile(on_corrupt='skip')(dict(img_path=str(tmp_path / 'gone.jpg')))
+    skipping = RobustLoadImageFromFile(on_corrupt='skip', on_missing='skip')
+    assert skipping(dict(img_path=str(tmp_path / 'gone.jpg'))) is None and skipping.num_skipped == 1
+    with pytest.raises(ValueError, match='on_missing'):
+        RobustLoadImageFromFile(on_missing='skip')
+
+
+def test_data_health_hook_finds_the_counters_of_every_stream(pretrain_data):
+    from mmengine.config import Config
+
+    from beitmm.engine.hooks.data_health import _corrupt_counters
+    from beitmm.registry import DATASETS
+    from beitmm.testing.shrink import ROOT
+    from beitmm.testing.synthetic_pretrain import shrink_pretrain_config
+    from beitmm.testing.vl import tiny_tokenizer
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/_base_/datasets/vl_pretrain_beit3.py'))
+    shrink_pretrain_config(cfg, pretrain_data, tiny_tokenizer('spm'))
+    ds = DATASETS.build(cfg.train_dataloader.dataset)
+    found = _corrupt_counters(ds)
+    assert [ds.sources['image'].pipeline.transforms[0], ds.sources['pair'].pipeline.transforms[0]] == found
