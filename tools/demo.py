@@ -611,6 +611,18 @@ def add_seq2seq_task_arguments(group: argparse._ArgumentGroup) -> None:
     add_seq2seq_arguments(group)
 
 
+def run_vl_pretrain_task(args: argparse.Namespace) -> None:
+    """The VL pretraining demo (tools/demo_vl_pretrain.py), given this module's stage helpers."""
+    from demo_vl_pretrain import run_vl_pretrain
+    run_vl_pretrain(args, sys.modules[__name__])
+
+
+def add_vl_pretrain_task_arguments(group: argparse._ArgumentGroup) -> None:
+    """Options of the VL pretraining demo (tools/demo_vl_pretrain.py)."""
+    from demo_vl_pretrain import add_vl_pretrain_arguments
+    add_vl_pretrain_arguments(group)
+
+
 TASKS: Dict[str, Task] = {
     'vision': Task('BEiT pretraining vs scratch: classification and segmentation on generated images (default)',
                    run_vision, add_vision_arguments),
@@ -618,6 +630,8 @@ TASKS: Dict[str, Task] = {
                run_vl_task, add_vl_task_arguments),
     'seq2seq': Task('s2s-ft pseudo-masked / masked / causal fine-tuning of one MLM-pretrained tiny BERT, ROUGE vs copy',
                     run_seq2seq_task, add_seq2seq_task_arguments),
+    'vl-pretrain': Task('BEiT-3 masked data modeling on generated scenes / captions / texts, then VQA and retrieval '
+                        'from it vs from scratch', run_vl_pretrain_task, add_vl_pretrain_task_arguments),
 }
 
 
