@@ -2,9 +2,11 @@
 
 The shards are img2dataset / LAION's: ``000000.tar`` with ``key.jpg``, ``key.txt``, ``key.json``.
 
-Reading uses Python's ``tarfile`` rather than the ``webdataset`` pipeline (the tests write the shards with
-``webdataset.TarWriter``): exact resume needs the position of a sample in the rank's stream, and skipping to it reads
-only the 512-byte member headers of the shards before it (``tarfile`` seeks over the data), never the images.
+Reading uses a small tar header reader (:func:`tar_members`) rather than the ``webdataset`` pipeline (the tests
+write the shards with ``webdataset.TarWriter``): exact resume needs the position of a sample in the rank's stream,
+and skipping to it reads only the 512-byte member headers of the shards before it, never the images; Python's
+``tarfile`` does the same ~15x slower (220 us a sample with webdataset's pax headers), so it is only the tests'
+reference. Shards already counted are skipped whole when there is no shuffle buffer.
 
 Order (deterministic): the shard list (a brace pattern, a glob, or a list; sorted as given) is shuffled per epoch by
 ``(seed, epoch)``, rank ``r`` of ``W`` takes shards ``r, r + W, ...`` of it, reads their samples in order (optionally
@@ -18,7 +20,6 @@ import os
 import os.path as osp
 import random
 import re
-import tarfile
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from mmengine.dataset import Compose
@@ -60,6 +61,60 @@ def expand_shards(shards: Union[str, Sequence[str]], data_root: str = '') -> Lis
     return out
 
 
+def _octal(field: bytes) -> int:
+    if field[:1] and field[0] & 0x80:  # GNU base-256 size
+        return int.from_bytes(field[1:], 'big')
+    return int(field.strip(b'\0 ') or b'0', 8)
+
+
+def tar_members(path: str) -> Iterator[Tuple[str, int, int]]:
+    """``(name, data offset, size)`` of the regular files of a tar (ustar, pax and GNU long names), headers only.
+
+    Args:
+        path: The tar file.
+
+    Yields:
+        tuple: Member name, offset of its data in the file, its size.
+    """
+    with open(path, 'rb') as f:
+        pos, pax, long_name, end = 0, {}, None, os.fstat(f.fileno()).st_size
+        while True:
+            f.seek(pos)
+            h = f.read(512)
+            if len(h) < 512 or h.count(0) == 512:
+                if len(h) and len(h) < 512:
+                    raise ValueError(f'cut short at byte {pos}')
+                return
+            if sum(h[:148]) + 256 + sum(h[156:]) != _octal(h[148:156]):
+                raise ValueError(f'bad header checksum at byte {pos}')
+            kind, size = h[156:157], _octal(h[124:136])
+            data, pos = pos + 512, pos + 512 + (size + 511) // 512 * 512
+            if data + size > end:
+                raise ValueError(f'cut short: a member ends at byte {data + size}, the file has {end}')
+            if kind in (b'x', b'g', b'L'):
+                f.seek(data)
+                body = f.read(size)
+                if kind == b'L':
+                    long_name = body.rstrip(b'\0').decode('utf-8')
+                elif kind == b'x':  # records "<len> <key>=<value>\n"
+                    for rec in body.decode('utf-8', 'replace').split('\n'):
+                        k, _, v = rec.partition(' ')[2].partition('=')
+                        if k in ('path', 'size'):
+                            pax[k] = v
+                continue
+            name = long_name or pax.get('path') or (
+                (h[345:500].rstrip(b'\0') + b'/' if h[257:262] == b'ustar' and h[345] else b'') +
+                h[:100].rstrip(b'\0')).decode('utf-8')
+            if 'size' in pax:
+                size = int(pax['size'])
+                pos = data + (size + 511) // 512 * 512
+                if data + size > end:
+                    raise ValueError(f'cut short: a member ends at byte {data + size}, the file has {end}')
+            pax, long_name = {}, None
+            if kind in (b'0', b'\0', b'7'):  # regular file (and contiguous file)
+                yield name, data, size
+
+
 def scan_shard(path: str, shard_no: int) -> Iterator[Ref]:
     """The samples of one shard from its member headers: consecutive members with the same key form a sample.
 
@@ -72,21 +127,16 @@ def scan_shard(path: str, shard_no: int) -> Iterator[Ref]:
     """
     key, members, n = None, {}, 0
     try:
-        with tarfile.open(path, 'r:') as tf:
-            while True:
-                info = tf.next()
-                tf.members = []  # tarfile keeps every header it read: keep none
-                if info is None:
-                    break
-                match = _KEY.match(info.name) if info.isfile() else None
-                if match is None:
-                    continue
-                if match.group(1) != key and members:
-                    yield shard_no, n, key, members
-                    n, members = n + 1, {}
-                key = match.group(1)
-                members[match.group(2).lower()] = (info.offset_data, info.size)
-    except tarfile.TarError as e:
+        for name, offset, size in tar_members(path):
+            match = _KEY.match(name)
+            if match is None:
+                continue
+            if match.group(1) != key and members:
+                yield shard_no, n, key, members
+                n, members = n + 1, {}
+            key = match.group(1)
+            members[match.group(2).lower()] = (offset, size)
+    except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"WebDataset shard '{path}' is not a readable tar file after {n} samples: {e}") from e
     if members:
         yield shard_no, n, key, members
@@ -132,6 +182,7 @@ class WebDatasetPairs:
         self.shuffle_shards, self.shuffle_buffer = shuffle_shards, int(shuffle_buffer)
         self.image_exts = tuple(e.lower().lstrip('.') for e in image_exts)
         self._cursor, self._files = None, {}
+        self._counts: Dict[int, int] = {}  # samples per shard, once read (one int per shard)
 
     def __getstate__(self) -> dict:
         return dict(self.__dict__, _cursor=None, _files={})
@@ -146,22 +197,31 @@ class WebDatasetPairs:
             random.Random(sample_seed((seed, epoch, 1))).shuffle(order)
         return order[rank::world_size]
 
-    def _epoch(self, seed: int, epoch: int, rank: int, world_size: int) -> Iterator[Ref]:
-        def refs():
-            for s in self.rank_shards(seed, epoch, rank, world_size):
-                yield from scan_shard(self.shards[s], s)
-        if self.shuffle_buffer:
-            return shuffled(refs(), self.shuffle_buffer, random.Random(sample_seed((seed, epoch, rank, 2))))
-        return refs()
+    def _shard_refs(self, shards: List[int], cursor: list) -> Iterator[Ref]:
+        for s in shards:
+            n = self._counts.get(s)
+            if n is not None and not self.shuffle_buffer and cursor[2] + n <= cursor[3]:
+                cursor[2] += n  # counted before and wholly before the target: skipped unread
+                continue
+            n = 0
+            for ref in scan_shard(self.shards[s], s):
+                n += 1
+                yield ref
+            self._counts[s] = n
 
-    def _stream(self, seed: int, rank: int, world_size: int) -> Iterator[Ref]:
+    def _stream(self, seed: int, rank: int, world_size: int, cursor: list) -> Iterator[Ref]:
         epoch = 0
         while True:
+            start = cursor[2]
+            refs = self._shard_refs(self.rank_shards(seed, epoch, rank, world_size), cursor)
+            if self.shuffle_buffer:
+                refs = shuffled(refs, self.shuffle_buffer, random.Random(sample_seed((seed, epoch, rank, 2))))
             empty = True
-            for ref in self._epoch(seed, epoch, rank, world_size):
+            for ref in refs:
                 empty = False
+                cursor[2] += 1  # position after this sample
                 yield ref
-            if empty:
+            if empty and cursor[2] == start:
                 raise ValueError(f'WebDatasetPairs: the shards of rank {rank} hold no sample')
             epoch += 1
 
@@ -180,13 +240,16 @@ class WebDatasetPairs:
         """
         state = (seed, rank, world_size, os.getpid())
         if self._cursor is None or self._cursor[0] != state or self._cursor[2] > start:
-            self._cursor = [state, self._stream(seed, rank, world_size), 0]  # rewind: walk from the start
+            cursor = [state, None, 0, start]  # rewind: walk from the start (state, stream, position, target)
+            cursor[1] = self._stream(seed, rank, world_size, cursor)
+            self._cursor = cursor
         cursor = self._cursor
-        while cursor[2] < start:
-            next(cursor[1])
-            cursor[2] += 1
-        out = [next(cursor[1]) for _ in range(count)]
-        cursor[2] += count
+        cursor[3] = start
+        out = []
+        while len(out) < count:
+            ref = next(cursor[1])
+            if cursor[2] > start:  # the sample at cursor[2] - 1 (a skip may have jumped to it)
+                out.append(ref)
         return out
 
     def _read(self, shard_no: int, span: Tuple[int, int]) -> bytes:

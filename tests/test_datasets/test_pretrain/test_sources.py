@@ -1,4 +1,5 @@
 """The pretraining sources: JSON-lines / JSON-list / img2dataset-folder pairs, text files, WebDataset shards."""
+import io
 import json
 import os
 import os.path as osp
@@ -130,3 +131,29 @@ def test_data_health_hook_finds_the_counters_of_every_stream(pretrain_data):
     ds = DATASETS.build(cfg.train_dataloader.dataset)
     found = _corrupt_counters(ds)
     assert [ds.sources['image'].pipeline.transforms[0], ds.sources['pair'].pipeline.transforms[0]] == found
+
+
+@pytest.mark.parametrize('fmt', [tarfile.GNU_FORMAT, tarfile.PAX_FORMAT, tarfile.USTAR_FORMAT])
+def test_header_reader_matches_tarfile(pretrain_data, tmp_path, fmt):
+    from beitmm.datasets.pretrain.webdataset import tar_members
+    path = str(tmp_path / 'x.tar')
+    with tarfile.open(path, 'w', format=fmt) as tf:
+        for name in ('a/' * 60 + 'k1.jpg', 'dir/k1.txt', 'k2.json'):  # a 180-char path: long name / prefix / pax
+            if fmt == tarfile.USTAR_FORMAT and len(name) > 100:
+                name = 'p' * 120 + '/k1.jpg'  # ustar: a prefix field
+            data = name.encode() * 7
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    for shard in (path, pretrain_data['shards'][0]):  # and a webdataset.TarWriter shard
+        with tarfile.open(shard) as tf:
+            expected = [(m.name, m.offset_data, m.size) for m in tf.getmembers() if m.isfile()]
+        assert list(tar_members(shard)) == expected
+
+
+def test_counted_shards_are_skipped_whole_with_the_same_result(pretrain_data):
+    walk = WebDatasetPairs(pretrain_data['shard_pattern']).refs(0, 24 * 5 + 3, 0, 0, 1)
+    src = WebDatasetPairs(pretrain_data['shard_pattern'])
+    for start in (0, 7, 8, 23, 24, 48, 64, 71, 72, 120):  # shard and epoch boundaries (8 pairs a shard)
+        assert src.refs(start, 3, 0, 0, 1) == walk[start:start + 3], start
+    assert src._counts == {0: 8, 1: 8, 2: 8}
