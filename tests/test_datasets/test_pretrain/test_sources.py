@@ -135,7 +135,7 @@ def test_data_health_hook_finds_the_counters_of_every_stream(pretrain_data):
 
 @pytest.mark.parametrize('fmt', [tarfile.GNU_FORMAT, tarfile.PAX_FORMAT, tarfile.USTAR_FORMAT])
 def test_header_reader_matches_tarfile(pretrain_data, tmp_path, fmt):
-    from beitmm.datasets.pretrain.webdataset import tar_members
+    from beitmm.datasets.pretrain.tar_reader import tar_members
     path = str(tmp_path / 'x.tar')
     with tarfile.open(path, 'w', format=fmt) as tf:
         for name in ('a/' * 60 + 'k1.jpg', 'dir/k1.txt', 'k2.json'):  # a 180-char path: long name / prefix / pax
