@@ -43,7 +43,8 @@ class MaskText(BaseTransform):
             ``beitmm.WordPieceTokenizer``).
         max_len: Tokens per text, special tokens included; longer texts are cut (counted by the tokenizer).
         mask_ratio: Fraction of the real non-special tokens predicted, in [0, 1) (BEiT-3: 0.15 for texts, 0.5 in
-            pairs); at least one per non-empty text when > 0.
+            pairs); at least one per non-empty text when > 0. Exactly ``round(ratio * n)`` tokens (a choice, as
+            ``beitmm.TextMaskedLM``; HF's collators draw each token with probability ``ratio``).
         whole_word: Mask whole words ('▁' starts a SentencePiece word, '##' continues a WordPiece one); words
             holding an unknown-token piece are left out, as the token-level masking leaves out that piece.
         mask_prob: Share of predicted tokens replaced by the mask id (0.8).

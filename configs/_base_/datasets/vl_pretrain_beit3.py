@@ -18,8 +18,8 @@ image_pipeline = [
     dict(type='beitmm.PackPretrainInputs'),
 ]
 text_pipeline = [
-    dict(type='beitmm.MaskText', tokenizer=text_tokenizer, max_len=max_text_len, mask_ratio=0.15,
-         whole_word=False),  # (choice) token-level masking; whole_word=True masks whole SentencePiece words
+    # (choice) exactly round(15% of the tokens) per text, token-level; whole_word=True masks whole SentencePiece words
+    dict(type='beitmm.MaskText', tokenizer=text_tokenizer, max_len=max_text_len, mask_ratio=0.15, whole_word=False),
     dict(type='beitmm.PackPretrainInputs'),
 ]
 pair_pipeline = [

@@ -157,3 +157,16 @@ def test_counted_shards_are_skipped_whole_with_the_same_result(pretrain_data):
     for start in (0, 7, 8, 23, 24, 48, 64, 71, 72, 120):  # shard and epoch boundaries (8 pairs a shard)
         assert src.refs(start, 3, 0, 0, 1) == walk[start:start + 3], start
     assert src._counts == {0: 8, 1: 8, 2: 8}
+
+
+def test_caption_from_the_json_member_when_there_is_no_txt(tmp_path):
+    import webdataset as wds
+    path = str(tmp_path / 'meta-000000.tar')
+    with wds.TarWriter(path) as sink:
+        sink.write({'__key__': 'k0', 'png': b'\x89PNG\r\n\x1a\n', 'json': {'caption': ' A blue square. '}})
+        sink.write({'__key__': 'k1', 'json': {'url': 'http://x'}})  # neither: an empty text (MaskText skips it)
+    src = WebDatasetPairs(path)
+    first, second = (src.load(r) for r in src.refs(0, 2, 0, 0, 1))
+    assert first['text'] == 'A blue square.' and first['img_bytes'] == b'\x89PNG\r\n\x1a\n'
+    assert first['img_path'].endswith('meta-000000.tar:k0.png')
+    assert second['text'] == '' and second['img_bytes'] is None
