@@ -78,3 +78,10 @@ def test_benchmark_seq2seq_task(capsys):
     assert re.search(r'ratio recompute / cached: [0-9.]+x speed-up of the cached decoding at 5 target tokens; '
                      r'identical outputs: yes', out)
     assert re.search(r'ratio pseudo-masked / masked-LM step: [0-9.]+x', out)
+
+
+def test_benchmark_pretrain_data_task(capsys):
+    _tool().main(['pretrain-data', '--batch-size', '2', '--img-size', '32', '--repeats', '1'])
+    out = capsys.readouterr().out
+    assert 'step, pairs from jsonl' in out and 'step, pairs from webdataset' in out
+    assert 'header walk (resume): beitmm' in out and 'tarfile' in out
