@@ -5,7 +5,8 @@ Usage::
     python tools/analysis_tools/benchmark.py pretrain-data --batch-size 32 --img-size 64
 
 Writes synthetic pretraining data (25 x batch pairs in 4 WebDataset shards and as JSON lines + folder, as many
-images, twice as many texts: 800 / 800 / 1600 at the default batch 32) to a temporary folder, then reports, as the median of ``--repeats`` timings of this process' CPU time:
+images, twice as many texts: 800 / 800 / 1600 at the default batch 32) to a temporary folder, then reports, as the
+median of ``--repeats`` timings of this process' CPU time:
 
 - one ``beitmm.MultiSourceDataset`` step of ``batch`` images + texts + pairs (``configs/_base_/datasets/
   vl_pretrain_beit3.py`` shrunk to ``--img-size``, a tiny SentencePiece), pairs from JSON lines vs WebDataset;
