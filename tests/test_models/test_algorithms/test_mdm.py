@@ -124,3 +124,14 @@ def test_bad_masks_and_missing_mask_token_are_named():
     cfg['backbone']['use_mask_token'] = False
     with pytest.raises(ValueError, match='use_mask_token=True'):
         MODELS.build(cfg)
+
+
+def test_whole_model_checkpoint_keeps_the_heads_through_the_converter():
+    from beitmm.checkpoint import convert_state_for_model
+    model = _model()
+    state = model.state_dict()
+    other = _model()
+    torch.nn.init.zeros_(other.mim_head.fc.weight)
+    converted = convert_state_for_model(other, state)  # the path of load_from / resume (CheckpointConvertHook)
+    assert {k for k in state if k.startswith(('mim_head.', 'mlm_head.'))} <= set(converted)
+    torch.testing.assert_close(converted['mim_head.fc.weight'], state['mim_head.fc.weight'])
