@@ -141,7 +141,11 @@ class MultiSourceDataset(torch.utils.data.Dataset):
                 src.full_init()
             self.sources[name] = src
             no = STREAMS.index(name)
-            self._streams[name] = _ShardStream(src, no) if hasattr(src, 'refs') else _MapStream(src, no, shuffle)
+            if hasattr(src, 'refs'):
+                src.check_world(self.world_size)
+                self._streams[name] = _ShardStream(src, no)
+            else:
+                self._streams[name] = _MapStream(src, no, shuffle)
 
     def step(self, step: int, seed: Optional[int] = None) -> Dict[str, List[dict]]:
         """The samples of one step of this rank.

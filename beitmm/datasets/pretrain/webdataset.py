@@ -103,11 +103,15 @@ class WebDatasetPairs:
     def __getstate__(self) -> dict:
         return dict(self.__dict__, _cursor=None, _files={})
 
-    def rank_shards(self, seed: int, epoch: int, rank: int, world_size: int) -> List[int]:
-        """Shard numbers rank ``rank`` reads in ``epoch``."""
+    def check_world(self, world_size: int) -> None:
+        """Raise unless every one of ``world_size`` ranks gets a shard."""
         if len(self.shards) < world_size:
             raise ValueError(f'WebDatasetPairs: {len(self.shards)} shard(s) for {world_size} ranks; every rank needs '
                              'at least one shard (write more, smaller shards)')
+
+    def rank_shards(self, seed: int, epoch: int, rank: int, world_size: int) -> List[int]:
+        """Shard numbers rank ``rank`` reads in ``epoch``."""
+        self.check_world(world_size)
         order = list(range(len(self.shards)))
         if self.shuffle_shards:
             random.Random(sample_seed((seed, epoch, 1))).shuffle(order)

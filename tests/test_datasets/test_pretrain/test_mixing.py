@@ -61,6 +61,15 @@ def test_bad_counts_name_the_setting(pretrain_data, counts, match):
         MultiSourceDataset(sources=ds_cfg.sources, counts=counts)
     with pytest.raises(ValueError, match='no dataset'):
         MultiSourceDataset(sources=dict(text=ds_cfg.sources.text), counts=dict(text=1, pair=2))
+    with pytest.raises(ValueError, match=r"sources has stream\(s\) \['image'\] without a count"):
+        MultiSourceDataset(sources=ds_cfg.sources, counts=dict(text=1, pair=2))
+
+
+def test_fewer_shards_than_ranks_is_an_error(pretrain_data):
+    ds_cfg = _cfg(pretrain_data, webdataset=True, counts=dict(image=0, text=0, pair=2)).train_dataloader.dataset
+    ds_cfg.update(rank=3, world_size=4)
+    with pytest.raises(ValueError, match='3 shard.*4 ranks'):
+        DATASETS.build(ds_cfg)
 
 
 def test_zero_count_drops_the_stream_without_building_it(pretrain_data):
