@@ -55,7 +55,15 @@ def word_starts(pieces: Sequence[str], scheme: str) -> List[bool]:
 
 
 def num_to_mask(num_candidates: int, ratio: float) -> int:
-    """Tokens to predict among ``num_candidates``: ``round(n * ratio)``, at least 1 when there is a candidate."""
+    """Tokens to predict among ``num_candidates``: ``round(n * ratio)``, at least 1 when there is a candidate.
+
+    Args:
+        num_candidates: Tokens that may be predicted.
+        ratio: Fraction to predict.
+
+    Returns:
+        int: The count.
+    """
     return max(1, int(round(num_candidates * ratio))) if num_candidates > 0 else 0
 
 

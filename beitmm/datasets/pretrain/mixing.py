@@ -29,7 +29,19 @@ STREAMS = ('image', 'text', 'pair')
 
 
 def check_counts(counts: dict, sources: dict) -> Dict[str, int]:
-    """Validate the per-step counts against the sources; returns the streams with a positive count."""
+    """Validate the per-step counts against the sources.
+
+    Args:
+        counts: Stream name -> samples per rank per step.
+        sources: Stream name -> dataset config.
+
+    Returns:
+        dict: The streams with a positive count, in the order of :data:`STREAMS`.
+
+    Raises:
+        ValueError: An unknown stream, a count that is not an int >= 0, all counts zero, a count without a source
+            or a source without a count.
+    """
     if not isinstance(counts, dict) or not isinstance(sources, dict):
         raise TypeError(f'MultiSourceDataset: counts and sources must be dicts keyed by stream {STREAMS}, got '
                         f'{type(counts).__name__} and {type(sources).__name__}')

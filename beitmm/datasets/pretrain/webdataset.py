@@ -15,6 +15,7 @@ walks the headers of the rank's shards and reads the data of its own steps only,
 number of workers.
 """
 import glob
+import json
 import os
 import os.path as osp
 import random
@@ -59,7 +60,16 @@ def expand_shards(shards: Union[str, Sequence[str]], data_root: str = '') -> Lis
 
 
 def shuffled(refs: Iterator[Ref], size: int, rng: random.Random) -> Iterator[Ref]:
-    """The webdataset shuffle buffer: keep ``size`` samples, emit a random one as each new one arrives."""
+    """The webdataset shuffle buffer: keep ``size`` samples, emit a random one as each new one arrives.
+
+    Args:
+        refs: The samples in order.
+        size: Buffer size.
+        rng: Seeded generator.
+
+    Yields:
+        Ref: The samples, shuffled; the last ``size`` in a random order at the end.
+    """
     buf: List[Ref] = []
     for ref in refs:
         if len(buf) < size:
@@ -192,7 +202,6 @@ class WebDatasetPairs:
         Returns:
             dict: ``img_bytes``, ``img_path``, ``text``, ``key``, ``shard``.
         """
-        import json
         shard_no, _, key, members = ref
         ext = next((e for e in self.image_exts if e in members), None)
         name = f'{self.shards[shard_no]}:{key}.{ext or self.image_exts[0]}'

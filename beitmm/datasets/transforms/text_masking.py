@@ -16,13 +16,15 @@ from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 
 from beitmm.registry import TEXT_TOKENIZERS, TRANSFORMS
+from beitmm.text import SentencePieceTokenizer, WordPieceTokenizer
 from beitmm.text.masking import corrupt, select_tokens, word_starts
+
+from .formatting import _to_chw
 
 IGNORE_INDEX = -100  # mlm_labels where nothing is predicted (torch cross_entropy's default ignore_index)
 
 
 def _word_scheme(tokenizer) -> str:
-    from beitmm.text import SentencePieceTokenizer, WordPieceTokenizer
     if isinstance(tokenizer, SentencePieceTokenizer):
         return 'sentencepiece'
     if isinstance(tokenizer, WordPieceTokenizer):
@@ -175,7 +177,6 @@ class PackPretrainInputs(BaseTransform):
         Returns:
             dict: The packed tensors (only the keys present in ``results``).
         """
-        from .formatting import _to_chw
         out = {}
         for key in ('img', ) + tuple(k for k in self.extra_keys if k.startswith('img')):
             if key in results:
