@@ -170,3 +170,17 @@ def test_caption_from_the_json_member_when_there_is_no_txt(tmp_path):
     assert first['text'] == 'A blue square.' and first['img_bytes'] == b'\x89PNG\r\n\x1a\n'
     assert first['img_path'].endswith('meta-000000.tar:k0.png')
     assert second['text'] == '' and second['img_bytes'] is None
+
+
+@pytest.mark.parametrize('content', [b'a\nbb\n\n  \r\nccc', b'one\r\ntwo\r\n', b'', b'\n\n', b'x' * 50 + b'\n' + b' ' * 3])
+def test_line_spans_match_a_python_loop(tmp_path, content):
+    from beitmm.datasets.pretrain.texts import line_spans
+    path = tmp_path / 't.txt'
+    path.write_bytes(content)
+    starts, lengths = line_spans(str(path), chunk=4)  # tiny chunks: breaks across chunk borders
+    expected, offset = [], 0
+    for raw in content.splitlines(keepends=True):
+        body = raw.rstrip(b'\n')
+        expected.append((offset, len(body) if body.strip() else 0))
+        offset += len(raw)
+    assert list(zip(starts.tolist(), lengths.tolist(), strict=True)) == expected
