@@ -47,11 +47,11 @@ def expand_files(files: Union[str, Sequence[str]], data_root: str, what: str) ->
 
 
 def line_spans(path: str, chunk: int = 1 << 26):
-    """Byte offset and length (without the line break and surrounding blanks at its ends) of every line of a file.
+    """Byte offset and length (without the newline) of every line of a file; blank lines get length 0.
 
-    Newlines are found with NumPy on 64 MiB chunks (no Python loop over lines). A blank line (spaces, tabs, ``\\r``)
-    of at most 8 bytes gets length 0; a longer blank line keeps its length and reaches the pipeline as an empty text,
-    which ``beitmm.MaskText`` skips and counts.
+    Newlines are found with NumPy on 64 MiB chunks (no Python loop over lines). A blank line (spaces, tabs, carriage
+    returns) of at most 8 bytes gets length 0; a longer blank line keeps its length and reaches the pipeline as an
+    empty text, which ``beitmm.MaskText`` skips and counts.
 
     Args:
         path: The file.

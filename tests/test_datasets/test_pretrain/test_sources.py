@@ -172,7 +172,8 @@ def test_caption_from_the_json_member_when_there_is_no_txt(tmp_path):
     assert second['text'] == '' and second['img_bytes'] is None
 
 
-@pytest.mark.parametrize('content', [b'a\nbb\n\n  \r\nccc', b'one\r\ntwo\r\n', b'', b'\n\n', b'x' * 50 + b'\n' + b' ' * 3])
+@pytest.mark.parametrize('content', [b'a\nbb\n\n  \r\nccc', b'one\r\ntwo\r\n', b'', b'\n\n',
+                                     b'x' * 50 + b'\n' + b' ' * 3])
 def test_line_spans_match_a_python_loop(tmp_path, content):
     from beitmm.datasets.pretrain.texts import line_spans
     path = tmp_path / 't.txt'
