@@ -168,3 +168,11 @@ def test_two_gloo_processes_read_disjoint_covering_parts(pretrain_data, tmp_path
     assert sorted(r0['text'] + r1['text']) == list(range(24))  # 4 steps x 3 x 2 ranks: one epoch, split
     assert sorted(r0['image'] + r1['image']) == list(range(16))
     assert not set(r0['pair']) & set(r1['pair'])
+
+
+def test_shards_can_feed_the_image_stream(pretrain_data):
+    ds_cfg = _cfg(pretrain_data, counts=dict(image=3, text=0, pair=0)).train_dataloader.dataset
+    ds_cfg.sources.image = dict(type='beitmm.WebDatasetPairs', shards=pretrain_data['shard_pattern'],
+                                pipeline=ds_cfg.sources.image.pipeline)  # image-only shards work the same way
+    step = DATASETS.build(ds_cfg).step(0, seed=0)
+    assert list(step) == ['image'] and [s['img'].shape for s in step['image']] == [(3, 32, 32)] * 3
