@@ -38,10 +38,12 @@ def demo():
     return mod
 
 
-def test_help_lists_the_tasks_and_budget_options():
+def test_help_lists_the_tasks_and_budget_options(demo):
     out = subprocess.run([sys.executable, DEMO, '--help'], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0, out.stderr
-    for word in ('--task {seq2seq,vision,vl}', '--full', 'vision ', 'vl ', 'seq2seq ', '--s2s-iters',
+    assert {'seq2seq', 'vision', 'vl', 'vl-pretrain'} <= set(demo.TASKS)
+    for word in (f'--task {{{",".join(sorted(demo.TASKS))}}}', '--full', '--vlp-iters', '--vlp-seeds',
+                 'vision ', 'vl ', 'seq2seq ', '--s2s-iters',
                  '--pretrain-epochs', '--cls-epochs', '--seg-iters', '--unlabeled', '--seeds', '--vl-train',
                  '--vl-nlvr2', '--vl-tasks'):
         assert word in out.stdout, word
@@ -88,7 +90,7 @@ def test_vl_chance_levels_by_hand():
 @pytest.mark.parametrize('path', ['beit-tiny_demo_pretrain.py', 'beit-tiny_demo_cls.py',
                                   'linear_beit-tiny_demo_seg.py', 'upernet_beit-tiny_demo_seg.py',
                                   'beit3-tiny_demo_vqa.py', 'beit3-tiny_demo_nlvr2.py', 'beit3-tiny_demo_retrieval.py',
-                                  'beit3-tiny_demo_caption.py'])
+                                  'beit3-tiny_demo_caption.py', 'beit3-tiny_demo_pretrain.py'])
 def test_demo_configs_log_often(path):
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', path), import_custom_modules=False)

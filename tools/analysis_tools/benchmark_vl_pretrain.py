@@ -25,9 +25,9 @@ def _arch(name: str) -> Dict[str, int]:
     return {k: arch[k] for k in ('embed_dims', 'num_layers', 'num_heads', 'feedforward_channels')}
 
 
-def build(arch: Dict[str, int], img: int) -> torch.nn.Module:
-    """``MaskedDataModeling`` of BEiT-3 ``arch`` with the base VQ-KD tokenizer (random weights)."""
-    vit = dict(type='beitmm.BEiT', arch='base', img_size=img, patch_size=16, out_type='raw',
+def build(arch: Dict[str, int], img: int, tokenizer_arch='base') -> torch.nn.Module:
+    """``MaskedDataModeling`` of BEiT-3 ``arch`` with a VQ-KD tokenizer of ``tokenizer_arch`` (random weights)."""
+    vit = dict(type='beitmm.BEiT', arch=tokenizer_arch, img_size=img, patch_size=16, out_type='raw',
                layer_scale_init_value=0., use_abs_pos_emb=True, use_rel_pos_bias=False)
     cfg = dict(type='beitmm.MaskedDataModeling',
                backbone=dict(type='beitmm.BEiT3', arch=arch, img_size=img, vocab_size=VOCAB, use_mask_token=True),
@@ -63,7 +63,9 @@ def run_vl_pretrain(args) -> None:
     """Time the MDM step and the tokenizer inside it; print the figures."""
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = build(_arch(args.arch), args.img_size).to(args.device).train()
+    arch = _arch(args.arch)
+    tokenizer_arch = dict(arch) if args.arch.startswith('tiny') else 'base'  # tests: a tokenizer as small as the model
+    model = build(arch, args.img_size, tokenizer_arch).to(args.device).train()
     data = model.data_preprocessor(batch(args.batch_size, args.img_size), True)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-6)
     spent = []
@@ -91,6 +93,7 @@ def run_vl_pretrain(args) -> None:
           f'{n} images + {n} texts + {n} pairs per step, {args.device}, {args.threads} thread(s), fp32')
     print(f'  step (median of {args.repeats}): {step * 1000:.0f} ms; samples/s {3 * n / step:.2f} '
           f'(images + texts: {4 * n / step:.2f}/s counting each pair as one image and one text)')
-    print(f'  VQ-KD tokenizer (ViT-B/16, inference mode, {2 * n} images): {tok_t * 1000:.0f} ms = '
+    tok_name = 'ViT-B/16' if tokenizer_arch == 'base' else f'{args.arch} ViT'
+    print(f'  VQ-KD tokenizer ({tok_name}, inference mode, {2 * n} images): {tok_t * 1000:.0f} ms = '
           f'{100 * tok_t / step:.1f}% of the step')
     print('  last losses: ' + ', '.join(f'{k} {float(v):.2f}' for k, v in losses.items() if k.startswith('loss')))
