@@ -26,7 +26,7 @@ def test_browse_draws_every_stream_and_reports_the_ratios(tmp_path, capsys):
     cfg.dump(str(tmp_path / 'cfg.py'))
     _tool().main([str(tmp_path / 'cfg.py'), '--steps', '3', '--out', str(tmp_path / 'out')])
     out = capsys.readouterr().out
-    # 4 x 4 patch grid: round(78 / 196 * 16) = 6 masked patches = 0.375 of them, in both image streams
+    # 4 x 4 patch grid: round(75 / 196 * 16) = 6 masked patches = 0.375 of them, in both image streams
     assert 'step 3: image 2, text 2, pair 3, image_masked_patches 0.38' in out and 'pair_masked_patches 0.38' in out
     with Image.open(tmp_path / 'out' / 'step_000003.png') as img:
         assert img.size[0] > 500 and img.size[1] > 500

@@ -7,7 +7,8 @@
 data_root = 'data/pretrain'
 text_tokenizer = dict(type='beitmm.SentencePieceTokenizer', model_file='data/beit3/beit3.spm')
 max_text_len = 64  # (choice) BEiT-3's fine-tuning length; the paper does not give the pretraining one
-num_masking_patches = 78  # 40% of the 14 x 14 grid (paper: 40%; round(0.4 * 196))
+# paper: 40% blockwise, "BEiT style"; BEiT's own "about 40%" is 75 of 196 in its code (beit-family.md §2): (choice) 75
+num_masking_patches = 75
 image_pipeline = [
     dict(type='beitmm.RobustLoadImageFromFile', on_corrupt='skip'),  # corrupt/truncated: warn, count, skip
     dict(type='mmpretrain.RandomResizedCrop', scale=224, crop_ratio_range=(0.2, 1.0), interpolation='bicubic',
@@ -25,7 +26,7 @@ text_pipeline = [
 pair_pipeline = [
     dict(type='beitmm.RobustLoadImageFromFile', on_corrupt='skip', on_missing='skip'),  # dumps list failed downloads
     dict(type='mmpretrain.RandomResizedCrop', scale=224, crop_ratio_range=(0.5, 1.0), interpolation='bicubic',
-         backend='pillow'),  # (choice) VLMo's pair crop scale 0.5-1 (no flip: captions say left / right)
+         backend='pillow'),  # (choice) VLMo's pair crop scale 0.5-1; no flip: it falsifies 'left' / 'right' captions
     dict(type='beitmm.BlockwiseMaskGenerator', input_size=14, num_masking_patches=num_masking_patches,
          min_num_patches=16, exact=True),
     dict(type='beitmm.MaskText', tokenizer=text_tokenizer, max_len=max_text_len, mask_ratio=0.5, whole_word=False),

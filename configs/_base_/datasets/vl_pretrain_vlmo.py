@@ -11,8 +11,8 @@ text_pipeline = [
 pair_pipeline = [
     dict(type='beitmm.RobustLoadImageFromFile', on_corrupt='skip', on_missing='skip'),
     dict(type='mmpretrain.RandomResizedCrop', scale=224, crop_ratio_range=(0.5, 1.0), interpolation='bicubic',
-         backend='pillow'),  # VLMo square_transform_randaug's crop (its RandAugment left out: a choice)
-    dict(type='beitmm.BlockwiseMaskGenerator', input_size=14, num_masking_patches=78, min_num_patches=16,
+         backend='pillow'),  # VLMo square_transform_randaug's crop; (choice) its flip and RandAugment left out
+    dict(type='beitmm.BlockwiseMaskGenerator', input_size=14, num_masking_patches=75, min_num_patches=16,
          exact=True),  # used by VL-BEiT's masked vision-language modeling; VLMo ignores the mask
     dict(type='beitmm.MaskText', tokenizer=text_tokenizer, max_len=40, mask_ratio=0.15, whole_word=True),
     dict(type='beitmm.PackPretrainInputs'),
