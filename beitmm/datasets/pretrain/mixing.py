@@ -9,10 +9,13 @@
   permutation seeded by ``(seed, stream, epoch)`` (ResumableInfiniteSampler's interleaving of ranks);
 - ``beitmm.WebDatasetPairs``: positions ``[step * count, (step + 1) * count)`` of the rank's shard stream.
 
-Every sample's pipeline runs under ``seeded_random((seed, stream, rank?, position))``, so crops, patch masks and text
-masks are the same with 0 or N workers and after a resume. A sample the pipeline drops (a corrupt or missing image, an
-empty text: skipped and counted by the transform) is replaced by the next good sample of the same step, transformed
-under the dropped sample's seed, so the counts stay fixed (DDP all-gathers need equal sizes) and no later step moves.
+Every sample's pipeline runs under ``seeded_random`` of ``(seed, stream, global position)`` (map-style) or ``(seed,
+stream, rank, position)`` (shards), so crops, patch masks and text masks are the same with 0 or N workers and after a
+resume; the orders draw from 5-element keys, so no order shares a seed with a sample.
+
+A sample the pipeline drops (a corrupt or missing image, an empty text: skipped and counted by the transform) is
+replaced by the next good sample of the same step, transformed under the dropped sample's seed, so the counts stay
+fixed (DDP all-gathers need equal sizes) and no later step moves.
 """
 import copy
 from typing import Dict, Iterator, List, Optional
@@ -82,7 +85,7 @@ class _MapStream:
         if key not in self._orders:
             n = len(self.dataset)
             if self.shuffle:
-                g = torch.Generator().manual_seed(sample_seed((seed, self.stream_no, epoch)))
+                g = torch.Generator().manual_seed(sample_seed((seed, self.stream_no, epoch, 0, 1)))
                 order = torch.randperm(n, generator=g)
             else:
                 order = torch.arange(n)

@@ -124,7 +124,7 @@ class WebDatasetPairs:
         self.check_world(world_size)
         order = list(range(len(self.shards)))
         if self.shuffle_shards:
-            random.Random(sample_seed((seed, epoch, 1))).shuffle(order)
+            random.Random(sample_seed((seed, epoch, 0, 0, 2))).shuffle(order)
         return order[rank::world_size]
 
     def _shard_refs(self, shards: List[int], cursor: list) -> Iterator[Ref]:
@@ -145,7 +145,7 @@ class WebDatasetPairs:
             start = cursor[2]
             refs = self._shard_refs(self.rank_shards(seed, epoch, rank, world_size), cursor)
             if self.shuffle_buffer:
-                refs = shuffled(refs, self.shuffle_buffer, random.Random(sample_seed((seed, epoch, rank, 2))))
+                refs = shuffled(refs, self.shuffle_buffer, random.Random(sample_seed((seed, epoch, rank, 0, 3))))
             empty = True
             for ref in refs:
                 empty = False
