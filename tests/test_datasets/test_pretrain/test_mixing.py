@@ -176,3 +176,19 @@ def test_shards_can_feed_the_image_stream(pretrain_data):
                                 pipeline=ds_cfg.sources.image.pipeline)  # image-only shards work the same way
     step = DATASETS.build(ds_cfg).step(0, seed=0)
     assert list(step) == ['image'] and [s['img'].shape for s in step['image']] == [(3, 32, 32)] * 3
+
+
+def test_one_process_equals_two_ranks_with_the_same_total_batch(pretrain_data):
+    base = _cfg(pretrain_data, counts=dict(image=4, text=6, pair=4)).train_dataloader.dataset
+    half = _cfg(pretrain_data, counts=dict(image=2, text=3, pair=2)).train_dataloader.dataset
+    one = DATASETS.build(dict(base, rank=0, world_size=1))
+    ranks = [DATASETS.build(dict(half, rank=r, world_size=2)) for r in (0, 1)]
+    for step in (0, 5):  # step 5 is in the second epoch of the images
+        whole = one.step(step, seed=0)
+        parts = [ds.step(step, seed=0) for ds in ranks]
+        for stream in ('image', 'text', 'pair'):
+            mine = sorted(((int(s['index']), s) for p in parts for s in p[stream]), key=lambda t: t[0])
+            ref = sorted(((int(s['index']), s) for s in whole[stream]), key=lambda t: t[0])
+            assert [i for i, _ in mine] == [i for i, _ in ref]
+            for (_, a), (_, b) in zip(mine, ref, strict=True):  # the same crops, patch masks and text masks
+                assert all(torch.equal(a[k], b[k]) for k in a), stream
