@@ -6,10 +6,11 @@ run walks the headers of millions of samples; the tests check this reader agains
 """
 import os
 import re
-from typing import Dict, Iterator, Tuple
+import subprocess
+from typing import Dict, Iterator, Tuple, Union
 
 _KEY = re.compile(r'^((?:.*/|)[^.]+)[.]([^/]*)$')  # webdataset's base_plus_ext: key = path up to the first dot
-Ref = Tuple[int, int, str, Dict[str, Tuple[int, int]]]  # (shard no, sample no in it, key, ext -> (offset, size))
+Ref = Tuple[int, int, str, Dict[str, Union[Tuple[int, int], bytes]]]  # (shard, sample no, key, ext -> (offset, size))
 
 
 def _octal(field: bytes) -> int:
@@ -18,19 +19,60 @@ def _octal(field: bytes) -> int:
     return int(field.strip(b'\0 ') or b'0', 8)
 
 
-def tar_members(path: str) -> Iterator[Tuple[str, int, int]]:
+class PipeReader:
+    """The output of a shell command as a forward-only file: ``seek`` ahead reads and drops the bytes in between.
+
+    For webdataset's ``pipe:CMD`` shards, e.g. ``pipe:aws s3 cp s3://bucket/000000.tar -``.
+
+    Args:
+        command: The shell command.
+    """
+
+    def __init__(self, command: str) -> None:
+        self.proc = subprocess.Popen(command, shell=True, stdout=subprocess.PIPE)
+        self.pos = 0
+
+    def read(self, n: int) -> bytes:
+        """Up to ``n`` bytes."""
+        data = self.proc.stdout.read(n)
+        self.pos += len(data)
+        return data
+
+    def seek(self, pos: int) -> None:
+        """Move forward to byte ``pos``."""
+        if pos < self.pos:
+            raise ValueError(f'cannot seek back to byte {pos} in a pipe (at {self.pos})')
+        while self.pos < pos and self.read(min(pos - self.pos, 1 << 20)):
+            pass
+
+    def __enter__(self) -> 'PipeReader':
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.proc.stdout.close()
+        self.proc.wait()
+
+
+def open_shard(path: str):
+    """A local shard as a file, or a ``pipe:CMD`` shard as a :class:`PipeReader`."""
+    return PipeReader(path[len('pipe:'):]) if path.startswith('pipe:') else open(path, 'rb')
+
+
+def tar_members(path: str, with_data: bool = False) -> Iterator[Tuple[str, Union[int, bytes], int]]:
     """``(name, data offset, size)`` of the regular files of a tar (ustar, pax and GNU long names), headers only.
 
     Args:
-        path: The tar file.
+        path: The tar file, or ``pipe:CMD``.
+        with_data: Give each member's bytes instead of its offset (a pipe cannot be read again later).
 
     Yields:
-        tuple: Member name, offset of its data in the file, its size.
+        tuple: Member name, offset of its data in the file (or the data), its size.
     """
-    with open(path, 'rb') as f:
-        pos, pax, long_name, end = 0, {}, None, os.fstat(f.fileno()).st_size
+    with open_shard(path) as f:
+        pos, pax, long_name = 0, {}, None
+        end = None if isinstance(f, PipeReader) else os.fstat(f.fileno()).st_size
         while True:
-            if pos > end:
+            if end is not None and pos > end:
                 raise ValueError(f'cut short: the next header would start at byte {pos}, the file has {end}')
             f.seek(pos)
             h = f.read(512)
@@ -42,7 +84,7 @@ def tar_members(path: str) -> Iterator[Tuple[str, int, int]]:
                 raise ValueError(f'bad header checksum at byte {pos}')
             kind, size = h[156:157], _octal(h[124:136])
             data, pos = pos + 512, pos + 512 + (size + 511) // 512 * 512
-            if data + size > end:
+            if end is not None and data + size > end:
                 raise ValueError(f'cut short: a member ends at byte {data + size}, the file has {end}')
             if kind in (b'x', b'g', b'L'):
                 f.seek(data)
@@ -61,11 +103,18 @@ def tar_members(path: str) -> Iterator[Tuple[str, int, int]]:
             if 'size' in pax:
                 size = int(pax['size'])
                 pos = data + (size + 511) // 512 * 512
-                if data + size > end:
+                if end is not None and data + size > end:
                     raise ValueError(f'cut short: a member ends at byte {data + size}, the file has {end}')
             pax, long_name = {}, None
             if kind in (b'0', b'\0', b'7'):  # regular file (and contiguous file)
-                yield name, data, size
+                if with_data:
+                    f.seek(data)
+                    body = f.read(size)
+                    if len(body) < size:
+                        raise ValueError(f'cut short inside member {name!r}')
+                    yield name, body, size
+                else:
+                    yield name, data, size
 
 
 def scan_shard(path: str, shard_no: int) -> Iterator[Ref]:
@@ -76,11 +125,12 @@ def scan_shard(path: str, shard_no: int) -> Iterator[Ref]:
         shard_no: Its number in the shard list.
 
     Yields:
-        Ref: ``(shard_no, sample number, key, {ext: (data offset, size)})``.
+        Ref: ``(shard_no, sample number, key, {ext: (data offset, size)})``; for a ``pipe:`` shard the member
+        bytes instead of ``(offset, size)``.
     """
     key, members, n = None, {}, 0
     try:
-        for name, offset, size in tar_members(path):
+        for name, offset, size in tar_members(path, with_data=path.startswith('pipe:')):
             match = _KEY.match(name)
             if match is None:
                 continue
@@ -88,7 +138,7 @@ def scan_shard(path: str, shard_no: int) -> Iterator[Ref]:
                 yield shard_no, n, key, members
                 n, members = n + 1, {}
             key = match.group(1)
-            members[match.group(2).lower()] = (offset, size)
+            members[match.group(2).lower()] = offset if isinstance(offset, bytes) else (offset, size)
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"WebDataset shard '{path}' is not a readable tar file after {n} samples: {e}") from e
     if members:

@@ -47,6 +47,9 @@ def expand_shards(shards: Union[str, Sequence[str]], data_root: str = '') -> Lis
     out = []
     for pattern in patterns:
         for name in braceexpand.braceexpand(pattern):
+            if name.startswith('pipe:'):  # a shell command writing the shard to stdout: read as a stream
+                out.append(name)
+                continue
             path = join_root(data_root, name)
             found = sorted(glob.glob(path)) if any(c in name for c in '*?[') else [path]
             if not found or not all(osp.isfile(p) for p in found):
@@ -85,6 +88,10 @@ def shuffled(refs: Iterator[Ref], size: int, rng: random.Random) -> Iterator[Ref
 @DATASETS.register_module()
 class WebDatasetPairs:
     """Image-text pairs streamed from WebDataset tar shards; a stream of ``beitmm.MultiSourceDataset``.
+
+    Shards are local files (read by seeking: a worker reads only the data of its own samples), or webdataset's
+    ``pipe:CMD`` URLs (``pipe:aws s3 cp s3://bucket/pairs-{000000..000099}.tar -``), read as streams: then every
+    dataloader worker reads all the bytes of its rank's shards, and the sample shuffle buffer holds the data.
 
     Each sample before the pipeline: ``img_bytes`` (the encoded image, None when the sample has none: then
     ``beitmm.RobustLoadImageFromFile`` skips and counts it), ``img_path`` (``shard.tar:key.jpg``, for messages),
@@ -182,7 +189,9 @@ class WebDatasetPairs:
                 out.append(ref)
         return out
 
-    def _read(self, shard_no: int, span: Tuple[int, int]) -> bytes:
+    def _read(self, shard_no: int, span: Union[Tuple[int, int], bytes]) -> bytes:
+        if isinstance(span, bytes):  # a pipe: shard's member, read during the scan
+            return span
         if self._files.get('pid') != os.getpid():
             self._files = {'pid': os.getpid()}
         f = self._files.get(shard_no)

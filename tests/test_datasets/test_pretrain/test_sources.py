@@ -185,3 +185,18 @@ def test_line_spans_match_a_python_loop(tmp_path, content):
         expected.append((offset, len(body) if body.strip() else 0))
         offset += len(raw)
     assert list(zip(starts.tolist(), lengths.tolist(), strict=True)) == expected
+
+
+def test_pipe_shards_stream_the_same_samples(pretrain_data):
+    local = WebDatasetPairs(pretrain_data['shard_pattern'], shuffle_buffer=4)
+    piped = WebDatasetPairs('pipe:cat ' + pretrain_data['shard_pattern'], shuffle_buffer=4)
+    assert piped.shards == ['pipe:cat ' + p for p in pretrain_data['shards']]
+    ra, rb = local.refs(0, 30, 1, 0, 1), piped.refs(0, 30, 1, 0, 1)
+    assert [r[2] for r in ra] == [r[2] for r in rb]
+    for x, y in zip(ra, rb, strict=True):
+        a, b = local.load(x), piped.load(y)
+        assert a['img_bytes'] == b['img_bytes'] and a['text'] == b['text']
+    later = WebDatasetPairs('pipe:cat ' + pretrain_data['shard_pattern'], shuffle_buffer=4).refs(17, 5, 1, 0, 1)
+    assert [r[2] for r in later] == [r[2] for r in ra[17:22]]  # resumes mid-stream (reads the bytes before)
+    with pytest.raises(ValueError, match='not a readable tar'):
+        WebDatasetPairs('pipe:head -c 2000 ' + pretrain_data['shards'][0]).refs(0, 3, 0, 0, 1)
