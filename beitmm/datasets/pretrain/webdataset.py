@@ -4,8 +4,9 @@ The shards are img2dataset / LAION's: ``000000.tar`` with ``key.jpg``, ``key.txt
 
 Reading uses beitmm's tar header reader (:mod:`.tar_reader`) rather than the ``webdataset`` pipeline (the tests write
 the shards with ``webdataset.TarWriter``): exact resume needs the position of a sample in the rank's stream, and
-skipping to it reads only the 512-byte member headers of the shards before it, never the images (56 us a sample on
-this machine; ``tarfile``: 220 us). Shards already counted are skipped whole when there is no shuffle buffer.
+skipping to it reads only the 512-byte member headers of the shards before it, never the images (~4x faster than
+``tarfile``: ``benchmark.py pretrain-data``). Shards already counted are skipped whole when there is no shuffle
+buffer.
 
 Order (deterministic): the shard list (a brace pattern, a glob, or a list; sorted as given) is shuffled per epoch by
 ``(seed, epoch)``, rank ``r`` of ``W`` takes shards ``r, r + W, ...`` of it, reads their samples in order (optionally
