@@ -15,6 +15,7 @@ from mmengine.structures import BaseDataElement
 
 import beitmm.registry as beitmm_registry
 from beitmm.registry import MODELS
+from beitmm.testing.pretrain_models import stream_batch, tiny_mdm, tiny_vlmo
 from beitmm.testing.shrink import TINY
 from beitmm.testing.vl import tiny_backbone, tiny_tokenizer
 
@@ -133,6 +134,9 @@ CASES: Dict[str, Case] = {
     'MIMHead': (dict(type='beitmm.MIMHead', in_channels=C, out_channels=16),
                 lambda m: _sum(m.loss(torch.randn(2, 4, C), torch.randint(0, 16, (2, 4)),
                                       torch.tensor([[1, 0, 0, 1], [0, 1, 0, 0]], dtype=torch.bool)))),
+    'MaskedDataModeling': (tiny_mdm('beit3'), lambda m: _sum(m(**m.data_preprocessor(stream_batch(), True)))),
+    'MultiStreamDataPreprocessor': (dict(type='beitmm.MultiStreamDataPreprocessor'),
+                                    lambda m: _sum(m(stream_batch(streams=('pair', )), True)['pair']['img'])),
     'MaskedImageModeling': (dict(type='beitmm.MaskedImageModeling', backbone=MIM_VIT,
                                  head=dict(type='beitmm.MIMHead', in_channels=C, out_channels=64),
                                  target_generator=dict(DALLE, with_decoder=False)),
@@ -170,6 +174,9 @@ CASES: Dict[str, Case] = {
                                 lambda m: _sum(m(dict(inputs=[[torch.zeros(3, 8, 8, dtype=torch.uint8)] * 2,
                                                               [torch.zeros(3, 4, 4, dtype=torch.uint8)] * 2]),
                                                  True)['inputs'])),
+    'VLMoPretraining': (dict(type='beitmm.VLMoPretraining', backbone=tiny_vlmo(), loss_weights=dict(itc=1, itm=1,
+                                                                                                     mlm=1)),
+                        lambda m: _sum(m(**m.data_preprocessor(stream_batch(streams=('pair', )), True)))),
     'VLBEiT': (dict(type='beitmm.VLBEiT', arch=TINY, img_size=32, vocab_size=64, rel_pos_text_len=8, vlffn_start=1),
                lambda m: _sum(m(image=_img(), text=torch.randint(0, 64, (2, 5)), image_mask=torch.eye(2, 4).bool(),
                                 text_padding_mask=torch.tensor([[False] * 5, [False] * 3 + [True] * 2])))),

@@ -631,6 +631,16 @@ def add_the_x_task_arguments(group: argparse._ArgumentGroup) -> None:
     """Options of the THE-X demo (tools/demo_the_x.py)."""
     from demo_the_x import add_the_x_arguments
     add_the_x_arguments(group)
+def run_vl_pretrain_task(args: argparse.Namespace) -> None:
+    """The VL pretraining demo (tools/demo_vl_pretrain.py), given this module's stage helpers."""
+    from demo_vl_pretrain import run_vl_pretrain
+    run_vl_pretrain(args, sys.modules[__name__])
+
+
+def add_vl_pretrain_task_arguments(group: argparse._ArgumentGroup) -> None:
+    """Options of the VL pretraining demo (tools/demo_vl_pretrain.py)."""
+    from demo_vl_pretrain import add_vl_pretrain_arguments
+    add_vl_pretrain_arguments(group)
 
 
 TASKS: Dict[str, Task] = {
@@ -644,6 +654,8 @@ TASKS: Dict[str, Task] = {
                     run_electra_task, add_electra_task_arguments),
     'the-x': Task('THE-X: tiny BEiT converted, distilled and run on CKKS ciphertext; 3 accuracies, s / sample',
                   run_the_x_task, add_the_x_task_arguments),
+    'vl-pretrain': Task('BEiT-3 masked data modeling on generated scenes / captions / texts, then VQA and retrieval '
+                        'from it vs from scratch', run_vl_pretrain_task, add_vl_pretrain_task_arguments),
 }
 
 

@@ -203,7 +203,11 @@ class BEiT3Converter(CheckpointConverter):
                       strict: bool = False) -> Tuple[StateDict, ConversionReport]:
         """See :meth:`CheckpointConverter.convert_model`; head keys the model has are copied as they are."""
         own, backbone, rest = split_model_state(state_dict, backbone_prefix)  # beitmm's own whole-model file?
-        converted, report, heads = convert_beit3_backbone({**backbone, **rest}, target, strict)
+        if own:  # its other keys are the model's own (heads, MDM's mim_head / target_generator): copied as they are
+            converted, report, heads = convert_beit3_backbone(backbone, target, strict)
+            heads = {**heads, **rest}
+        else:
+            converted, report, heads = convert_beit3_backbone({**backbone, **rest}, target, strict)
         return report.whole_model(converted, heads, shapes, backbone_prefix, own), report
 
 

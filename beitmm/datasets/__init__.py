@@ -1,6 +1,7 @@
 """Datasets: unlabeled image folders, path-checked ImageNet / ADE20K, VL datasets, seq2seq text, resumable samplers."""
 from . import transforms  # noqa: F401
 from .checked import ADE20KDataset, ImageNet
+from .pretrain import ImageTextPairDataset, MultiSourceDataset, MultiSourceStepSampler, TextLineDataset, WebDatasetPairs
 from .samplers import ResumableInfiniteSampler, ResumableSampler
 from .seq2seq import Seq2SeqDataset, join_wordpieces
 from .text_classification import TextClassificationDataset
@@ -9,4 +10,5 @@ from .vl import NLVR2, KarpathyCaption, KarpathyRetrieval, VQAv2
 
 __all__ = ['ADE20KDataset', 'ImageNet', 'UnlabeledImageFolder', 'ResumableSampler', 'ResumableInfiniteSampler',
            'VQAv2', 'NLVR2', 'KarpathyRetrieval', 'KarpathyCaption', 'Seq2SeqDataset', 'join_wordpieces',
-           'TextClassificationDataset']
+           'TextClassificationDataset', 'MultiSourceDataset', 'MultiSourceStepSampler', 'ImageTextPairDataset',
+           'TextLineDataset', 'WebDatasetPairs']

@@ -15,6 +15,7 @@ back afterwards. Augmentations then depend only on (seed, epoch, position): iden
 N workers, persistent or not, after a resume, and on 1 process vs N processes with the same
 total batch.
 """
+import contextlib
 import itertools
 import random
 from typing import Callable, Iterator, Optional, Sized, Tuple
@@ -49,7 +50,7 @@ class SeededIndex(int):
         return SeededIndex, (int(self), self.key)
 
 
-def sample_seed(key: Tuple[int, int, int]) -> int:
+def sample_seed(key: Tuple[int, ...]) -> int:
     """A well-mixed 32-bit seed of ``(seed, epoch, position)``.
 
     Args:
@@ -59,6 +60,26 @@ def sample_seed(key: Tuple[int, int, int]) -> int:
         int: Seed for ``random``, ``numpy`` and ``torch``.
     """
     return int(np.random.SeedSequence([k & 0xFFFFFFFF for k in key]).generate_state(1)[0])
+
+
+@contextlib.contextmanager
+def seeded_random(key: Tuple[int, ...]) -> Iterator[None]:
+    """Seed ``random``, ``numpy`` and ``torch`` from ``key`` inside the block; restore the caller's states after.
+
+    Args:
+        key: Integers the seed is drawn from (see :func:`sample_seed`).
+    """
+    seed = sample_seed(key)
+    states = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        yield
+    finally:  # the caller (main process with 0 workers) keeps its own random stream
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.set_rng_state(states[2])
 
 
 class _SeededPrepare:
@@ -71,17 +92,8 @@ class _SeededPrepare:
         key = getattr(idx, 'key', None)
         if key is None:
             return self.prepare(idx)
-        seed = sample_seed(key)
-        states = random.getstate(), np.random.get_state(), torch.get_rng_state()
-        random.seed(seed)
-        np.random.seed(seed)
-        torch.manual_seed(seed)
-        try:
+        with seeded_random(key):
             return self.prepare(int(idx))
-        finally:  # the caller (main process with 0 workers) keeps its own random stream
-            random.setstate(states[0])
-            np.random.set_state(states[1])
-            torch.set_rng_state(states[2])
 
 
 def install_sample_seeding(dataset) -> bool:
@@ -94,6 +106,8 @@ def install_sample_seeding(dataset) -> bool:
         bool: False when the dataset has no ``prepare_data`` (wrappers such as ``ConcatDataset``
         map indices themselves); its augmentations then keep the workers' random state.
     """
+    if getattr(dataset, 'seeds_per_sample', False):  # seeds its samples itself (beitmm.MultiSourceDataset)
+        return True
     prepare = getattr(dataset, 'prepare_data', None)
     if prepare is None:
         return False

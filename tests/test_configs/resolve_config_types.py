@@ -100,8 +100,8 @@ def resolve(cfg: Config) -> Tuple[int, List[Tuple[str, str, str]]]:
     scope = cfg.get('default_scope')
     for path, name in types(cfg.to_dict()):
         registry = registry_for(path)
-        if path.startswith('model') and path.endswith('tokenizer') and _text_tokenizers().get(name) is not None:
-            count += 1  # a VL model's text tokenizer: built by TEXT_TOKENIZERS (a root of beitmm's own)
+        if path.endswith('tokenizer') and _text_tokenizers().get(name) is not None:
+            count += 1  # a text tokenizer (of a VL model, of beitmm.MaskText, a top-level one): TEXT_TOKENIZERS
             continue
         if registry is None:
             problems.append((path, name, 'no registry known for this key'))

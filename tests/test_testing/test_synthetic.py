@@ -233,10 +233,12 @@ def test_make_demo_data_cli(tmp_path, capsys):
     spec.loader.exec_module(cli)
     out = str(tmp_path / 'demo')
     cli.main(['--out', out, '--img-size', '32', '--num-classes', '2', '--train-per-class', '3',
-              '--val-per-class', '1', '--ade-train', '2', '--ade-val', '1', '--unlabeled', '5'])
+              '--val-per-class', '1', '--ade-train', '2', '--ade-val', '1', '--unlabeled', '5',
+              '--pretrain-pairs', '4', '--pretrain-images', '2', '--pretrain-texts', '3', '--pretrain-shards', '2'])
     printed = capsys.readouterr().out
     assert 'imagenet : 6 train + 2 val images, 2 classes' in printed
     assert 'ade20k   : 2 train + 1 val images' in printed and 'unlabeled: 5 images' in printed
+    assert 'pretrain : 4 pairs (2 shards), 2 images, 3 texts' in printed
     assert len(os.listdir(osp.join(out, 'imagenet', 'train', 'disc'))) == 3
     assert len(os.listdir(osp.join(out, 'ade', 'ADEChallengeData2016', 'annotations', 'training'))) == 2
     cli.main(['--out', out, '--only', 'unlabeled', '--unlabeled', '2', '--overwrite'])

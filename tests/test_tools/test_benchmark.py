@@ -89,3 +89,19 @@ def test_benchmark_the_x_prints_layers_sizes_and_round_trips(capsys):
     assert re.search(r'round trips / sample: 17 ', out) and re.search(r'ciphertext: largest \d+ KB', out)
     rel = float(re.search(r'plaintext approximated model: (\S+)', out).group(1))
     assert rel < 1e-3
+def test_benchmark_pretrain_data_task(capsys):
+    _tool().main(['pretrain-data', '--batch-size', '2', '--img-size', '32', '--repeats', '1'])
+    out = capsys.readouterr().out
+    assert 'step, pairs from jsonl' in out and 'step, pairs from webdataset' in out
+    assert 'header walk (resume): beitmm' in out and 'tarfile' in out
+
+
+def test_benchmark_vl_pretrain_task(capsys):
+    _tool().main(['vl-pretrain', '--arch', 'tiny-test', '--img-size', '32', '--batch-size', '2', '--repeats', '1',
+                  '--warmup', '0'])
+    out = capsys.readouterr().out
+    assert re.search(r'2 images \+ 2 texts \+ 2 pairs per step', out)
+    share = float(re.search(r'ms = ([0-9.]+)% of the step', out).group(1))
+    assert 0 < share < 100
+    assert re.search(r'samples/s [0-9.]+ \(images \+ texts: [0-9.]+/s', out)
+    assert re.search(r'last losses: loss_image [0-9.]+, loss_text [0-9.]+, loss_pair [0-9.]+', out)

@@ -38,14 +38,14 @@ def demo():
     return mod
 
 
-def test_help_lists_the_tasks_and_budget_options():
+def test_help_lists_the_tasks_and_budget_options(demo):
     out = subprocess.run([sys.executable, DEMO, '--help'], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0, out.stderr
-    tasks = out.stdout.split('--task {', 1)[1].split('}', 1)[0].split(',')
-    assert {'electra', 'seq2seq', 'the-x', 'vision', 'vl'} <= set(tasks), tasks
-    for word in ('--electra-iters', '--electra-seeds', '--full', 'vision ', 'vl ', 'seq2seq ', '--s2s-iters',
-                 '--the-x-samples', '--pretrain-epochs', '--cls-epochs', '--seg-iters', '--unlabeled', '--seeds',
-                 '--vl-train', '--vl-nlvr2', '--vl-tasks'):
+    assert {'electra', 'seq2seq', 'the-x', 'vision', 'vl', 'vl-pretrain'} <= set(demo.TASKS)
+    for word in (f'--task {{{",".join(sorted(demo.TASKS))}}}', '--full', '--vlp-iters', '--vlp-seeds',
+                 '--electra-iters', '--electra-seeds', '--the-x-samples', 'vision ', 'vl ', 'seq2seq ', '--s2s-iters',
+                 '--pretrain-epochs', '--cls-epochs', '--seg-iters', '--unlabeled', '--seeds', '--vl-train',
+                 '--vl-nlvr2', '--vl-tasks'):
         assert word in out.stdout, word
 
 
@@ -90,7 +90,7 @@ def test_vl_chance_levels_by_hand():
 @pytest.mark.parametrize('path', ['beit-tiny_demo_pretrain.py', 'beit-tiny_demo_cls.py',
                                   'linear_beit-tiny_demo_seg.py', 'upernet_beit-tiny_demo_seg.py',
                                   'beit3-tiny_demo_vqa.py', 'beit3-tiny_demo_nlvr2.py', 'beit3-tiny_demo_retrieval.py',
-                                  'beit3-tiny_demo_caption.py'])
+                                  'beit3-tiny_demo_caption.py', 'beit3-tiny_demo_pretrain.py'])
 def test_demo_configs_log_often(path):
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', path), import_custom_modules=False)

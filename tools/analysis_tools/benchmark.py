@@ -10,6 +10,8 @@ Usage::
     python tools/analysis_tools/benchmark.py retrieval       # retrieval evaluation time at two dataset sizes
     python tools/analysis_tools/benchmark.py seq2seq         # s2s-ft decoding: kv cache vs recomputing
     python tools/analysis_tools/benchmark.py the-x           # THE-X on CKKS: per-layer / per-sample latency, sizes
+    python tools/analysis_tools/benchmark.py vl-pretrain     # one BEiT-3 MDM step, share of the VQ-KD tokenizer
+    python tools/analysis_tools/benchmark.py pretrain-data   # multi-source loader steps; tar header walk vs tarfile
     python tools/analysis_tools/benchmark.py segmentation --with-cp --inference --precision fp32
 
 Both models get the same weights (reference -> beitmm through beitmm's checkpoint converters), the
@@ -52,7 +54,8 @@ from benchmark_utils import (  # noqa: E402
 )
 
 DEFAULTS = dict(pretrain=(8, 224), classification=(8, 224), segmentation=(2, 512), multiway=(8, 224),
-                captioning=(2, 224), retrieval=(32, 64), seq2seq=(2, 0), electra=(8, 0), **{'the-x': (2, 32)})
+                captioning=(2, 224), retrieval=(32, 64), seq2seq=(2, 0), electra=(8, 0),
+                **{'the-x': (2, 32), 'vl-pretrain': (4, 224), 'pretrain-data': (32, 64)})
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -66,7 +69,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('task', choices=['pretrain', 'classification', 'segmentation', 'multiway', 'masking', 'captioning',
-                                    'retrieval', 'seq2seq', 'electra', 'the-x'])
+                                    'retrieval', 'seq2seq', 'electra', 'the-x', 'vl-pretrain', 'pretrain-data'])
     p.add_argument('--batch-size', type=int, help='default 8 (pretrain, classification) / 2 (segmentation)')
     p.add_argument('--img-size', type=int, help='default 224 / 512 (segmentation)')
     p.add_argument('--arch', choices=sorted(set(ARCHS) | {'tiny'}),
@@ -274,6 +277,12 @@ def main(argv: Optional[List[str]] = None) -> None:
     elif args.task == 'electra':
         from benchmark_electra import run_electra
         run_electra(args)
+    elif args.task == 'vl-pretrain':
+        from benchmark_vl_pretrain import run_vl_pretrain
+        run_vl_pretrain(args)
+    elif args.task == 'pretrain-data':
+        from benchmark_pretrain_data import run_pretrain_data
+        run_pretrain_data(args)
     elif args.task == 'retrieval':
         from benchmark_retrieval import run_retrieval
         run_retrieval(args)

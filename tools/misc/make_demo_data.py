@@ -3,8 +3,9 @@
 Example:
     python tools/misc/make_demo_data.py --out data/demo --img-size 64 --seed 0
 
-writes ``<out>/imagenet``, ``<out>/ade/ADEChallengeData2016``, ``<out>/unlabeled`` and ``<out>/vl``
-(``vl/coco``: VQAv2 + Karpathy COCO, ``vl/flickr30k``, ``vl/nlvr2``, ``vl/corpus.txt``).
+writes ``<out>/imagenet``, ``<out>/ade/ADEChallengeData2016``, ``<out>/unlabeled``, ``<out>/vl``
+(``vl/coco``: VQAv2 + Karpathy COCO, ``vl/flickr30k``, ``vl/nlvr2``, ``vl/corpus.txt``) and ``<out>/pretrain``
+(image-text pairs as JSON lines + folder and as WebDataset shards, images, texts: ``--only pretrain``).
 """
 import os.path as _osp
 import sys as _sys
@@ -17,9 +18,10 @@ import time
 from typing import List, Optional
 
 from beitmm.testing.synthetic import make_classification_data, make_segmentation_data, make_unlabeled_data
+from beitmm.testing.synthetic_pretrain import make_pretrain_data
 from beitmm.testing.synthetic_vl import make_vl_data
 
-PARTS = ('imagenet', 'ade', 'unlabeled', 'vl')
+PARTS = ('imagenet', 'ade', 'unlabeled', 'vl', 'pretrain')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -58,6 +60,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='VL: COCO train2014 images (Flickr30K train images and NLVR2 train pairs: half)')
     parser.add_argument('--vl-val', type=int, default=100,
                         help='VL: COCO val2014 images (test2015, Flickr30K val / test, NLVR2 dev / test1: half)')
+    parser.add_argument('--pretrain-pairs', type=int, default=800, help='pretraining: image-text pairs')
+    parser.add_argument('--pretrain-images', type=int, default=800, help='pretraining: images of the image stream')
+    parser.add_argument('--pretrain-texts', type=int, default=1600, help='pretraining: lines of texts.txt')
+    parser.add_argument('--pretrain-shards', type=int, default=4, help='pretraining: WebDataset shards of the pairs')
     parser.add_argument('--only', nargs='+', choices=PARTS, default=list(PARTS),
                         help='generate only these parts')
     parser.add_argument('--overwrite', action='store_true',
@@ -115,6 +121,16 @@ def main(argv: Optional[List[str]] = None) -> None:
               f"'beitmm.KarpathyRetrieval', data_root='{info['coco_root']}' (or '{info['flickr30k_root']}', "
               f"ann_file='dataset_flickr30k.json'); type='beitmm.NLVR2', data_root='{info['nlvr2_root']}', "
               "split='train'|'dev'|'test1'")
+    if 'pretrain' in args.only:
+        t = time.perf_counter()
+        info = make_pretrain_data(osp.join(args.out, 'pretrain'), num_pairs=args.pretrain_pairs,
+                                  num_images=args.pretrain_images, num_texts=args.pretrain_texts,
+                                  img_size=args.img_size, num_shards=args.pretrain_shards, seed=args.seed,
+                                  overwrite=args.overwrite)
+        print(f"pretrain : {info['num_pairs']} pairs ({len(info['shards'])} shards), {info['num_images']} images, "
+              f"{info['num_texts']} texts -> {info['root']} ({time.perf_counter() - t:.1f}s)")
+        print(f"           config: configs/_base_/datasets/vl_pretrain_beit3.py with data_root='{info['root']}'; "
+              f"WebDataset: type='beitmm.WebDatasetPairs', shards='{info['shard_pattern']}'")
     print(f'done in {time.perf_counter() - start:.1f}s')
 
 

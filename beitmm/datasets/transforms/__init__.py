@@ -3,7 +3,8 @@ from .formatting import PackMIMInputs
 from .loading import CorruptImageError, RobustLoadImageFromFile
 from .masking import BlockwiseMaskGenerator, RandomMaskGenerator
 from .pairs import ApplyToList
+from .text_masking import MaskText, PackPretrainInputs
 from .two_view import TwoViewRandomResizedCrop
 
 __all__ = ['BlockwiseMaskGenerator', 'RandomMaskGenerator', 'TwoViewRandomResizedCrop', 'PackMIMInputs',
-           'RobustLoadImageFromFile', 'CorruptImageError', 'ApplyToList']
+           'RobustLoadImageFromFile', 'CorruptImageError', 'ApplyToList', 'MaskText', 'PackPretrainInputs']

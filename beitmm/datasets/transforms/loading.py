@@ -59,13 +59,19 @@ class RobustLoadImageFromFile(LoadImageFromFile):
         on_corrupt: ``'error'`` or ``'skip'``. Defaults to ``'error'``.
         check_truncation: Check JPEG / PNG end markers (a truncated JPEG otherwise
             decodes with grey fill). Defaults to True.
+        on_missing: ``'error'`` (a missing file raises, usually a wrong path in the config) or ``'skip'``
+            (counted like a corrupt file: image-text dumps list failed downloads). Defaults to ``'error'``.
         **kwargs: Arguments of mmcv's ``LoadImageFromFile`` (``to_float32``, ``color_type``,
             ``imdecode_backend``, ``backend_args``, ...).
     """
 
-    def __init__(self, on_corrupt: str = 'error', check_truncation: bool = True, **kwargs) -> None:
+    def __init__(self, on_corrupt: str = 'error', check_truncation: bool = True, on_missing: str = 'error',
+                 **kwargs) -> None:
         if on_corrupt not in ('error', 'skip'):
             raise ValueError(f"on_corrupt must be 'error' or 'skip', got {on_corrupt!r}")
+        if on_missing not in ('error', 'skip') or (on_missing == 'skip' and on_corrupt != 'skip'):
+            raise ValueError(f"on_missing must be 'error' or 'skip' (with on_corrupt='skip'), got {on_missing!r}")
+        self.on_missing = on_missing
         super().__init__(**kwargs)
         self.on_corrupt = on_corrupt
         self.check_truncation = check_truncation
@@ -102,7 +108,8 @@ class RobustLoadImageFromFile(LoadImageFromFile):
         """Load ``results['img_path']``.
 
         Args:
-            results: Sample dict with ``img_path``.
+            results: Sample dict with ``img_path`` (and the encoded image as ``img_bytes`` when it comes from a
+                tar shard; ``img_path`` then only names it in messages).
 
         Returns:
             dict | None: ``results`` with ``img``, ``img_shape``, ``ori_shape``; None when the image
@@ -112,7 +119,16 @@ class RobustLoadImageFromFile(LoadImageFromFile):
             CorruptImageError: The image is corrupt and ``on_corrupt='error'``.
         """
         path = results['img_path']
-        data = fileio.get(path, backend_args=self.backend_args)  # a missing file keeps its own error
+        if 'img_bytes' in results:  # a tar member read by beitmm.WebDatasetPairs (None: the sample has no image)
+            data = results.pop('img_bytes')
+            if data is None:
+                self._corrupt(path, 'the sample has no image member')
+                return None
+        elif self.on_missing == 'skip' and not fileio.exists(path, backend_args=self.backend_args):
+            self._corrupt(path, 'the file does not exist')
+            return None
+        else:
+            data = fileio.get(path, backend_args=self.backend_args)  # a missing file keeps its own error
         reason = find_corruption(data) if self.check_truncation else None
         img = None
         if reason is None:

@@ -19,7 +19,10 @@ from beitmm.registry import HOOKS
 
 def _corrupt_counters(dataset):
     pipeline = getattr(dataset, 'pipeline', None)
-    return [t for t in getattr(pipeline, 'transforms', []) if hasattr(t, 'num_skipped')]
+    found = [t for t in getattr(pipeline, 'transforms', []) if hasattr(t, 'num_skipped')]
+    for source in getattr(dataset, 'sources', {}).values():  # the streams of beitmm.MultiSourceDataset
+        found += _corrupt_counters(source)
+    return found
 
 
 @HOOKS.register_module()

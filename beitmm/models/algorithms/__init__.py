@@ -1,4 +1,5 @@
 from .cim import CIM
+from .mdm import MaskedDataModeling
 from .mim import MaskedImageModeling
 
-__all__ = ['MaskedImageModeling', 'CIM']
+__all__ = ['MaskedImageModeling', 'CIM', 'MaskedDataModeling']

@@ -1,3 +1,4 @@
+from .multi_stream import MultiStreamDataPreprocessor
 from .two_view import TwoViewDataPreprocessor
 
-__all__ = ['TwoViewDataPreprocessor']
+__all__ = ['TwoViewDataPreprocessor', 'MultiStreamDataPreprocessor']

@@ -3,6 +3,8 @@ from .base import VLBaseModel
 from .captioner import BEiT3Captioner
 from .nlvr2 import NLVR2Classifier
 from .retrieval import DualEncoderRetriever
+from .vlmo_pretrain import VLMoPretraining
 from .vqa import VQAClassifier
 
-__all__ = ['VLBaseModel', 'BEiT3Captioner', 'VQAClassifier', 'NLVR2Classifier', 'DualEncoderRetriever']
+__all__ = ['VLBaseModel', 'BEiT3Captioner', 'VQAClassifier', 'NLVR2Classifier', 'DualEncoderRetriever',
+           'VLMoPretraining']

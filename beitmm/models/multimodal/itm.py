@@ -1,5 +1,5 @@
 """Image-text matching with hard negatives drawn from the contrastive similarities (VLMo ``compute_itm_hardneg``)."""
-from typing import Callable
+from typing import Callable, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -29,7 +29,8 @@ def sample_hard_negatives(logits: Tensor, positives: Tensor, generator: torch.Ge
 
 
 def hard_negative_itm_loss(itm_logits: Callable[[Tensor, Tensor, Tensor], Tensor], images: Tensor, ids: Tensor,
-                           padding: Tensor, logits_i2t: Tensor, logits_t2i: Tensor, positives: Tensor) -> Tensor:
+                           padding: Tensor, logits_i2t: Tensor, logits_t2i: Tensor, positives: Tensor,
+                           return_logits: bool = False) -> Union[Tensor, Tuple[Tensor, Tensor, Tensor]]:
     """Cross-entropy of the fusion encoder on positives and one hard negative text and image per pair.
 
     Candidates are gathered from every rank (no gradient through the gathered inputs), as VLMo does.
@@ -42,9 +43,10 @@ def hard_negative_itm_loss(itm_logits: Callable[[Tensor, Tensor, Tensor], Tensor
         logits_i2t: Local image -> all texts similarities [b, M].
         logits_t2i: Local text -> all images similarities [b, M].
         positives: Global column of each local pair [b].
+        return_logits: Also return the logits [3b, 2] and labels [3b] (for the ITM accuracy).
 
     Returns:
-        The mean ITM cross-entropy over 3b pairs (labels 1, 0, 0).
+        The mean ITM cross-entropy over 3b pairs (labels 1, 0, 0) (with ``return_logits``: loss, logits, labels).
     """
     all_images, all_ids, all_pad = (all_gather_concat(t) for t in (images, ids, padding))
     neg_text = sample_hard_negatives(logits_i2t, positives)  # [b]
@@ -55,4 +57,5 @@ def hard_negative_itm_loss(itm_logits: Callable[[Tensor, Tensor, Tensor], Tensor
     logits = itm_logits(pair_images, pair_ids, pair_pad)  # [3b, 2]
     b = images.shape[0]
     labels = torch.cat([torch.ones(b), torch.zeros(2 * b)]).long().to(logits.device)
-    return F.cross_entropy(logits.float(), labels)
+    loss = F.cross_entropy(logits.float(), labels)
+    return (loss, logits, labels) if return_logits else loss

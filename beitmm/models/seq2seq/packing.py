@@ -11,6 +11,8 @@ from typing import List, Optional, Sequence
 import torch
 from torch import Tensor
 
+from beitmm.text.masking import corrupt  # noqa: F401  (one 80/10/10 for models and data)
+
 
 @dataclass
 class Packed:
@@ -74,28 +76,6 @@ def pack_sources(sources: List[List[int]], algorithm: str, sep_id: int, pad_id: 
     if algorithm == 'causal':
         sources = [s[:-1] if len(s) > 1 and s[-1] == sep_id else s for s in sources]  # no trailing [SEP] in v0
     return pad(sources, pad_id, device or torch.device('cpu'))
-
-
-def corrupt(ids: Tensor, select: Tensor, mask_id: int, random_ids: Tensor, keep_prob: float = 0.1,
-            random_prob: float = 0.1, generator: Optional[torch.Generator] = None) -> Tensor:
-    """s2s-ft's 80 / 10 / 10 corruption of the selected positions: [MASK], a random id, or kept.
-
-    Args:
-        ids: Ids [B, T].
-        select: Bool [B, T], the positions to corrupt.
-        mask_id: The [MASK] id.
-        random_ids: Ids a random replacement is drawn from (the vocabulary without the special tokens) [V'].
-        keep_prob: Probability a selected token is kept (0.1).
-        random_prob: Probability it becomes a random id (0.1); [MASK] otherwise.
-        generator: Random generator (default: torch's global one).
-
-    Returns:
-        The corrupted ids [B, T].
-    """
-    u = torch.rand(ids.shape, generator=generator, device=ids.device)
-    rand = random_ids[torch.randint(len(random_ids), ids.shape, generator=generator, device=ids.device)]
-    out = torch.where(select & (u < 1 - keep_prob - random_prob), torch.full_like(ids, mask_id), ids)
-    return torch.where(select & (u >= 1 - keep_prob - random_prob) & (u < 1 - keep_prob), rand, out)
 
 
 def pack(sources: List[List[int]], targets: List[List[int]], algorithm: str, mask_id: int, pad_id: int,
