@@ -107,7 +107,9 @@ def test_all_configs_parse():
             continue
         cfg = Config.fromfile(path)
         assert cfg.default_scope in ('mmseg', 'mmpretrain', 'beitmm'), path
-        assert cfg.train_dataloader.dataset.data_root, path
+        dataset = cfg.train_dataloader.dataset  # a multi-source pretraining set has one data root per stream
+        sources = dataset.sources.values() if 'sources' in dataset else [dataset]
+        assert all(source.data_root for source in sources), path
     init_default_scope('mmseg')
     cfg = Config.fromfile(config_path('beit/upernet_beit-b_ade20k.py'))
     cfg.model.backbone.init_cfg = None

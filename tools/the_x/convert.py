@@ -1,6 +1,6 @@
 """Convert a trained beitmm classifier into its THE-X (HE-friendly) form.
 
-    python tools/the_x/convert.py CONFIG CHECKPOINT --out converted.pth
+    python tools/the_x/convert.py CONFIG CHECKPOINT --out converted.pth [--cfg-options k=v ...]
 
 CONFIG is a THE-X distillation config (configs/the_x/*distill*.py: ``model.teacher`` is the original model,
 ``model.the_x`` the replacements) or any model config with a top-level ``the_x`` dict. Every weight but the
@@ -15,6 +15,8 @@ import argparse
 
 import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
 
+from mmengine.config import Config, DictAction
+
 from beitmm.models.the_x.checkpoints import convert_from_config
 
 
@@ -24,8 +26,12 @@ def main(argv=None) -> None:
     parser.add_argument('config')
     parser.add_argument('checkpoint', nargs='?', default=None, help='trained original model (default: untrained)')
     parser.add_argument('--out', required=True, help='converted state dict (.pth)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries, key=value')
     args = parser.parse_args(argv)
-    model, report = convert_from_config(args.config, args.checkpoint, args.out)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    model, report = convert_from_config(cfg, args.checkpoint, args.out)
     print(f'kept {len(report["kept"])} weights unchanged, replaced {len(report["replaced"])} LayerNorm entries by '
           f'affine maps, added {len(report["added"])} (softmax reciprocal networks) -> {args.out}')
     print(f'the_x: {model.the_x_cfg}')
