@@ -1,7 +1,7 @@
 """Tiny configs and state comparison for the reliability tests."""
 import glob
 import os.path as osp
-from typing import Dict, List
+from typing import Callable, Dict, List, Optional
 
 import torch
 from mmengine.config import Config
@@ -188,6 +188,25 @@ def load(path: str) -> dict:
 def final_checkpoint(work_dir: str) -> str:
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         return f.read().strip()
+
+
+def train_and_load(cfg: Config, check: Optional[Callable] = None) -> dict:
+    """Train ``cfg`` through beitmm's Runner, stop its workers and load the last checkpoint.
+
+    Args:
+        cfg: The run's config (its ``work_dir`` receives the checkpoints).
+        check: Optional callable given the finished runner (e.g. to read its message hub).
+
+    Returns:
+        The last checkpoint of the run, loaded on the CPU.
+    """
+    from beitmm.engine.runner import build_runner
+    runner = build_runner(cfg)
+    runner.train()
+    shutdown_workers(runner)
+    if check is not None:
+        check(runner)
+    return load(final_checkpoint(cfg.work_dir))
 
 
 def _flatten(obj, prefix: str, out: Dict[str, object]) -> None:

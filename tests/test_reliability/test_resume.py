@@ -18,7 +18,6 @@ import torch
 
 from beitmm.engine.hooks import rng_state
 from beitmm.engine.rng import DETERMINISTIC_ENV, compute_settings, get_rng_state
-from beitmm.engine.runner import build_runner
 from beitmm.testing.shrink import ROOT
 
 from .helpers import (
@@ -28,36 +27,30 @@ from .helpers import (
     load,
     maskdistill_config,
     pretrain_config,
-    shutdown_workers,
+    train_and_load,
 )
 
 HERE = osp.dirname(osp.abspath(__file__))
 
-
-def _train(cfg) -> dict:
-    runner = build_runner(cfg)
-    runner.train()
-    shutdown_workers(runner)
-    return load(final_checkpoint(cfg.work_dir))
 
 
 @pytest.fixture(scope='module')
 def cls_reference(imagenet_root, tmp_path_factory):
     """Uninterrupted classification run: 2 epochs x 6 iterations, checkpoints at 3, 6, 9, 12."""
     work = str(tmp_path_factory.mktemp('cls_ref'))
-    return work, _train(cls_config(imagenet_root, work, workers=0))
+    return work, train_and_load(cls_config(imagenet_root, work, workers=0))
 
 
 @pytest.fixture(scope='module')
 def pretrain_reference(unlabeled_root, tmp_path_factory):
     """Uninterrupted pretraining run: 2 epochs x 5 iterations, a checkpoint every iteration."""
     work = str(tmp_path_factory.mktemp('pretrain_ref'))
-    return work, _train(pretrain_config(unlabeled_root, work, workers=0))
+    return work, train_and_load(pretrain_config(unlabeled_root, work, workers=0))
 
 
 def _resume(cfg, checkpoint: str) -> dict:
     cfg.resume, cfg.load_from = True, checkpoint
-    return _train(cfg)
+    return train_and_load(cfg)
 
 
 @pytest.mark.parametrize('ckpt,workers', [('iter_3.pth', 0), ('iter_6.pth', 0), ('iter_3.pth', 2)],
@@ -115,7 +108,7 @@ def test_sigkill_during_checkpoint_write_then_resume(cls_reference, imagenet_roo
                                    auto_scale_lr=False, resume='auto')  # tools/train.py CONFIG --resume
     resumed_cfg = tool.build_cfg(args)
     resumed_cfg.custom_imports = dict(imports=['beitmm'], allow_failed_imports=False)
-    assert_same_training_state(cls_reference[1], _train(resumed_cfg))
+    assert_same_training_state(cls_reference[1], train_and_load(resumed_cfg))
 
 
 def _subprocess_env(threads: int) -> dict:

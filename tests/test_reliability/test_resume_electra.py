@@ -8,11 +8,10 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from beitmm.engine.runner import build_runner
 from beitmm.testing.electra import shrink_electra_config, write_electra_corpus
 from beitmm.testing.shrink import config_path
 
-from .helpers import assert_same_training_state, cim_config, final_checkpoint, load, shutdown_workers
+from .helpers import assert_same_training_state, cim_config, train_and_load
 
 
 def _config(family: str, root: str, work: str) -> Config:
@@ -25,12 +24,6 @@ def _config(family: str, root: str, work: str) -> Config:
     return cfg
 
 
-def _train(cfg: Config) -> dict:
-    runner = build_runner(cfg)
-    runner.train()
-    shutdown_workers(runner)
-    return load(final_checkpoint(cfg.work_dir))
-
 
 @pytest.mark.parametrize('family', ['text', 'cim'])
 def test_resume_with_hardness_sampling_is_exact(family, unlabeled_root, tmp_path):
@@ -38,9 +31,9 @@ def test_resume_with_hardness_sampling_is_exact(family, unlabeled_root, tmp_path
     if family == 'text':
         write_electra_corpus(tmp_path)
         root = str(tmp_path)
-    reference = _train(_config(family, root, str(tmp_path / 'reference')))
+    reference = train_and_load(_config(family, root, str(tmp_path / 'reference')))
     cfg = _config(family, root, str(tmp_path / 'resumed'))
     cfg.resume, cfg.load_from = True, osp.join(str(tmp_path / 'reference'), 'iter_3.pth')
-    resumed = _train(cfg)
+    resumed = train_and_load(cfg)
     assert resumed['meta']['iter'] == reference['meta']['iter'] >= 6
     assert_same_training_state(reference, resumed)

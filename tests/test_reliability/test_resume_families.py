@@ -16,16 +16,13 @@ import pytest
 from mmengine.config import Config
 
 from beitmm.engine.hooks import rng_state
-from beitmm.engine.runner import build_runner
 
 from .helpers import (
     assert_same_training_state,
     beitv2_config,
     cim_config,
-    final_checkpoint,
-    load,
     maskdistill_config,
-    shutdown_workers,
+    train_and_load,
     training_state_differences,
     vqkd_config,
     vqkd_tokenizer_checkpoint,
@@ -52,12 +49,6 @@ def _config(family: str, root: str, work: str, workers: int, tokenizer: dict) ->
     return cim_config(root, work, workers)
 
 
-def _train(cfg: Config) -> dict:
-    runner = build_runner(cfg)
-    runner.train()
-    shutdown_workers(runner)
-    return load(final_checkpoint(cfg.work_dir))
-
 
 @pytest.fixture(scope='module')
 def references(unlabeled_root, tmp_path_factory, request):
@@ -71,7 +62,7 @@ def references(unlabeled_root, tmp_path_factory, request):
         if family not in cache:
             tok = request.getfixturevalue('tokenizer') if family == 'beitv2' else None
             work = str(tmp_path_factory.mktemp(f'{family}_reference'))
-            state = _train(_config(family, unlabeled_root, work, 0, tok))
+            state = train_and_load(_config(family, unlabeled_root, work, 0, tok))
             assert state['meta']['iter'] == 8
             cache[family] = dict(family=family, work=work, state=state, tokenizer=tok)
         return cache[family]
@@ -82,7 +73,7 @@ def references(unlabeled_root, tmp_path_factory, request):
 def _resume(reference: dict, root: str, work: str, ckpt: str, workers: int) -> dict:
     cfg = _config(reference['family'], root, work, workers, reference['tokenizer'])
     cfg.resume, cfg.load_from = True, osp.join(reference['work'], ckpt)
-    return _train(cfg)
+    return train_and_load(cfg)
 
 
 @pytest.mark.parametrize('family', FAMILIES)

@@ -10,10 +10,9 @@ import os.path as osp
 import torch
 from mmengine.config import Config
 
-from beitmm.engine.runner import build_runner
 from beitmm.testing.shrink import config_path
 
-from .helpers import _common, assert_same_training_state, final_checkpoint, load, shutdown_workers
+from .helpers import _common, assert_same_training_state, final_checkpoint, train_and_load
 
 
 def _cfg(rel: str, root: str, work: str, epochs: int) -> Config:
@@ -29,16 +28,10 @@ def _cfg(rel: str, root: str, work: str, epochs: int) -> Config:
     return cfg
 
 
-def _train(cfg: Config) -> dict:
-    runner = build_runner(cfg)
-    runner.train()
-    shutdown_workers(runner)
-    return load(final_checkpoint(cfg.work_dir))
-
 
 def test_distillation_resume_is_exact(imagenet_root, tmp_path):
     teacher = _cfg('the_x/beit-tiny_the-x_demo_cls.py', imagenet_root, str(tmp_path / 'teacher'), 1)
-    _train(teacher)
+    train_and_load(teacher)
     teacher_ckpt = final_checkpoint(teacher.work_dir)
 
     def stage1(work: str) -> Config:
@@ -46,11 +39,11 @@ def test_distillation_resume_is_exact(imagenet_root, tmp_path):
         cfg.model.teacher_checkpoint = teacher_ckpt
         return cfg
 
-    reference = _train(stage1(str(tmp_path / 'reference')))
+    reference = train_and_load(stage1(str(tmp_path / 'reference')))
     assert reference['meta']['iter'] == 6 and bool(reference['state_dict']['calibrated'])
     resumed_cfg = stage1(str(tmp_path / 'resumed'))
     resumed_cfg.resume, resumed_cfg.load_from = True, osp.join(str(tmp_path / 'reference'), 'iter_3.pth')
-    resumed = _train(resumed_cfg)
+    resumed = train_and_load(resumed_cfg)
     assert resumed['meta']['iter'] == 6
     assert_same_training_state(reference, resumed)
     assert not torch.equal(reference['state_dict']['student.backbone.blocks.0.attn.softmax.scale'], torch.tensor(1.))

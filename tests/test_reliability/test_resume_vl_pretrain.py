@@ -10,13 +10,12 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from beitmm.engine.runner import build_runner
 from beitmm.testing.pretrain_models import shrink_pretrain_model
 from beitmm.testing.shrink import config_path
 from beitmm.testing.synthetic_pretrain import make_pretrain_data, shrink_pretrain_config
 from beitmm.testing.vl import tiny_tokenizer
 
-from .helpers import assert_same_training_state, final_checkpoint, load, shutdown_workers
+from .helpers import assert_same_training_state, train_and_load
 
 CASES = dict(vlmo_stage3=('vlmo/vlmo-b_pretrain-stage3.py', 'wordpiece', dict(image=0, text=0, pair=3)),
              beit3_mdm=('beit3/beit3-b_pretrain.py', 'spm', dict(image=2, text=2, pair=2)))
@@ -39,19 +38,13 @@ def _config(case: str, data: dict, work: str) -> Config:
     return cfg
 
 
-def _train(cfg: Config) -> dict:
-    runner = build_runner(cfg)
-    runner.train()
-    shutdown_workers(runner)
-    return load(final_checkpoint(cfg.work_dir))
-
 
 @pytest.mark.parametrize('case', sorted(CASES))
 def test_pretraining_resume_is_exact(case, data, tmp_path):
-    reference = _train(_config(case, data, str(tmp_path / 'reference')))
+    reference = train_and_load(_config(case, data, str(tmp_path / 'reference')))
     assert reference['meta']['iter'] == 4
     cfg = _config(case, data, str(tmp_path / 'resumed'))
     cfg.resume, cfg.load_from = True, osp.join(str(tmp_path / 'reference'), 'iter_2.pth')
-    resumed = _train(cfg)
+    resumed = train_and_load(cfg)
     assert resumed['meta']['iter'] == 4
     assert_same_training_state(reference, resumed)

@@ -10,12 +10,11 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from beitmm.engine.runner import build_runner
 from beitmm.testing.shrink import config_path
 from beitmm.testing.synthetic_vl import make_vl_data
 from beitmm.testing.vl import corpus, shrink_s2s_config, shrink_vl_config
 
-from .helpers import assert_same_training_state, final_checkpoint, load, shutdown_workers
+from .helpers import assert_same_training_state, train_and_load
 
 
 @pytest.fixture(scope='module')
@@ -53,20 +52,14 @@ def _config(family: str, data: str, work: str) -> Config:
     return cfg
 
 
-def _train(cfg: Config) -> dict:
-    runner = build_runner(cfg)
-    runner.train()
-    shutdown_workers(runner)
-    return load(final_checkpoint(cfg.work_dir))
-
 
 @pytest.mark.parametrize('family', ['caption', 'retrieval', 's2s'])
 def test_resume_is_exact(family, vl_root, tmp_path):
     data = _s2s_data(tmp_path) if family == 's2s' else vl_root
-    reference = _train(_config(family, data, str(tmp_path / 'reference')))
+    reference = train_and_load(_config(family, data, str(tmp_path / 'reference')))
     assert reference['meta']['iter'] == 8
     cfg = _config(family, data, str(tmp_path / 'resumed'))
     cfg.resume, cfg.load_from = True, osp.join(str(tmp_path / 'reference'), 'iter_2.pth')
-    resumed = _train(cfg)
+    resumed = train_and_load(cfg)
     assert resumed['meta']['iter'] == 8
     assert_same_training_state(reference, resumed)
