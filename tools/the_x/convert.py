@@ -14,7 +14,6 @@ _sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
 import argparse
 
 import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
-
 from mmengine.config import Config, DictAction
 
 from beitmm.models.the_x.checkpoints import convert_from_config

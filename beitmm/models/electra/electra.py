@@ -16,7 +16,7 @@ The discriminator sits at ``backbone.`` with its head at ``discriminator_predict
 names), so HF ELECTRA discriminator checkpoints load by the 'bert' converter, and the pretrained checkpoint
 initialises ``beitmm.TextClassifier`` / s2s-ft models like any BERT-family checkpoint (the ``generator*`` keys drop).
 """
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.model import BaseModel
@@ -26,7 +26,7 @@ from beitmm.registry import MODELS, TEXT_TOKENIZERS
 
 from ..seq2seq.head import MLMHead, init_mlm_head
 from ..seq2seq.text_encoder import run_text, set_word_embeddings, text_width, word_embeddings
-from ..seq2seq.text_mlm import select_tokens
+from ..seq2seq.text_mlm import encode_texts, select_tokens
 from .rtd import RTDHead, masked_mean, rtd_loss
 
 
@@ -95,15 +95,9 @@ class ELECTRA(BaseModel):
         if self.hardness_head is not None:
             self.hardness_head.init_weights()
 
-    def _encode(self, data_samples: Sequence):
-        texts: List[str] = []
-        for i, s in enumerate(data_samples):
-            if not isinstance(s.get('src'), str):
-                raise ValueError(f'ELECTRA: sample {i} (line {s.get("line")}) has no text `src`')
-            texts.append(s.src)
-        batch = self.tokenizer.encode_batch(texts, self.max_len, 'warn', 'longest')
-        ids = batch['input_ids'].to(self._device.device)  # [B, L]
-        return ids, batch['padding_mask'].to(ids.device)
+    def _encode(self, data_samples: Sequence) -> Tuple[Tensor, Tensor]:
+        """Token ids and padding mask [B, L] of the samples' texts."""
+        return encode_texts(self.tokenizer, data_samples, self.max_len, self._device.device, 'ELECTRA')
 
     def loss(self, data_samples: Sequence) -> Dict[str, Tensor]:
         """Generator, RTD and hardness losses of one batch, with the logged statistics (module docstring)."""

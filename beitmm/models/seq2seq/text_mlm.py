@@ -4,7 +4,7 @@
 :func:`~.packing.corrupt` as s2s-ft); cross-entropy at the selected tokens through the tied ``cls.predictions`` head,
 so the checkpoint loads into :class:`~.s2s_ft.Seq2SeqFinetuner` (same backbone and head names) by copy.
 """
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -40,6 +40,30 @@ def select_tokens(ids: Tensor, padding: Tensor, special_ids: Iterable[int], mask
     return draw.argsort(1).argsort(1) < k[:, None]
 
 
+def encode_texts(tokenizer, data_samples: Sequence, max_len: int, device: torch.device,
+                 who: str) -> Tuple[Tensor, Tensor]:
+    """Token ids and padding mask [B, L] of the samples' ``src`` texts (longest in the batch, at most ``max_len``).
+
+    Args:
+        tokenizer: A beitmm text tokenizer.
+        data_samples: Samples with a ``src`` text (``line`` names them in errors).
+        max_len: Truncation length (with a warning).
+        device: Where the tensors go.
+        who: The model's name for the error message.
+
+    Returns:
+        ``(ids, padding)``, long and bool [B, L].
+    """
+    texts: List[str] = []
+    for i, s in enumerate(data_samples):
+        if not isinstance(s.get('src'), str):
+            raise ValueError(f'{who}: sample {i} (line {s.get("line")}) has no text `src`')
+        texts.append(s.src)
+    batch = tokenizer.encode_batch(texts, max_len, 'warn', 'longest')
+    ids = batch['input_ids'].to(device)
+    return ids, batch['padding_mask'].to(device)
+
+
 @MODELS.register_module()
 class TextMaskedLM(MLMHeadMixin, BaseModel):
     """Masked language modeling on the ``src`` texts of the data samples.
@@ -71,14 +95,7 @@ class TextMaskedLM(MLMHeadMixin, BaseModel):
 
     def loss(self, data_samples: Sequence) -> Dict[str, Tensor]:
         """Cross-entropy at the selected tokens, and their accuracy."""
-        texts: List[str] = []
-        for i, s in enumerate(data_samples):
-            if not isinstance(s.get('src'), str):
-                raise ValueError(f'sample {i} (line {s.get("line")}) has no text `src`')
-            texts.append(s.src)
-        batch = self.tokenizer.encode_batch(texts, self.max_len, 'warn', 'longest')
-        ids = batch['input_ids'].to(self.random_ids.device)
-        padding = batch['padding_mask'].to(ids.device)
+        ids, padding = encode_texts(self.tokenizer, data_samples, self.max_len, self.random_ids.device, 'TextMaskedLM')
         chosen = self.select(ids, padding)
         inputs = corrupt(ids, chosen, self.tokenizer.mask_id, self.random_ids)
         hidden = run_text(self.backbone, inputs, segments=torch.zeros_like(inputs), padding=padding)
