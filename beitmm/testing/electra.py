@@ -1,4 +1,5 @@
-"""ELECTRA configs shrunk to tiny shapes for tests: a 2-layer discriminator of the config's family, tiny vocabulary."""
+"""ELECTRA and text-classification configs shrunk to tiny shapes for tests (tiny encoders, tiny vocabularies)."""
+import json
 from typing import List
 
 from .vl import TINY_BEIT3, corpus, tiny_tokenizer
@@ -44,6 +45,42 @@ def shrink_electra_config(cfg, data_root: str, work_dir: str, batch_size: int = 
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters)
     cfg.param_scheduler = []
     cfg.default_hooks.checkpoint.update(interval=1, by_epoch=False, max_keep_ckpts=-1)
+    cfg.default_hooks.logger.interval = 1
+    cfg.work_dir = work_dir
+    return cfg
+
+
+def write_text_cls_data(root, n: int = 24, seed: int = 5) -> None:
+    """Write ``cls_train.jsonl`` / ``cls_val.jsonl`` (2 / 1 split) of generated texts labelled by word count mod 4."""
+    lines = corpus(n, seed=seed)
+    cut = n * 2 // 3
+    for name, part in (('cls_train.jsonl', lines[:cut]), ('cls_val.jsonl', lines[cut:])):
+        (root / name).write_text(''.join(json.dumps(dict(text=t, label=len(t.split()) % 4)) + '\n' for t in part))
+
+
+def shrink_text_cls_config(cfg, data_root: str, work_dir: str, bert: bool = False):
+    """A text-classification config (or a THE-X distillation of one) at tiny size: 160 words, 16 tokens, 2 iterations.
+
+    Args:
+        cfg: The loaded config (changed in place and returned).
+        data_root: Folder with the files of :func:`write_text_cls_data`.
+        work_dir: Run directory.
+        bert: The backbone is a BertEncoder: also switch it to the ``tiny`` preset.
+
+    Returns:
+        The config.
+    """
+    model = cfg.model.teacher if cfg.model.type == 'beitmm.THEXDistiller' else cfg.model
+    model.backbone.vocab_size = 160
+    if bert:
+        model.backbone.update(arch='tiny', max_position_embeddings=40)
+    model.update(tokenizer=tiny_tokenizer('wordpiece'), max_len=16)
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[key].update(batch_size=4)
+        cfg[key].dataset.data_root = data_root
+    cfg.train_cfg.update(max_iters=2, val_interval=2)
+    cfg.param_scheduler = []
+    cfg.default_hooks.checkpoint.interval = 2
     cfg.default_hooks.logger.interval = 1
     cfg.work_dir = work_dir
     return cfg
