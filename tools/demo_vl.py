@@ -17,7 +17,7 @@ from collections import Counter
 from functools import partial
 from math import comb
 from types import ModuleType
-from typing import Dict
+from typing import Dict, Sequence
 
 CFG = {task: f'configs/demo/beit3-tiny_demo_{task}.py' for task in ('vqa', 'nlvr2', 'retrieval', 'caption')}
 METRIC = {'vqa': 'vqa/accuracy', 'nlvr2': 'accuracy/top1', 'retrieval': 't2i/r_mean', 'caption': 'caption/CIDEr'}
@@ -84,6 +84,33 @@ def caption_chance(coco_root: str) -> float:
     return next(v for k, v in metric.compute_metrics(metric.results).items() if k.endswith('CIDEr'))
 
 
+def make_vl_data(demo: ModuleType, args: argparse.Namespace, out: str, train: int, val: int,
+                 nlvr2: Sequence[int]) -> str:
+    """Generate the VL fine-tuning sets under ``args.data``/vl and train their SentencePiece vocabulary.
+
+    Args:
+        demo: The ``tools/demo.py`` module (its stage helpers).
+        args: Parsed demo options (``data``, ``threads``).
+        out: Folder of the stage logs.
+        train: Generated training scenes.
+        val: Generated validation scenes.
+        nlvr2: Generated NLVR2 train / val examples.
+
+    Returns:
+        The path of the trained ``demo.spm``.
+    """
+    data, py = osp.join(args.data, 'vl'), sys.executable
+    demo.run_stage('vl data', [py, 'tools/misc/make_demo_data.py', '--out', args.data, '--only', 'vl', '--vl-train',
+                               str(train), '--vl-val', str(val), '--vl-nlvr2', *map(str, nlvr2), '--overwrite'],
+                   osp.join(out, 'data.log'), threads=args.threads)
+    spm = osp.join(data, 'demo.spm')
+    demo.run_stage('vl vocabulary', [py, 'tools/misc/train_text_tokenizer.py', 'sentencepiece',
+                                     osp.join(data, 'corpus.txt'), '--out', spm, '--vocab-size', '200',
+                                     '--soft-vocab-limit', '--character-coverage', '1.0'],
+                   osp.join(out, 'vocab.log'), threads=args.threads)
+    return spm
+
+
 def run_vl(args: argparse.Namespace, demo: ModuleType) -> None:
     """Generate the VL data and vocabulary, fine-tune the tasks, print metrics against chance, draw the figure.
 
@@ -98,15 +125,7 @@ def run_vl(args: argparse.Namespace, demo: ModuleType) -> None:
     say(f'vl task: load average {demo.load_text()} on {os.cpu_count()} cores; full logs in {demo.rel(out)}/*.log')
     say(f'1/4 data: {args.vl_train} + {args.vl_val} generated scenes in the VQAv2, NLVR2, COCO / Flickr30K Karpathy '
         'layouts; a SentencePiece vocabulary trained on their texts')
-    demo.run_stage('vl data', [py, 'tools/misc/make_demo_data.py', '--out', args.data, '--only', 'vl', '--vl-train',
-                               str(args.vl_train), '--vl-val', str(args.vl_val), '--vl-nlvr2',
-                               *map(str, args.vl_nlvr2), '--overwrite'],
-                   osp.join(out, 'data.log'), threads=args.threads)
-    spm = osp.join(data, 'demo.spm')
-    demo.run_stage('vl vocabulary', [py, 'tools/misc/train_text_tokenizer.py', 'sentencepiece',
-                                     osp.join(data, 'corpus.txt'), '--out', spm, '--vocab-size', '200',
-                                     '--soft-vocab-limit', '--character-coverage', '1.0'],
-                   osp.join(out, 'vocab.log'), threads=args.threads)
+    spm = make_vl_data(demo, args, out, args.vl_train, args.vl_val, args.vl_nlvr2)
     with open(osp.join(data, 'coco/vqa/answer2label.txt'), encoding='utf-8') as f:
         num_answers = sum(1 for line in f if line.strip())
     roots = dict(vqa=f'{data}/coco', nlvr2=f'{data}/nlvr2', retrieval=f'{data}/coco', caption=f'{data}/coco')

@@ -19,6 +19,8 @@ from functools import partial
 from types import ModuleType
 from typing import Dict, List
 
+from demo_vl import make_vl_data  # tools/ is on the path: this module is imported by tools/demo.py
+
 PRETRAIN_CFG = 'configs/demo/beit3-tiny_demo_pretrain.py'
 CFG = {task: f'configs/demo/beit3-tiny_demo_{task}.py' for task in ('vqa', 'retrieval')}
 METRIC = {'vqa': ('VQA acc. (official)', 'vqa/accuracy'), 'retrieval': ('R mean (TR/IR@1,5,10)', 't2i/r_mean')}
@@ -57,14 +59,7 @@ def run_vl_pretrain(args: argparse.Namespace, demo: ModuleType) -> None:
     say(f'vl-pretrain task: load average {demo.load_text()} on {os.cpu_count()} cores; logs in {demo.rel(out)}/*.log')
     say('1/5 data: the VL demo\'s VQAv2 / Karpathy-layout fine-tuning sets and vocabulary; '
         f'{args.vlp_pairs} pretraining pairs + as many images + {2 * args.vlp_pairs} texts of other scenes')
-    demo.run_stage('vl data', [py, 'tools/misc/make_demo_data.py', '--out', args.data, '--only', 'vl', '--vl-train',
-                               '400', '--vl-val', '100', '--vl-nlvr2', '8', '8', '--overwrite'],
-                   osp.join(out, 'data.log'), threads=args.threads)
-    spm = osp.join(vl, 'demo.spm')
-    demo.run_stage('vl vocabulary', [py, 'tools/misc/train_text_tokenizer.py', 'sentencepiece',
-                                     osp.join(vl, 'corpus.txt'), '--out', spm, '--vocab-size', '200',
-                                     '--soft-vocab-limit', '--character-coverage', '1.0'],
-                   osp.join(out, 'vocab.log'), threads=args.threads)
+    spm = make_vl_data(demo, args, out, train=400, val=100, nlvr2=(8, 8))
     n = args.vlp_pairs
     demo.run_stage('pretraining data', [py, '-c', 'from beitmm.testing.synthetic_pretrain import make_pretrain_data;'
                                         f'make_pretrain_data({pre!r}, num_pairs={n}, num_images={n}, '
