@@ -26,6 +26,7 @@ import sys as _sys
 
 _sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
 import argparse
+import importlib
 import json
 import os
 import statistics
@@ -53,6 +54,8 @@ from benchmark_utils import (  # noqa: E402
     time_alternating,
 )
 
+# Tasks with their own module benchmark_<task>.py ('-' -> '_') defining run_<task>(args).
+MODULE_TASKS = ('captioning', 'retrieval', 'seq2seq', 'electra', 'the-x', 'vl-pretrain', 'pretrain-data')
 DEFAULTS = dict(pretrain=(8, 224), classification=(8, 224), segmentation=(2, 512), multiway=(8, 224),
                 captioning=(2, 224), retrieval=(32, 64), seq2seq=(2, 0), electra=(8, 0),
                 **{'the-x': (2, 32), 'vl-pretrain': (4, 224), 'pretrain-data': (32, 64)})
@@ -68,8 +71,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         The arguments, with ``argv`` (the arguments given) for the memory-probe subprocesses.
     """
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('task', choices=['pretrain', 'classification', 'segmentation', 'multiway', 'masking', 'captioning',
-                                    'retrieval', 'seq2seq', 'electra', 'the-x', 'vl-pretrain', 'pretrain-data'])
+    p.add_argument('task', choices=['pretrain', 'classification', 'segmentation', 'multiway', 'masking',
+                                    *MODULE_TASKS])
     p.add_argument('--batch-size', type=int, help='default 8 (pretrain, classification) / 2 (segmentation)')
     p.add_argument('--img-size', type=int, help='default 224 / 512 (segmentation)')
     p.add_argument('--arch', choices=sorted(set(ARCHS) | {'tiny'}),
@@ -268,27 +271,9 @@ def main(argv: Optional[List[str]] = None) -> None:
         memory_probe(args)
     elif args.task == 'masking':
         run_masking(args)
-    elif args.task == 'captioning':
-        from benchmark_captioning import run_captioning
-        run_captioning(args)
-    elif args.task == 'seq2seq':
-        from benchmark_seq2seq import run_seq2seq
-        run_seq2seq(args)
-    elif args.task == 'electra':
-        from benchmark_electra import run_electra
-        run_electra(args)
-    elif args.task == 'vl-pretrain':
-        from benchmark_vl_pretrain import run_vl_pretrain
-        run_vl_pretrain(args)
-    elif args.task == 'pretrain-data':
-        from benchmark_pretrain_data import run_pretrain_data
-        run_pretrain_data(args)
-    elif args.task == 'retrieval':
-        from benchmark_retrieval import run_retrieval
-        run_retrieval(args)
-    elif args.task == 'the-x':
-        from benchmark_the_x import run_the_x
-        run_the_x(args)
+    elif args.task in MODULE_TASKS:  # tools/analysis_tools/benchmark_<task>.py: run_<task>(args), imported on use
+        name = args.task.replace('-', '_')
+        getattr(importlib.import_module(f'benchmark_{name}'), f'run_{name}')(args)
     else:
         run_models(args)
 
