@@ -60,6 +60,22 @@ def karpathy_images(ann_file: str, split: str, img_root: str, default_folders: b
 
 # Subclasses mmpretrain's Flickr30kRetrieval for its item contract (its RetrievalValLoop relies on it);
 # mmpretrain reads a single Karpathy split name and no `filepath`, so COCO (train = train + restval) fails.
+def karpathy_options(dataset, name: str, split: str, data_prefix: Optional[str], check_images: bool) -> None:
+    """Check the split and set ``default_folders`` / ``check_images`` on a Karpathy dataset before it loads.
+
+    Args:
+        dataset: The dataset being built.
+        name: Its class name, for the error message.
+        split: 'train', 'val' or 'test'.
+        data_prefix: The image folder argument (None: the default COCO / Flickr30K folders).
+        check_images: Check that every image file exists.
+    """
+    if split not in KARPATHY_SPLITS:
+        raise ValueError(f'{name}: split must be one of {list(KARPATHY_SPLITS)}, got {split!r}')
+    dataset.default_folders = data_prefix is None
+    dataset.check_images = check_images
+
+
 @DATASETS.register_module()
 class KarpathyRetrieval(Flickr30kRetrieval):
     """Image-text retrieval on a Karpathy split file, with the items of mmpretrain's ``Flickr30kRetrieval``.
@@ -92,10 +108,7 @@ class KarpathyRetrieval(Flickr30kRetrieval):
                  data_prefix: Optional[str] = None,
                  check_images: bool = True,
                  **kwargs) -> None:
-        if split not in KARPATHY_SPLITS:
-            raise ValueError(f'KarpathyRetrieval: split must be one of {list(KARPATHY_SPLITS)}, got {split!r}')
-        self.default_folders = data_prefix is None
-        self.check_images = check_images
+        karpathy_options(self, 'KarpathyRetrieval', split, data_prefix, check_images)
         super().__init__(data_root=data_root, data_prefix=data_prefix or '', ann_file=ann_file, split=split,
                          **kwargs)
 
@@ -151,11 +164,8 @@ class KarpathyCaption(BaseDataset):
                  data_prefix: Optional[str] = None,
                  check_images: bool = True,
                  **kwargs) -> None:
-        if split not in KARPATHY_SPLITS:
-            raise ValueError(f'KarpathyCaption: split must be one of {list(KARPATHY_SPLITS)}, got {split!r}')
+        karpathy_options(self, 'KarpathyCaption', split, data_prefix, check_images)
         self.split = split
-        self.default_folders = data_prefix is None
-        self.check_images = check_images
         super().__init__(data_root=data_root, ann_file=ann_file, data_prefix=dict(img_path=data_prefix or ''),
                          **kwargs)
 
