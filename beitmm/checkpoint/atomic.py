@@ -1,11 +1,47 @@
-"""Atomic file writes: a temp file next to the target, fsync, ``os.replace``; a crash keeps the old file."""
+"""Atomic file writes: a temp file next to the target, fsync, ``os.replace``; a crash keeps the old file.
+
+A process killed during a write (SIGKILL, OOM killer, node loss) leaves its temp file ``.{name}.{8 hex}.tmp``
+behind; :func:`remove_stale_temps` deletes those (``beitmm.AtomicCheckpointHook`` calls it when a run starts).
+"""
 import contextlib
 import os
 import os.path as osp
+import re
 import secrets
-from typing import Any, Callable
+from typing import Any, Callable, List, Tuple
 
 import torch
+
+TEMP_NAME = re.compile(r'\.(?P<target>.+)\.[0-9a-f]{8}\.tmp')  # the temp names of temp_path, and only those
+
+
+def temp_path(path: str) -> str:
+    """A fresh temp file name next to ``path``: ``.{basename}.{8 hex digits}.tmp`` (matches :data:`TEMP_NAME`)."""
+    return osp.join(osp.dirname(path), f'.{osp.basename(path)}.{secrets.token_hex(4)}.tmp')
+
+
+def remove_stale_temps(directory: str) -> List[Tuple[str, int]]:
+    """Delete the temp files that killed atomic writes left in ``directory`` (not in its subfolders).
+
+    Only regular files whose whole name matches :data:`TEMP_NAME` are removed. Call it when no write into
+    ``directory`` is under way (at the start of a run, on the process that writes there).
+
+    Args:
+        directory: The folder (a missing folder has none).
+
+    Returns:
+        list[tuple[str, int]]: Path and size in bytes of each removed file.
+    """
+    removed = []
+    if not osp.isdir(directory):
+        return removed
+    for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+        if TEMP_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+            size = entry.stat(follow_symlinks=False).st_size
+            with contextlib.suppress(FileNotFoundError):  # gone meanwhile: nothing to do
+                os.remove(entry.path)
+                removed.append((entry.path, size))
+    return removed
 
 
 def _fsync_dir(directory: str) -> None:
@@ -27,7 +63,7 @@ def _atomic_write(path: str, write: Callable[[Any], None]) -> None:
     path = os.fspath(path)
     directory = osp.dirname(osp.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    tmp = osp.join(directory, f'.{osp.basename(path)}.{secrets.token_hex(4)}.tmp')
+    tmp = temp_path(osp.join(directory, osp.basename(path)))
     # os.open honours the umask (mkstemp would force 0600 on the final file).
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:

@@ -8,6 +8,8 @@ from mmengine.dataset import BaseDataset
 
 from beitmm.registry import DATASETS
 
+from .vl.common import iter_text_lines
+
 DEFAULT_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
 
@@ -55,15 +57,14 @@ def read_image_list(ann_file: str) -> List[str]:
         list[str]: Paths in file order.
     """
     paths = []
-    with open(ann_file, encoding='utf-8') as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            parts = line.rsplit(maxsplit=1)
-            if len(parts) == 2 and parts[1].lstrip('-').isdigit():
-                line = parts[0]
-            paths.append(line)
+    for _, line in iter_text_lines(ann_file, 'Image list'):
+        line = line.strip()
+        if not line:
+            continue
+        parts = line.rsplit(maxsplit=1)
+        if len(parts) == 2 and parts[1].lstrip('-').isdigit():
+            line = parts[0]
+        paths.append(line)
     return paths
 
 

@@ -16,6 +16,36 @@ PADDING = ('max_length', 'longest')
 IdList = Union[Sequence[int], torch.Tensor]
 
 
+def check_text(text: str, where: str) -> str:
+    r"""Return ``text`` if it is encodable UTF-8, else raise naming ``where`` and showing the bad character.
+
+    A lone surrogate (``"\udcff"``, a valid JSON escape, or bytes decoded with ``surrogateescape``) is a Python
+    ``str`` that is no text: SentencePiece fails on it with "Unable to cast Python instance of type <class 'str'>
+    to C++ type", naming neither the text nor its sample. Every dataset reading captions, questions or
+    statements calls this on each text at load time, and the tokenizers call it as a last guard.
+
+    Args:
+        text: The text.
+        where: The sample it belongs to (file, line / entry, id), for the message.
+
+    Returns:
+        str: ``text`` unchanged.
+
+    Raises:
+        ValueError: ``text`` holds a character UTF-8 cannot encode.
+    """
+    if text.isascii():  # the common case, without building an encoded copy
+        return text
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError as e:
+        context = text[max(0, e.start - 30):e.end + 30]
+        raise ValueError(f'{where}: the text holds {text[e.start:e.end]!r} at character {e.start}, which is not '
+                         'encodable text (a lone surrogate, e.g. a "\\udcff" escape in a JSON file): '
+                         f'...{context!r}... Fix or remove it in the data.') from e
+    return text
+
+
 def require(module: str, user: str):
     """Import an optional dependency of the text tokenizers, or say how to install it."""
     try:
@@ -90,6 +120,7 @@ class BaseTextTokenizer:
         """
         if not isinstance(text, str):
             raise TypeError(f'{type(self).__name__}.encode expects a str, got {type(text).__name__}: {text!r:.80}')
+        check_text(text, f'{type(self).__name__}.encode')
         return [self.bos_id] + self.encode_plain(text) + [self.eos_id]
 
     def encode_batch(self, texts: Sequence[str], max_length: int = 64, truncation: str = 'warn',

@@ -20,7 +20,7 @@ from mmengine.logging import print_log
 
 from beitmm.registry import TEXT_TOKENIZERS
 
-from .base import BaseTextTokenizer, IdList, require
+from .base import BaseTextTokenizer, IdList, check_text, require
 
 FAIRSEQ_SPECIALS = {'<s>': 0, '<pad>': 1, '</s>': 2, '<unk>': 3}
 FAIRSEQ_OFFSET = 1
@@ -93,6 +93,7 @@ class SentencePieceTokenizer(BaseTextTokenizer):
                 for i in range(min(3, len(sp))) if not (sp.IsControl(i) or sp.IsUnknown(i) or sp.IsUnused(i))]
 
     def _chunks(self, text: str) -> List[str]:
+        check_text(text, f'{type(self).__name__}: text')  # SentencePiece's C++ cast error names no text
         chunks = self._split.split(text)  # even: text, odd: special tokens
         for i in range(1, len(chunks), 2):
             if chunks[i] == '<mask>' and chunks[i - 1]:  # <mask> is lstrip=True in transformers

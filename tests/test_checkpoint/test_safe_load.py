@@ -72,7 +72,7 @@ class StartRecorder(Hook):
 
 
 def make_runner(work_dir: str, max_epochs: int = 2, hook: str = 'beitmm.AtomicCheckpointHook',
-                resume: bool = False, custom_hooks=None) -> Runner:
+                resume: bool = False, custom_hooks=None, **checkpoint) -> Runner:
     return Runner(
         model=ToyModel(), work_dir=work_dir, experiment_name=f'toy_{uuid.uuid4().hex}',
         train_dataloader=dict(dataset=ToyDataset(), sampler=dict(type='DefaultSampler', shuffle=False),
@@ -82,7 +82,7 @@ def make_runner(work_dir: str, max_epochs: int = 2, hook: str = 'beitmm.AtomicCh
                            paramwise_cfg=dict(layer_decay_rate=0.5)),
         param_scheduler=dict(type='LinearLR', start_factor=0.5, by_epoch=False, begin=0, end=3),
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
-        default_hooks=dict(checkpoint=dict(type=hook, interval=1, max_keep_ckpts=1)),
+        default_hooks=dict(checkpoint=dict(type=hook, interval=1, max_keep_ckpts=1, **checkpoint)),
         custom_hooks=custom_hooks, resume=resume)
 
 
@@ -288,6 +288,27 @@ def test_atomic_save_survives_crash(tmp_path, monkeypatch):
     assert ckpt['step'] == 1 and torch.equal(ckpt['w'], torch.ones(3))
     save_checkpoint_atomic({'step': 2}, path)
     assert load_checkpoint_file(path) == {'step': 2}
+
+
+def test_stale_temps_of_killed_writes_removed_when_training_starts(tmp_path):
+    """Work dir and a separate checkpoint folder: exactly the ``.{name}.{8 hex}.tmp`` files go (atomic.py's names)."""
+    work, out = str(tmp_path / 'work'), str(tmp_path / 'ckpts')
+    ckpt_dir = osp.join(out, 'work')  # mmengine puts the checkpoints in out_dir/<work dir name>
+    stale = [osp.join(work, '.last_checkpoint.00ff00ff.tmp'), osp.join(ckpt_dir, '.epoch_3.pth.deadbeef.tmp'),
+             osp.join(ckpt_dir, '.best_acc_epoch_1.pth.0a1b2c3d.tmp')]
+    kept = [osp.join(work, n) for n in ('.epoch_3.pth.deadbee.tmp', '.epoch_3.pth.deadbeef.tmp~', 'a.0a1b2c3d.tmp',
+                                        '.epoch_3.pth.DEADBEEF.tmp', '.epoch_3.pth.deadbeefa.tmp')]
+    kept.append(osp.join(ckpt_dir, 'sub', '.epoch_1.pth.deadbeef.tmp'))  # subfolders are not searched
+    for path in stale + kept:
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        with open(path, 'wb') as f:
+            f.write(b'x' * 1000)
+    os.symlink(osp.join(work, 'a.0a1b2c3d.tmp'), osp.join(work, '.link.0a1b2c3d.tmp'))  # not a regular file
+    make_runner(work, max_epochs=1, out_dir=out).train()
+    assert not any(osp.exists(p) for p in stale) and all(osp.isfile(p) for p in kept)
+    assert osp.islink(osp.join(work, '.link.0a1b2c3d.tmp'))
+    assert sorted(os.listdir(ckpt_dir)) == ['epoch_1.pth', 'sub']
+    assert checkpoint_io.remove_stale_temps(str(tmp_path / 'missing')) == []
 
 
 def test_mmengine_loads_go_through_the_safe_loader(tmp_path, monkeypatch):

@@ -8,6 +8,7 @@ import os.path as osp
 import time
 
 import beitmm.engine.hooks.atomic_checkpoint as atomic_checkpoint
+from beitmm.checkpoint.atomic import temp_path
 
 _real_write = atomic_checkpoint.atomic_write_bytes
 
@@ -15,8 +16,7 @@ _real_write = atomic_checkpoint.atomic_write_bytes
 def _slow_write(data: bytes, path: str) -> None:
     if not path.endswith(os.environ.get('BEITMM_TEST_SLOW_WRITE', '\0')):
         return _real_write(data, path)
-    tmp = osp.join(osp.dirname(path), f'.{osp.basename(path)}.killed.tmp')
-    with open(tmp, 'wb') as f:  # what the real atomic write has on disk before its rename
+    with open(temp_path(path), 'wb') as f:  # what the real atomic write has on disk before its rename
         f.write(data[:len(data) // 2])
         f.flush()
         os.fsync(f.fileno())

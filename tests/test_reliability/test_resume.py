@@ -5,9 +5,11 @@ A resumed run ends with the same model, optimizer, AMP scaler, schedulers and EM
 the ``--deterministic`` switch (MKL_CBWR=AUTO + deterministic algorithms) and the compute-settings check
 on resume. The other pretraining families are in test_resume_families.py.
 """
+import glob
 import importlib.util
 import os
 import os.path as osp
+import re
 import signal
 import subprocess
 import sys
@@ -80,7 +82,10 @@ def _train_tool():
 
 
 def test_sigkill_during_checkpoint_write_then_resume(cls_reference, imagenet_root, tmp_path, monkeypatch):
-    """SIGKILL while iter_6.pth is half written: --resume continues from iter_3.pth and ends identical."""
+    """SIGKILL while iter_6.pth is half written: --resume continues from iter_3.pth and ends identical.
+
+    The resumed run removes the killed write's temp file (R5: it used to stay forever) and nothing else.
+    """
     monkeypatch.syspath_prepend(HERE)  # the resumed config names slow_checkpoint_write in custom_imports
     work = str(tmp_path / 'work')
     cfg = cls_config(imagenet_root, work, workers=0)
@@ -100,8 +105,17 @@ def test_sigkill_during_checkpoint_write_then_resume(cls_reference, imagenet_roo
     proc.wait()
     proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
-    assert osp.isfile(osp.join(work, '.iter_6.pth.killed.tmp')) and not osp.exists(osp.join(work, 'iter_6.pth'))
+    stale = glob.glob(osp.join(work, '.iter_6.pth.*.tmp'))
+    assert len(stale) == 1 and re.fullmatch(r'\.iter_6\.pth\.[0-9a-f]{8}\.tmp', osp.basename(stale[0]))
+    size = osp.getsize(stale[0])
+    assert size > 0 and not osp.exists(osp.join(work, 'iter_6.pth'))
     assert final_checkpoint(work) == osp.join(work, 'iter_3.pth')  # the marker names a complete file only
+    kept = ['.iter_6.pth.killed.tmp', '.iter_6.pth.0123abc.tmp', '.iter_6.pth.0123ABCD.tmp', 'iter_6.pth.0123abcd.tmp',
+            '.iter_6.pth.0123abcd.tmp.bak', 'notes.txt']  # near misses of the temp-name pattern: not removed
+    for name in kept:
+        with open(osp.join(work, name), 'w') as f:
+            f.write('keep me')
+    os.mkdir(osp.join(work, '.folder.0123abcd.tmp'))
 
     tool = _train_tool()
     args = tool.argparse.Namespace(config=path, cfg_options=None, launcher='none', work_dir=work, amp=False,
@@ -109,6 +123,11 @@ def test_sigkill_during_checkpoint_write_then_resume(cls_reference, imagenet_roo
     resumed_cfg = tool.build_cfg(args)
     resumed_cfg.custom_imports = dict(imports=['beitmm'], allow_failed_imports=False)
     assert_same_training_state(cls_reference[1], train_and_load(resumed_cfg))
+    assert not osp.exists(stale[0]) and all(osp.isfile(osp.join(work, name)) for name in kept)
+    assert osp.isdir(osp.join(work, '.folder.0123abcd.tmp'))
+    log = open(max(glob.glob(osp.join(work, '*', '*.log')), key=osp.getmtime)).read()  # the resumed run's log
+    assert f"AtomicCheckpointHook: removed '{stale[0]}' ({size:,} bytes), the temp file of a write that was killed" \
+        in log and log.count('AtomicCheckpointHook: removed') == 1
 
 
 def _subprocess_env(threads: int) -> dict:

@@ -13,9 +13,10 @@ Every sample's pipeline runs under ``seeded_random`` of ``(seed, stream, global 
 stream, rank, position)`` (shards), so crops, patch masks and text masks are the same with 0 or N workers and after a
 resume; the orders draw from 5-element keys, so no order shares a seed with a sample.
 
-A sample the pipeline drops (a corrupt or missing image, an empty text: skipped and counted by the transform) is
-replaced by the next good sample of the same step, transformed under the dropped sample's seed, so the counts stay
-fixed (DDP all-gathers need equal sizes) and no later step moves.
+A sample the pipeline drops (a corrupt or missing image, an empty text: skipped and counted by the transform), or
+the source drops (an unreadable WebDataset text: counted by ``beitmm.WebDatasetPairs``), is replaced by the next good
+sample of the same step, transformed under the dropped sample's seed, so the counts stay fixed (DDP all-gathers need
+equal sizes) and no later step moves.
 """
 import copy
 from typing import Dict, Iterator, List, Optional
@@ -184,15 +185,19 @@ class MultiSourceDataset(torch.utils.data.Dataset):
                     other = (j + k) % count
                     if other in failed:  # dropped (and counted by its transform) once: not tried again
                         continue
-                    with seeded_random(key):
-                        result = stream.run(copy.copy(raws[other]))
+                    if raws[other] is None:  # dropped by the source itself (counted there)
+                        result = None
+                    else:
+                        with seeded_random(key):
+                            result = stream.run(copy.copy(raws[other]))
                     if result is not None:
                         result['index'] = torch.tensor(cands[other][0], dtype=torch.long)
                         samples[j] = result
                         break
                     failed.add(other)
                 else:
-                    bad = [r.get('img_path') or r.get('source') for r in raws]
+                    bad = [r.get('img_path') or r.get('source') if r else '(unreadable text, named above)'
+                           for r in raws]
                     raise RuntimeError(f'MultiSourceDataset: every {name!r} sample of step {step} (rank {self.rank}) '
                                        f'was skipped by the pipeline: {bad}')
             out[name] = samples

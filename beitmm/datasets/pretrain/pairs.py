@@ -22,7 +22,7 @@ from mmengine.logging import print_log
 from beitmm.registry import DATASETS
 
 from ..unlabeled import list_images
-from ..vl.common import iter_json_lines, load_json, require_keys
+from ..vl.common import check_text, decode_text, iter_json_lines, load_json, require_keys
 
 LAYOUT = ("expected JSON lines {'image': <path relative to data_prefix['img_path']>, 'caption': <text>}, a JSON list "
           "of such objects, or ann_file='' for an img2dataset 'files' folder.")
@@ -70,8 +70,9 @@ class ImageTextPairDataset(BaseDataset):
             if not osp.isfile(txt):
                 missing += 1
                 continue
-            with open(txt, encoding='utf-8') as f:
-                pairs.append(dict(img_path=osp.join(img_dir, rel), text=f.read().strip()))
+            with open(txt, 'rb') as f:
+                text = decode_text(f.read(), txt, 'image-text pairs caption').strip()
+            pairs.append(dict(img_path=osp.join(img_dir, rel), text=text))
         if missing:
             print_log(f"ImageTextPairDataset: {missing} image(s) in '{img_dir}' have no caption .txt and are left "
                       'out', logger='current', level=logging.WARNING)
@@ -101,6 +102,7 @@ class ImageTextPairDataset(BaseDataset):
                 for text in ([texts] if isinstance(texts, str) else texts):
                     if not isinstance(text, str):
                         raise ValueError(f'{where}: {self.text_key!r} must be a string or a list of strings')
+                    check_text(text, where)
                     pairs.append(dict(img_path=osp.join(img_dir, obj[self.image_key]), text=text))
         if not pairs:
             raise ValueError(f"ImageTextPairDataset: no pairs in {self.ann_file or img_dir!r}; {LAYOUT}")

@@ -11,7 +11,7 @@ from mmengine.logging import print_log
 
 from beitmm.registry import DATASETS
 
-from ..vl.common import join_root
+from ..vl.common import decode_text, join_root
 
 
 def expand_files(files: Union[str, Sequence[str]], data_root: str, what: str) -> List[str]:
@@ -46,7 +46,7 @@ def expand_files(files: Union[str, Sequence[str]], data_root: str, what: str) ->
     return out
 
 
-def line_spans(path: str, chunk: int = 1 << 26):
+def line_spans(path: str, chunk: int = 1 << 26, encoding: Optional[str] = None):
     """Byte offset and length (without the newline) of every line of a file; blank lines get length 0.
 
     Newlines are found with NumPy on 64 MiB chunks (no Python loop over lines). A blank line (spaces, tabs, carriage
@@ -56,18 +56,29 @@ def line_spans(path: str, chunk: int = 1 << 26):
     Args:
         path: The file.
         chunk: Bytes read at a time.
+        encoding: When given, also decode every chunk's whole lines with it (strictly), so a line in another
+            encoding stops the caller here, naming its line and byte offset, instead of when it is trained on.
 
     Returns:
         tuple: ``(starts, lengths)``, int64 arrays with one entry per line.
     """
-    breaks, size = [], 0
+    breaks, size, pending, lines = [], 0, b'', 0  # pending: the unfinished last line (decoded with its end)
     with open(path, 'rb') as f:
         while True:
             data = f.read(chunk)
             if not data:
                 break
-            breaks.append(np.flatnonzero(np.frombuffer(data, np.uint8) == 10) + size)
+            found = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+            breaks.append(found + size)
+            if encoding and len(found):  # whole lines only: no character is split between two decodes
+                end = int(found[-1]) + 1
+                decode_text(pending + data[:end], path, 'TextLineDataset', size - len(pending), lines + 1, encoding)
+                pending, lines = data[end:], lines + len(found)
+            elif encoding:
+                pending += data
             size += len(data)
+    if pending:
+        decode_text(pending, path, 'TextLineDataset', size - len(pending), lines + 1, encoding)
     ends = np.concatenate(breaks + [np.zeros(0, np.int64)]).astype(np.int64)
     if size and (not len(ends) or ends[-1] != size - 1):  # a last line without a newline
         ends = np.append(ends, size)
@@ -98,7 +109,8 @@ class TextLineDataset:
         pipeline: Transforms.
         empty_lines: A blank (or all-whitespace) line: ``'skip'`` (not indexed; the count and the first place are
             logged) or ``'error'`` (raise naming the file and line).
-        encoding: Text encoding of the files.
+        encoding: Text encoding of the files; every line is decoded once when the index is built (a line in another
+            encoding stops the run at start-up, naming the file, line and byte offset).
     """
 
     def __init__(self, data_root: str = '', files: Union[str, Sequence[str]] = ('texts.txt', ),
@@ -110,7 +122,7 @@ class TextLineDataset:
         self.pipeline = Compose(list(pipeline))
         self.num_empty, first_empty, parts = 0, None, []
         for f_id, path in enumerate(self.files):
-            starts, lengths = line_spans(path)
+            starts, lengths = line_spans(path, encoding=encoding)
             empty = lengths == 0
             if empty.any():
                 first = int(np.flatnonzero(empty)[0]) + 1

@@ -17,17 +17,21 @@ number of workers.
 """
 import glob
 import json
+import logging
+import multiprocessing
 import os
 import os.path as osp
 import random
+from multiprocessing.context import get_spawning_popen
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from mmengine.dataset import Compose
+from mmengine.logging import print_log
 
 from beitmm.registry import DATASETS
 
 from ..samplers import sample_seed
-from ..vl.common import join_root
+from ..vl.common import check_text, join_root
 from .tar_reader import Ref, scan_shard
 
 IMAGE_EXTS = ('jpg', 'jpeg', 'png', 'webp')
@@ -98,6 +102,11 @@ class WebDatasetPairs:
     ``beitmm.RobustLoadImageFromFile`` skips and counts it), ``img_path`` (``shard.tar:key.jpg``, for messages),
     ``text`` (the ``.txt`` member, else the ``.json`` member's ``caption``, else ''), ``key`` and ``shard``.
 
+    A sample whose text cannot be read (a ``.txt`` / ``.json`` member that is not UTF-8, a ``.json`` member that is
+    not a JSON object, a caption that is not encodable text) is skipped and counted like a sample without an image
+    (``on_bad_text='skip'``, :attr:`num_skipped`, replaced inside its step by ``beitmm.MultiSourceDataset``), or
+    stops the run naming the shard and key (``'error'``).
+
     Args:
         shards: Brace pattern, glob, or list of shard files.
         data_root: Root of relative shard paths.
@@ -105,21 +114,53 @@ class WebDatasetPairs:
         shuffle_shards: Shuffle the shard order every epoch (seeded).
         shuffle_buffer: Size of a seeded sample shuffle buffer (0: shard order).
         image_exts: Member extensions taken as the image, in order of preference.
+        on_bad_text: ``'skip'`` (warn and count) or ``'error'``, for a sample whose text cannot be read.
+        verify_shards: Walk the member headers of every local shard when the dataset is built (on every rank), so
+            a cut-short or unreadable shard stops the run at start-up instead of when it is reached; the walk also
+            counts the samples, which later resumes reuse. Off by default (a choice): it reads every header of every
+            shard, measured 0.4-0.7 s per 10,000-sample (220 MB) shard from the page cache on 2 busy cores, i.e.
+            minutes for CC3M's ~300 shards and hours for LAION-400M's 41,000, more from network storage; a bad shard
+            is named anyway when reached. Turn it on for small or freshly downloaded local sets.
     """
 
     def __init__(self, shards: Union[str, Sequence[str]], data_root: str = '', pipeline: Sequence = (),
-                 shuffle_shards: bool = True, shuffle_buffer: int = 0, image_exts: Sequence[str] = IMAGE_EXTS) -> None:
+                 shuffle_shards: bool = True, shuffle_buffer: int = 0, image_exts: Sequence[str] = IMAGE_EXTS,
+                 on_bad_text: str = 'skip', verify_shards: bool = False) -> None:
         if shuffle_buffer < 0:
             raise ValueError(f'WebDatasetPairs.shuffle_buffer must be >= 0, got {shuffle_buffer}')
+        if on_bad_text not in ('skip', 'error'):
+            raise ValueError(f"WebDatasetPairs.on_bad_text must be 'skip' or 'error', got {on_bad_text!r}")
         self.shards = expand_shards(shards, data_root)
         self.pipeline = Compose(list(pipeline))
         self.shuffle_shards, self.shuffle_buffer = shuffle_shards, int(shuffle_buffer)
         self.image_exts = tuple(e.lower().lstrip('.') for e in image_exts)
+        self.on_bad_text = on_bad_text
         self._cursor, self._files = None, {}
         self._counts: Dict[int, int] = {}  # samples per shard, once read (one int per shard)
+        self._skipped = multiprocessing.Value('q', 0)  # shared with forked dataloader workers
+        if verify_shards:
+            self.verify()
 
     def __getstate__(self) -> dict:
-        return dict(self.__dict__, _cursor=None, _files={})
+        state = dict(self.__dict__, _cursor=None, _files={})
+        if get_spawning_popen() is None:  # only process start-up may pickle a shared counter
+            state['_skipped'] = None
+        return state
+
+    @property
+    def num_skipped(self) -> int:
+        """Samples skipped so far for an unreadable text, in all processes sharing the counter."""
+        return int(self._skipped.value) if self._skipped is not None else 0
+
+    def verify(self) -> None:
+        """Walk the member headers of every local shard (``pipe:`` shards are left out: they would be read whole).
+
+        Raises:
+            ValueError: A shard is cut short or not a tar file (naming it and the samples read before).
+        """
+        for s, path in enumerate(self.shards):
+            if not path.startswith('pipe:'):
+                self._counts[s] = sum(1 for _ in scan_shard(path, s))
 
     def check_world(self, world_size: int) -> None:
         """Raise unless every one of ``world_size`` ranks gets a shard."""
@@ -210,19 +251,54 @@ class WebDatasetPairs:
             ref: From :meth:`refs`.
 
         Returns:
-            dict: ``img_bytes``, ``img_path``, ``text``, ``key``, ``shard``.
+            dict | None: ``img_bytes``, ``img_path``, ``text``, ``key``, ``shard``; None for a sample skipped for an
+            unreadable text.
         """
         shard_no, _, key, members = ref
         ext = next((e for e in self.image_exts if e in members), None)
         name = f'{self.shards[shard_no]}:{key}.{ext or self.image_exts[0]}'
-        text = ''
-        if 'txt' in members:
-            text = self._read(shard_no, members['txt']).decode('utf-8', errors='replace').strip()
-        elif 'json' in members:
-            meta = json.loads(self._read(shard_no, members['json']) or b'{}')
-            text = str(meta.get('caption') or '').strip()
+        text = self._text(shard_no, key, members)
+        if text is None:
+            return None
         img = self._read(shard_no, members[ext]) if ext else None
         return dict(img_bytes=img, img_path=name, text=text, key=key, shard=self.shards[shard_no])
+
+    def _text(self, shard_no: int, key: str, members: dict) -> Optional[str]:
+        """The caption of a sample ('' without one); None when it cannot be read and ``on_bad_text='skip'``."""
+        member = 'txt' if 'txt' in members else 'json' if 'json' in members else None
+        if member is None:
+            return ''
+        where = f"WebDataset shard '{self.shards[shard_no]}' sample '{key}'"
+        try:  # strict UTF-8 (json.loads of bytes would let encoded surrogates through)
+            raw = self._read(shard_no, members[member]).decode('utf-8')
+        except UnicodeDecodeError as e:
+            return self._bad_text(f'{where}: the .{member} member is not UTF-8 ({e})')
+        if member == 'txt':
+            text = raw
+        else:
+            try:
+                meta = json.loads(raw or '{}')
+            except json.JSONDecodeError as e:
+                return self._bad_text(f'{where}: the .json member is not valid JSON ({e})')
+            if not isinstance(meta, dict):
+                return self._bad_text(f'{where}: the .json member is a JSON {type(meta).__name__}, not an object')
+            text = str(meta.get('caption') or '')
+        try:
+            return check_text(text, f'{where}: the caption of the .{member} member').strip()
+        except ValueError as e:
+            return self._bad_text(str(e))
+
+    def _bad_text(self, reason: str) -> None:
+        """Raise (``on_bad_text='error'``), or warn and count a skipped sample."""
+        if self.on_bad_text == 'error':
+            raise ValueError(f"{reason}; fix the shard, or set on_bad_text='skip' to skip such samples")
+        total = 1
+        if self._skipped is not None:
+            with self._skipped.get_lock():
+                self._skipped.value += 1
+                total = self._skipped.value
+        print_log(f"Skipped a sample with unreadable text: {reason} ({total} skipped so far, pid {os.getpid()}); set "
+                  "on_bad_text='error' to stop on such samples instead", logger='current', level=logging.WARNING)
 
     @staticmethod
     def sample_id(ref: Ref) -> int:

@@ -6,6 +6,8 @@ import tempfile
 from collections import Counter
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from .common import iter_text_lines
+
 
 def soft_score(count: int) -> float:
     """ViLT / BEiT-3 soft score of an answer given by ``count`` of the (10) annotators.
@@ -92,23 +94,22 @@ def read_answer_file(path: str) -> List[str]:
         list[str]: The answers (index = label id).
     """
     answers, seen = [], set()
-    with open(path, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-                answer, label = entry['answer'], int(entry['label'])
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-                raise ValueError(f"Answer file '{path}' line {lineno}: expected "
-                                 f'{{"answer": ..., "label": ...}}, got {line.strip()[:80]!r}') from e
-            if label != len(answers):
-                raise ValueError(f"Answer file '{path}' line {lineno}: label {label}, expected {len(answers)} "
-                                 '(labels must count up from 0 in file order)')
-            if answer in seen:
-                raise ValueError(f"Answer file '{path}' line {lineno}: answer {answer!r} occurs twice")
-            seen.add(answer)
-            answers.append(answer)
+    for lineno, line in iter_text_lines(path, 'Answer'):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            answer, label = entry['answer'], int(entry['label'])
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"Answer file '{path}' line {lineno}: expected "
+                             f'{{"answer": ..., "label": ...}}, got {line.strip()[:80]!r}') from e
+        if label != len(answers):
+            raise ValueError(f"Answer file '{path}' line {lineno}: label {label}, expected {len(answers)} "
+                             '(labels must count up from 0 in file order)')
+        if answer in seen:
+            raise ValueError(f"Answer file '{path}' line {lineno}: answer {answer!r} occurs twice")
+        seen.add(answer)
+        answers.append(answer)
     if not answers:
         raise ValueError(f"Answer file '{path}' is empty; delete it to rebuild the vocabulary.")
     return answers

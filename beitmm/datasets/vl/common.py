@@ -1,8 +1,10 @@
-"""Shared helpers of the vision-language datasets: checked file reading and cheap image-existence checks."""
+"""Shared helpers of the vision-language datasets: checked file and text reading, cheap image-existence checks."""
 import json
 import os
 import os.path as osp
 from typing import Dict, Iterator, Optional, Sequence, Set, Tuple, Union
+
+from beitmm.text.base import check_text  # noqa: F401  the datasets' text check, shared with the tokenizers
 
 DEMO_HINT = 'Synthetic data in this layout: `python tools/misc/make_demo_data.py --only vl --out data/demo`.'
 
@@ -10,6 +12,52 @@ DEMO_HINT = 'Synthetic data in this layout: `python tools/misc/make_demo_data.py
 def join_root(data_root: Optional[str], path: str) -> str:
     """``path`` under ``data_root`` unless it is absolute (or there is no root)."""
     return path if not data_root or osp.isabs(path) else osp.join(data_root, path)
+
+
+def decode_text(data: bytes, path: str, what: str, offset: int = 0, first_line: int = 1,
+                encoding: str = 'utf-8') -> str:
+    """Decode ``data`` (bytes of ``path`` from byte ``offset``, line ``first_line`` on), strictly.
+
+    Args:
+        data: The bytes.
+        path: Their file, for the message.
+        what: What the file is, for the message (e.g. "VQAv2 questions").
+        offset: Byte offset of ``data`` in the file.
+        first_line: Line number (1-based) of the first byte of ``data``.
+        encoding: The text encoding.
+
+    Returns:
+        str: The text.
+
+    Raises:
+        ValueError: ``data`` is not ``encoding`` text; the message names the file, line and byte offset.
+    """
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as e:
+        line = first_line + data.count(b'\n', 0, e.start)
+        raise ValueError(f"{what} file '{path}' is not {encoding} text: byte 0x{data[e.start]:02x} at byte offset "
+                         f'{offset + e.start} (line {line}): {e.reason}. Re-encode the file as {encoding}.') from e
+
+
+def iter_text_lines(path: str, what: str) -> Iterator[Tuple[int, str]]:
+    """Yield ``(line_number, line)`` of a UTF-8 text file (1-based numbers, newline kept).
+
+    Args:
+        path: The file.
+        what: What the file is, for the messages.
+
+    Yields:
+        tuple[int, str]: The line number and the line.
+
+    Raises:
+        ValueError: A line is not UTF-8 (the message names the file, line and byte offset).
+    """
+    offset = 0
+    with open(path, 'rb') as f:
+        for lineno, raw in enumerate(f, 1):
+            yield lineno, decode_text(raw, path, what, offset, lineno)
+            offset += len(raw)
 
 
 def load_json(path: str, what: str, layout: str = '') -> Union[dict, list]:
@@ -22,14 +70,19 @@ def load_json(path: str, what: str, layout: str = '') -> Union[dict, list]:
 
     Returns:
         The parsed document.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        ValueError: The file is not UTF-8 (naming the byte offset and line) or not valid JSON.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f"{what} file '{path}' does not exist; {layout} {DEMO_HINT}".strip())
-    with open(path, encoding='utf-8') as f:
-        try:
-            return json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{what} file '{path}' is not valid JSON: {e}") from e
+    with open(path, 'rb') as f:
+        text = decode_text(f.read(), path, what)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{what} file '{path}' is not valid JSON: {e}") from e
 
 
 def iter_json_lines(path: str, what: str, layout: str = '') -> Iterator[Tuple[int, dict]]:
@@ -42,17 +95,20 @@ def iter_json_lines(path: str, what: str, layout: str = '') -> Iterator[Tuple[in
 
     Yields:
         tuple[int, dict]: The line number and the parsed line.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        ValueError: A line is not UTF-8 or not valid JSON (the message names the file and line).
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f"{what} file '{path}' does not exist; {layout} {DEMO_HINT}".strip())
-    with open(path, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                yield lineno, json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{what} file '{path}' line {lineno} is not valid JSON: {e}") from e
+    for lineno, line in iter_text_lines(path, what):
+        if not line.strip():
+            continue
+        try:
+            yield lineno, json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{what} file '{path}' line {lineno} is not valid JSON: {e}") from e
 
 
 def require_keys(entry: dict, keys: Sequence[str], where: str) -> None:

@@ -8,7 +8,7 @@ from mmpretrain.datasets.flickr30k_retrieval import Flickr30kRetrieval  # not ex
 
 from beitmm.registry import DATASETS
 
-from .common import ImageChecker, load_json, require_keys
+from .common import ImageChecker, check_text, load_json, require_keys
 
 KARPATHY_SPLITS = {'train': ('train', 'restval'), 'val': ('val', ), 'test': ('test', )}
 FLICKR_FOLDER = 'flickr30k-images'  # Flickr30K entries have no `filepath`; unilm keeps them here
@@ -52,6 +52,7 @@ def karpathy_images(ann_file: str, split: str, img_root: str, default_folders: b
             require_keys(sent, ('raw', 'sentid'), where)
             if not str(sent['raw']).strip():
                 raise ValueError(f"{dataset} {where}: sentid {sent['sentid']} is an empty caption")
+            check_text(str(sent['raw']), f"{dataset} {where}: sentid {sent['sentid']}")
         yield entry, img_path, entry['sentences']
     if not any(found[s] for s in KARPATHY_SPLITS[split]):
         raise ValueError(f"{dataset}: '{ann_file}' has no image of Karpathy split(s) {KARPATHY_SPLITS[split]} "

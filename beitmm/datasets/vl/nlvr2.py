@@ -6,7 +6,7 @@ from mmengine.dataset import BaseDataset
 
 from beitmm.registry import DATASETS
 
-from .common import ImageChecker, iter_json_lines, join_root, require_keys
+from .common import ImageChecker, check_text, iter_json_lines, join_root, require_keys
 
 SPLIT_ALIASES = {'train': 'train', 'dev': 'dev', 'val': 'dev', 'test1': 'test1', 'test': 'test1',
                  'test-P': 'test1'}
@@ -83,6 +83,7 @@ class NLVR2(BaseDataset):
                                  'for the wrong split?')
             if not str(ex['sentence']).strip():
                 raise ValueError(f'NLVR2 {where}: empty sentence')
+            check_text(str(ex['sentence']), f'NLVR2 {where}')
             folder = self.image_folder
             if 'directory' in ex:  # train images are spread over 100 numbered folders
                 folder = osp.join(folder, str(ex['directory']))

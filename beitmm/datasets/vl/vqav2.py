@@ -11,7 +11,7 @@ from mmengine.logging import print_log
 from beitmm.registry import DATASETS
 
 from .answers import read_answer_file, soft_targets, vqa_answer_vocabulary, write_answer_file
-from .common import ImageChecker, as_splits, join_root, load_json, require_keys
+from .common import ImageChecker, as_splits, check_text, join_root, load_json, require_keys
 
 # split -> (questions data_subtype, annotations data_subtype or None, image folder)
 SPLITS = {
@@ -179,6 +179,7 @@ class VQAv2(BaseDataset):
                     raise ValueError(f"{where}: question_id {q['question_id']} occurs twice")
                 if not str(q['question']).strip():
                     raise ValueError(f"{where}: question_id {q['question_id']} has an empty question")
+                check_text(str(q['question']), f"{where}: question_id {q['question_id']}")
                 seen.add(q['question_id'])
             self._checked.add(subtype)
         return questions

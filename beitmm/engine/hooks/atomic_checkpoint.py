@@ -10,8 +10,9 @@ truncated newest checkpoint, a marker pointing at it, or no checkpoint at all.
 ``runner.save_checkpoint`` receives from the hook, so every checkpoint the hook saves
 (periodic, last, best, published) is atomic without patching mmengine. It then writes the
 marker atomically once the checkpoint is complete, removes outdated checkpoints only after
-that, and registers the ``weights_only`` allow-list in ``before_run`` so ``resume=True``
-works on torch >= 2.6. Use it in a config with::
+that, deletes the temp files of writes killed in an earlier run (``.{name}.{8 hex}.tmp`` in the
+work dir and checkpoint folder, each logged with its size) when training starts, and registers
+the ``weights_only`` allow-list in ``before_run`` so ``resume=True`` works on torch >= 2.6. Use it in a config with::
 
     default_hooks = dict(checkpoint=dict(type='beitmm.AtomicCheckpointHook', interval=1))
 """
@@ -30,6 +31,7 @@ from mmengine.logging import print_log
 from mmengine.runner.checkpoint import save_checkpoint
 
 from beitmm.checkpoint import atomic_write_bytes, atomic_write_text, load_checkpoint_file, register_safe_globals
+from beitmm.checkpoint.atomic import remove_stale_temps
 from beitmm.registry import HOOKS
 
 ATOMIC_BACKEND = 'beitmm_atomic_local'
@@ -94,6 +96,11 @@ class AtomicCheckpointHook(CheckpointHook):
                       'not local files and are written non-atomically', logger='current',
                       level=logging.WARNING)
         super().before_train(runner)
+        if is_main_process():  # the only writer, and it writes nothing before the first save
+            for folder in dict.fromkeys(d for d in (runner.work_dir, str(self.out_dir)) if _is_local(d)):
+                for path, size in remove_stale_temps(folder):
+                    print_log(f"AtomicCheckpointHook: removed '{path}' ({size:,} bytes), the temp file of a write "
+                              'that was killed before it completed', logger='current', level=logging.WARNING)
 
     def _remove_checkpoint(self, step: int) -> None:
         path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(step))

@@ -20,6 +20,8 @@ from beitmm.registry import HOOKS
 def _corrupt_counters(dataset):
     pipeline = getattr(dataset, 'pipeline', None)
     found = [t for t in getattr(pipeline, 'transforms', []) if hasattr(t, 'num_skipped')]
+    if hasattr(dataset, 'num_skipped'):  # a source that drops samples itself (beitmm.WebDatasetPairs' bad texts)
+        found.append(dataset)
     for source in getattr(dataset, 'sources', {}).values():  # the streams of beitmm.MultiSourceDataset
         found += _corrupt_counters(source)
     return found
@@ -103,15 +105,16 @@ class DataHealthHook(Hook):
         self._check(runner, data_batch)
 
     def after_train_epoch(self, runner) -> None:
-        """Log how many corrupt training images were skipped so far.
+        """Log how many corrupt training samples (images, unreadable WebDataset texts) were skipped so far.
 
         Args:
             runner: The runner.
         """
         total = sum(t.num_skipped for t in _corrupt_counters(runner.train_dataloader.dataset))
         if total:
-            print_log(f'Corrupt training images skipped so far: {total} ({total - self._logged_skips} in epoch '
-                      f'{runner.epoch + 1}); see the "Skipped corrupt image" warnings for the files',
+            print_log(f'Corrupt training samples skipped so far: {total} ({total - self._logged_skips} in epoch '
+                      f'{runner.epoch + 1}); see the "Skipped corrupt image" / "Skipped a sample" warnings for the '
+                      'files',
                       logger='current', level=logging.WARNING)
             runner.message_hub.update_info('corrupt_images_skipped', total)
         self._logged_skips = total

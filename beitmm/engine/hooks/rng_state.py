@@ -2,7 +2,11 @@
 
 mmengine 0.10.7 checkpoints hold the model, optimizer (with the AMP scaler), schedulers, EMA
 and message hub, but no random state and no sampler seed. ``ResumeStateHook`` adds both under
-``checkpoint['beitmm_resume']`` and restores them when the run resumes. It also records the compute
+``checkpoint['beitmm_resume']`` and restores them when the run resumes. In a distributed run it
+saves every rank's random state (``rng_ranks``, gathered from all ranks when a checkpoint is
+saved: mmengine writes the checkpoint on rank 0 only) and each rank continues from its own, so
+models that draw random numbers (CIM's sampling, VQ-KD's code restarts, dropout) resume
+bit-identically with ``randomness=dict(diff_rank_seed=True)`` too. It also records the compute
 settings the bits depend on (thread count, ``MKL_CBWR``, deterministic algorithms; see
 :mod:`beitmm.engine.rng`) and warns when a resumed run differs in them: it then continues correctly
 but not bit-identically to the uninterrupted run. Before any weight is
@@ -12,8 +16,9 @@ differ (mmengine would load the weights non-strictly and fail later in the optim
 "loaded state dict contains a parameter group that doesn't match the size of optimizer's group").
 """
 import logging
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
+from mmengine.dist import all_gather_object, get_dist_info
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
@@ -83,6 +88,32 @@ def compute_differences(saved: Optional[dict], now: dict) -> List[str]:
     return [f'{k}: {saved[k]!r} -> {now[k]!r}' for k in now if k in saved and saved[k] != now[k]]
 
 
+def rank_rng_state(saved: dict, rank: int, world_size: int, diff_rank_seed: bool) -> Tuple[Optional[dict], str]:
+    """The saved random state a rank continues from, and why the resume is not exact (or '').
+
+    Args:
+        saved: The checkpoint's resume state: ``rng`` (rank 0's) and, from a distributed run, ``rng_ranks``.
+        rank: This rank.
+        world_size: Ranks of this run.
+        diff_rank_seed: Whether the ranks were seeded differently (mmengine's ``randomness.diff_rank_seed``).
+
+    Returns:
+        tuple: The state to restore (None: keep the one seeded at start-up) and a warning ('' when exact).
+    """
+    states = saved.get('rng_ranks') or [saved['rng']]
+    if len(states) == world_size:
+        return states[rank], ''
+    if not diff_rank_seed:  # every rank draws the same numbers: any saved state is every rank's
+        return states[min(rank, len(states) - 1)], ''
+    held = (f'the random states of {len(states)} ranks' if 'rng_ranks' in saved else
+            "rank 0's random state only (saved by one process, or by a beitmm that saved no other)")
+    how = (f'ranks < {len(states)} continue from their saved states, the others from the states seeded at start-up'
+           if world_size > len(states) else f'the states of ranks >= {world_size} are not used')
+    note = (f'the checkpoint holds {held} and this run has {world_size} ranks with diff_rank_seed=True: {how}, so '
+            'the resumed run is not bit-identical to an uninterrupted one')
+    return (states[rank] if rank < len(states) else None), note
+
+
 @HOOKS.register_module()
 class ResumeStateHook(Hook):
     """Save and restore random states and sampler seed; check a resumed checkpoint fits the run.
@@ -99,6 +130,7 @@ class ResumeStateHook(Hook):
     def __init__(self, check_resume: bool = True) -> None:
         self.check_resume = check_resume
         self._pending: Optional[dict] = None
+        self._rank_states: Optional[list] = None  # every rank's random state, gathered for the save under way
 
     @staticmethod
     def _sampler(runner):
@@ -114,6 +146,8 @@ class ResumeStateHook(Hook):
             checkpoint: The checkpoint being saved.
         """
         state = dict(rng=get_rng_state(), compute=compute_settings())
+        if self._rank_states is not None:
+            state['rng_ranks'] = self._rank_states
         seed = getattr(self._sampler(runner), 'seed', None)
         if seed is not None:
             state['sampler_seed'] = int(seed)
@@ -151,16 +185,43 @@ class ResumeStateHook(Hook):
                       'uninterrupted run (set the same thread count, e.g. OMP_NUM_THREADS, and the same '
                       '--deterministic / MKL_CBWR as the interrupted run)', logger='current', level=logging.WARNING)
 
+    def _gather_on_save(self, runner: 'Runner') -> None:
+        """Make ``runner.save_checkpoint`` gather every rank's random state before it saves (on rank 0).
+
+        mmengine's checkpoint hooks call ``runner.save_checkpoint`` on every rank (it is ``master_only``
+        inside); a caller that calls it on rank 0 alone would wait here for the other ranks.
+        """
+        save = runner.save_checkpoint
+        if get_dist_info()[1] == 1 or getattr(save, 'gathers_rank_rng', False):
+            return
+
+        def save_checkpoint(*args, **kwargs):
+            self._rank_states = all_gather_object(get_rng_state())
+            try:
+                return save(*args, **kwargs)
+            finally:
+                self._rank_states = None
+
+        save_checkpoint.gathers_rank_rng = True
+        runner.save_checkpoint = save_checkpoint
+
     def before_train(self, runner: 'Runner') -> None:
-        """Put back the sampler seed and the random states saved with the resumed checkpoint.
+        """Put back the sampler seed and this rank's random states saved with the resumed checkpoint.
 
         Args:
             runner: The runner.
         """
+        self._gather_on_save(runner)
         if self._pending is None:
             return
         sampler = self._sampler(runner)
         if 'sampler_seed' in self._pending and hasattr(sampler, 'seed'):
             sampler.seed = self._pending['sampler_seed']
-        set_rng_state(self._pending['rng'])
+        rank, world_size = get_dist_info()
+        diff_rank_seed = bool((getattr(runner, '_randomness_cfg', None) or {}).get('diff_rank_seed', False))
+        state, note = rank_rng_state(self._pending, rank, world_size, diff_rank_seed)
+        if note:
+            print_log(f'Resume: {note}', logger='current', level=logging.WARNING)
+        if state is not None:
+            set_rng_state(state)
         self._pending = None
