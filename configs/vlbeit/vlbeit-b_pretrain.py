@@ -29,7 +29,7 @@ model = dict(
     pair_mim=True,
     stream_weights=dict(image=1., text=1., pair=1.))  # choice
 # MVLM masks a higher share of the pair's text than MLM: 50% [3rd-party claim; BEiT-3's pair ratio, paper §2.2];
-# texts 15% (VLMo's base)
+# texts 15% (choice: VLMo's base)
 pair_pipeline = [
     dict(type='beitmm.RobustLoadImageFromFile', on_corrupt='skip', on_missing='skip'),
     dict(type='mmpretrain.RandomResizedCrop', scale=224, crop_ratio_range=(0.5, 1.0), interpolation='bicubic',
