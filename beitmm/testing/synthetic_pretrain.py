@@ -121,6 +121,8 @@ def _shrink_steps(steps: list, tokenizer: Optional[dict], img_size: int, patch_s
         kind = step['type'].rpartition('.')[2]
         if kind == 'RandomResizedCrop':
             step['scale'] = img_size
+        elif kind == 'TwoViewRandomResizedCrop':
+            step['size'] = img_size
         elif kind == 'Resize':
             step['scale'] = (img_size, img_size)
         elif kind == 'BlockwiseMaskGenerator':

@@ -1,10 +1,10 @@
-# VL-BEiT base (Bao et al., 2022, arXiv 2206.01127; multimodal.md §3): PAPER ONLY, no code or weights exist; every
-# value is beitmm's (choice) unless marked [paper, recalled - verify]. One stage, from scratch: masked image
-# modeling on images, masked language modeling on texts and masked vision-language modeling on pairs (text tokens
-# masked, predicted from the whole image and the visible text [paper, recalled]) through VLMo's backbone (shared
-# attention, V / L experts, VL experts in the top 2 layers [paper, recalled]) - beitmm.MaskedDataModeling, the same
-# algorithm as BEiT-3's, on beitmm.VLBEiT. Visual tokens: the BEiT v2 VQ-KD (choice: the paper's tokenizer is not
-# confirmed, see configs/vlbeit/README.md).
+# VL-BEiT base (Bao et al., 2022, arXiv 2206.01127; multimodal.md §3): PAPER ONLY, no code or weights exist, and its
+# full text could not be read here (abstract and first page only); every value is beitmm's (choice) unless marked.
+# One stage, from scratch: masked image modeling on images, masked language modeling on texts and masked
+# vision-language modeling (MVLM) on pairs [abs] through VLMo's backbone (shared attention, V / L experts [3rd-party
+# claim: reading notes say it "reuses VLMo"]; VL experts in the top 2 layers, VLMo-B's (choice)) -
+# beitmm.MaskedDataModeling, the same algorithm as BEiT-3's, on beitmm.VLBEiT. Visual tokens: the BEiT v2 VQ-KD
+# (choice: the paper's tokenizer is not confirmed, see configs/vlbeit/README.md).
 _base_ = [
     '../_base_/datasets/vl_pretrain_vlmo.py', '../_base_/models/vqkd_b16_clip_tokenizer.py',
     '../_base_/schedules/vlmo_pretrain_adamw_linear.py', '../_base_/default_runtime.py'
@@ -21,15 +21,21 @@ model = dict(
         rel_pos_text_len=196,
         drop_path_rate=0.1),  # choice (VLMo's)
     mim_head=dict(type='beitmm.MIMHead', in_channels=768, out_channels=8192),
-    pair_mim=False,  # MVLM predicts the pair's masked text only [paper, recalled]
+    # MVLM masks the pair's image too (40% of the patches, predicted as visual tokens) beside 50% of its text: the
+    # only full-text reading found says so [3rd-party claim: an agent-written literature review], and BEiT-3, which
+    # takes its masked data modeling from VL-BEiT, masks image patches of pairs as of images (torchscale BEiT3's
+    # image+text branch takes masked vision positions). pair_mim=False: the pair's image is seen whole and only its
+    # text is predicted (the text-only reading of MVLM). Neither is confirmed against the PDF (README, P7).
+    pair_mim=True,
     stream_weights=dict(image=1., text=1., pair=1.))  # choice
-# MVLM masks a higher share of the pair's text than MLM: 50% [paper, recalled - verify]; texts 15% (VLMo's base)
+# MVLM masks a higher share of the pair's text than MLM: 50% [3rd-party claim; BEiT-3's pair ratio, paper §2.2];
+# texts 15% (choice: VLMo's base)
 pair_pipeline = [
     dict(type='beitmm.RobustLoadImageFromFile', on_corrupt='skip', on_missing='skip'),
     dict(type='mmpretrain.RandomResizedCrop', scale=224, crop_ratio_range=(0.5, 1.0), interpolation='bicubic',
-         backend='pillow'),
+         backend='pillow'),  # (choice) VLMo's pair crop, no flip (it falsifies 'left' / 'right' captions)
     dict(type='beitmm.BlockwiseMaskGenerator', input_size=14, num_masking_patches=78, min_num_patches=16,
-         exact=True),  # not applied (pair_mim=False); kept so the batch format is the one of every pair stream
+         exact=True),  # 40% of 196, rounded down (choice); unused with pair_mim=False
     dict(type='beitmm.MaskText', tokenizer={{_base_.text_tokenizer}}, max_len=40, mask_ratio=0.5, whole_word=True),
     dict(type='beitmm.PackPretrainInputs'),
 ]

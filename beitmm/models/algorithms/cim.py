@@ -67,7 +67,9 @@ class CIM(BaseModel):
         sampler: ``beitmm.ReplacementSampler`` config (keys override ``temperature``); None: plain sampling.
         hardness_head: ``beitmm.HardnessHead`` config (``in_channels`` / ``vocab_size`` filled in), built when the
             sampler is hardness-aware. Its target is the enhancer's per-token loss: BCE (RevDet) or the mean pixel
-            loss of the token's pixels (ResPix), at the masked tokens.
+            loss of the token's pixels (ResPix), at the masked tokens. Hardness-aware sampling in CIM is beitmm's
+            extension (neither the CIM nor the ELECTRA-HP paper pairs them); the ResPix target especially, since
+            ELECTRA-HP's hardness is a discriminator's loss and ResPix has no discriminator.
         enhancer_mean: Per-channel mean on the [0, 1] scale of the enhancer's input normalisation.
         enhancer_std: Per-channel std, same scale.
         enhancer_size: Enhancer input (H, W); None: the size of the generator's view.

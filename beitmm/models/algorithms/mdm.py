@@ -3,8 +3,10 @@
 BEiT-3 (Wang et al., CVPR 2023) pretrains one Multiway Transformer with one objective: predict masked image patches
 (VQ-KD code ids of BEiT v2) and masked text tokens (SentencePiece ids) of monomodal images, monomodal texts and
 image-text pairs, each step mixing the three streams. The recipe is from the paper; no official code exists, so the
-parts not in the paper are beitmm's choices (marked in the configs). VL-BEiT (Bao et al., 2022) is the same task on
-VLMo's backbone (shared attention, VL experts in the top layers), from scratch in one stage.
+parts not in the paper are beitmm's choices (marked in the configs). Masking the image of a pair as well as its text
+(``pair_mim=True``) is an interpretation: the paper gives 40% of the patches "for images" and 50% of a pair's text.
+VL-BEiT (Bao et al., 2022) is the same task on VLMo's backbone (shared attention, VL experts in the top layers), from
+scratch in one stage.
 
 Per stream (masking is done by the loader, see ``beitmm.MultiStreamDataPreprocessor`` for the batch format):
 image -> MIM on the patch tokens; text -> MLM on the text tokens; pair -> both, predicted jointly through the
@@ -82,8 +84,9 @@ class MaskedDataModeling(BaseModel):
         mim_head: ``beitmm.MIMHead`` config (in_channels = width, out_channels = codebook size), shared by the
             image and pair streams (choice).
         stream_weights: Weight of each stream's loss (choice: 1 each).
-        pair_mim: Mask and predict patches of the pairs too (BEiT-3: 40% of them); False: the pairs' images are
-            seen whole and only their text is predicted (VL-BEiT's masked vision-language modeling).
+        pair_mim: Mask and predict the patches the loader masked in the pairs' images too (BEiT-3 and VL-BEiT
+            configs: 40%, an interpretation of both papers, see their READMEs); False: the pairs' images are seen
+            whole and only their text is predicted.
         data_preprocessor: Default ``beitmm.MultiStreamDataPreprocessor`` (mean = std = 127.5: BEiT-3's
             normalisation, which is also VQ-KD's [-1, 1] input).
         save_target_generator: Keep the frozen tokenizer in checkpoints.

@@ -20,7 +20,7 @@ from beitmm.checkpoint import ConversionTarget, init_from_pretrained_cfg, module
 from beitmm.checkpoint.pos_resize import resize_abs_pos_embed
 from beitmm.registry import MODELS
 
-from ..layers import mask_patches, padding_to_attn_mask, patchify, trunc_normal_init_
+from ..layers import mask_patches, padding_to_attn_mask, patchify, rescale_blocks, trunc_normal_init_
 from ..layers.attention_masks import combine_masks
 from ..layers.multiway import MagnetoMultiwayBlock, MoMEBlock, Multiway, Spans, check_spans
 from .beit3_parts import (  # noqa: F401  (count_parameters, expert_parameters: re-exported)
@@ -72,6 +72,9 @@ class BEiT3(BEiT3TextMixin, BaseModule):
         text_overflow: 'truncate' (keep the first tokens, with a counted warning) or 'error' for texts longer
             than the text position table.
         with_cp: Activation checkpointing of every layer while training.
+        rescale_init: After the init, divide layer l's attention-output and FFN-output projections (every expert)
+            by sqrt(2 l): the BEiT initialization of BEiT-3's from-scratch pretraining (paper §2.3, footnote 4;
+            unilm BEiT's ``fix_init_weight``). False (unilm's fine-tuning models, which never call it) by default.
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` loads any supported BEiT-3 checkpoint (unilm task
             models with their ``model`` / ``module`` wrapper, torchscale state dicts, timm's vision branch).
     """
@@ -100,6 +103,7 @@ class BEiT3(BEiT3TextMixin, BaseModule):
                  act_cfg: Optional[dict] = None,
                  text_overflow: str = 'truncate',
                  with_cp: bool = False,
+                 rescale_init: bool = False,
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         arch = resolve_arch(arch)
@@ -120,6 +124,7 @@ class BEiT3(BEiT3TextMixin, BaseModule):
         self.layout, self.out_type, self.normalize_output = layout, out_type, normalize_output
         self.use_mask_token = use_mask_token
         self.text_overflow, self.with_cp, self.vocab_size = text_overflow, with_cp, vocab_size
+        self.rescale_init = rescale_init
         out_indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
         self.out_indices = sorted(i + depth if i < 0 else i for i in out_indices)
         if not all(0 <= i < depth for i in self.out_indices):
@@ -161,6 +166,8 @@ class BEiT3(BEiT3TextMixin, BaseModule):
 
         Linears: normal truncated at +-1 std (0.02), zero biases; LayerNorms: 1 / 0; text embedding N(0, C^-0.5)
         (torchscale ``TextEmbedding``); positions N(0, 1); cls / mask tokens 0 (never re-initialised by unilm).
+        With ``rescale_init`` (from-scratch pretraining) the residual output projections of layer l are then divided
+        by sqrt(2 l), as BEiT's init; a loaded checkpoint is never rescaled.
         """
         if init_from_pretrained_cfg(self):
             return
@@ -175,6 +182,8 @@ class BEiT3(BEiT3TextMixin, BaseModule):
                 nn.init.zeros_(m.bias)
         if hasattr(self, 'text_embed'):
             nn.init.normal_(self.text_embed.weight, std=self.embed_dims**-0.5)
+        if self.rescale_init:
+            rescale_blocks(self.encoder.layers)  # layer l (1-based): attention / FFN output weights / sqrt(2 l)
 
     def checkpoint_target(self) -> ConversionTarget:
         """State shapes, patch grid and branches, for the ``beit3`` checkpoint converter."""

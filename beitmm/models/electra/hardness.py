@@ -6,7 +6,8 @@ the same output size as the MLM head. Only the drawn candidate's loss is observe
 prediction at the drawn token on the discriminator's actual per-token loss there (MSE, target detached). Its input
 is detached from the generator (a choice: the generator body learns from its MLM loss only, as in ELECTRA), and it
 starts predicting the same hardness for every candidate (zero weights), so early sampling equals plain sampling.
-The same head serves CIM: the candidates are visual tokens and the loss is the enhancer's per-patch loss.
+The same head serves CIM (beitmm's extension, in neither paper): the candidates are visual tokens and the loss is
+the enhancer's per-patch loss (for ResPix a pixel loss: no discriminator's).
 """
 import math
 from typing import Dict

@@ -10,9 +10,15 @@ from ``q(w) ∝ p_G(w) · h(w)^β``. The paper's exact formula could not be chec
 no code is public); the form implemented is the one derived in the project reference (language-and-privacy.md §2.3):
 the one-sample estimate of ``E_{w~p_G}[loss_D(w)]`` has the least variance under the proposal ``q ∝ p_G · loss_D``,
 so ``β = 1`` (``hardness_power``) is the variance-minimising choice, and the importance weight ``p_G(w) / q(w)`` on
-the discriminator's loss at that position keeps the estimate of ELECTRA's objective unbiased. The weights are
-self-normalised to mean 1 over the batch's masked positions (a choice: a lower-variance estimate that keeps the
-loss scale of plain sampling); ``importance_weight=False`` trains on the re-weighted distribution without correction.
+the discriminator's loss at that position keeps the estimate of that position's term of ELECTRA's objective unbiased.
+Only that term: a replacement also changes the discriminator's input, hence its loss, at every other position of the
+sequence, and those terms are not re-weighted, so the whole loss is not an unbiased estimate of plain ELECTRA's
+(beitmm's derivation, not the paper's). The weights are self-normalised to mean 1 over the batch's masked positions
+(a choice: a lower-variance estimate that keeps the loss scale of plain sampling); ``importance_weight=False`` trains
+on the re-weighted distribution without correction.
+
+Temperature 0 takes the generator's argmax in both modes: as ``T -> 0``, ``p_G = softmax(logits / T)`` and with it
+``q ∝ p_G · h^β`` (``h > 0``) collapse on ``argmax p_G``, whatever the hardness (beitmm's reading of the limit).
 
 Random numbers come from the given ``torch.Generator`` or, by default, from torch's global stream, which beitmm's
 ``ResumeStateHook`` stores in every checkpoint and restores on ``--resume`` (exact resume, as captioning / s2s-ft).
@@ -63,7 +69,8 @@ class ReplacementSampler(nn.Module):
     Args:
         mode: ``'plain'`` (ELECTRA) or ``'hardness'`` (``q ∝ p_G · h^β``; needs the hardness head's predictions).
         method: ``'multinomial'`` or ``'gumbel'`` (same distribution, different random draws).
-        temperature: Temperature of ``p_G = softmax(logits / T)``; 0: argmax (no importance weights).
+        temperature: Temperature of ``p_G = softmax(logits / T)``; 0: the generator's argmax in both modes (the
+            ``T -> 0`` limit of ``q ∝ p_G · h^β``: the hardness is ignored; no importance weights).
         hardness_power: β, the exponent on the predicted hardness (1: the variance-minimising proposal).
         importance_weight: Return the self-normalised weights ``p_G / q`` of the drawn tokens (hardness mode).
         eps: Floor of the predicted hardness inside the logarithm.
@@ -121,8 +128,10 @@ class ReplacementSampler(nn.Module):
             (token ids [M], importance weights [M] or None (plain mode, argmax, or ``importance_weight=False``)).
         """
         log_p, log_q = self.proposal(logits, hardness)
-        ids = sample_tokens(log_q, 1.0 if self.temperature else 0., generator, self.method)
-        if not (self.needs_hardness and self.importance_weight and self.temperature) or not ids.numel():
+        if not self.temperature:  # T -> 0: p_G and q ∝ p_G · h^β both collapse on the generator's argmax
+            return log_p.argmax(-1), None
+        ids = sample_tokens(log_q, 1.0, generator, self.method)
+        if not (self.needs_hardness and self.importance_weight) or not ids.numel():
             return ids, None
         ratio = (log_p.gather(1, ids[:, None]) - log_q.gather(1, ids[:, None]))[:, 0].exp()  # p_G / q, [M]
         return ids, ratio / ratio.mean()

@@ -15,7 +15,7 @@ copy:
   ``norm1`` + attention + layer scale, per-modality ``norm2_*`` + ``mlp_*`` experts, and a vision-language expert
   (``mlp_vl``) that takes every token of a multimodal input in the top layers.
 """
-from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -208,6 +208,10 @@ class MagnetoMultiwayBlock(nn.Module):
         self.drop = nn.Dropout(drop)
         self.drop_path_rate = drop_path_rate
 
+    def residual_out_weights(self) -> List[Tensor]:
+        """The weights closing the residual branches: every expert's ``self_attn.out_proj`` and ``ffn.fc2``."""
+        return [m.weight for m in self.self_attn.out_proj.children()] + [f.fc2.weight for f in self.ffn.children()]
+
     def forward(self, x: Tensor, spans: Spans, attn_mask: Optional[Tensor] = None, kv_cache=None) -> Tensor:
         """Tokens [B, N, C] -> [B, N, C]; ``spans`` route each token to its expert; ``kv_cache``: see attention."""
         y = self.drop(self.self_attn(self.self_attn_layer_norm(x, spans), spans, attn_mask, kv_cache))
@@ -257,6 +261,10 @@ class MoMEBlock(nn.Module):
         else:
             self.gamma_1 = self.gamma_2 = None
         self.drop_path_rate = drop_path_rate
+
+    def residual_out_weights(self) -> List[Tensor]:
+        """The weights closing the residual branches: the shared ``attn.proj`` and every expert's ``fc2``."""
+        return [self.attn.proj.weight] + [getattr(self, f'mlp_{name}').fc2.weight for name in self.expert_names]
 
     def _expert(self, name: str) -> Callable[[Tensor], Tensor]:
         norm, mlp = getattr(self, f'norm2_{name}'), getattr(self, f'mlp_{name}')

@@ -321,7 +321,9 @@ def trunc_normal_init_(tensor: Tensor, std: float = .02, mode: str = 'finetune')
 def rescale_blocks(blocks: nn.ModuleList, first_depth: int = 1) -> None:
     """The unilm ``fix_init_weight``: rescale the residual-branch output weights of each block.
 
-    The ``attn.proj`` and ``mlp.fc2`` weights of block ``k`` are divided by ``sqrt(2 * (first_depth + k))``.
+    The weights closing block ``k``'s two residual branches are divided by ``sqrt(2 * (first_depth + k))``: its
+    ``attn.proj`` and ``mlp.fc2``, or, for a block with several experts, every weight its
+    ``residual_out_weights()`` lists (the attention output and FFN output projections of each expert).
 
     Args:
         blocks: The blocks.
@@ -329,8 +331,10 @@ def rescale_blocks(blocks: nn.ModuleList, first_depth: int = 1) -> None:
     """
     with torch.no_grad():
         for k, blk in enumerate(blocks):
-            blk.attn.proj.weight.div_(math.sqrt(2.0 * (first_depth + k)))
-            blk.mlp.fc2.weight.div_(math.sqrt(2.0 * (first_depth + k)))
+            weights = blk.residual_out_weights() if hasattr(blk, 'residual_out_weights') else \
+                [blk.attn.proj.weight, blk.mlp.fc2.weight]
+            for weight in weights:
+                weight.div_(math.sqrt(2.0 * (first_depth + k)))
 
 
 def init_blocks(blocks: nn.Module, first_depth: int = 1, mode: str = 'finetune', std: float = .02) -> None:

@@ -9,9 +9,10 @@ exactly the same function on ciphertext. Each one has a documented input range; 
 - :class:`THEXSoftmax`: ``S(x)_i = n(x_i) * T(sum_j n(x_j))`` with ``n(x) = ReLU((x / 2 + 1) ** 3)`` and ``T`` a small
   learned ReLU network approximating ``1 / s`` (fitted at construction on ``sum_range``, then trained with the
   model). Masks are multiplicative: masked keys get ``n = 0``.
-- :class:`THEXAffineNorm`: a learned affine map ``x @ W.T + b`` replacing LayerNorm (``full=True``, the
-  reimplementation's ``Linear(d, d)``, which can learn the mean subtraction) or ``x * w + b`` (``full=False``, the
-  paper's formula), initialised from the LayerNorm and obtained by distillation.
+- :class:`THEXAffineNorm`: a learned affine map ``x @ W.T + b`` replacing LayerNorm (``full=True``, the code of the
+  third-party sketch silencrown/THE-X-TenSeal, ``Linear(d, d)``, which can learn the mean subtraction) or
+  ``x * w + b`` (``full=False``, the diagonal form that sketch's docstring writes as ``x o gamma + beta``; the
+  paper's own formula could not be read), initialised from the LayerNorm and obtained by distillation.
 """
 import copy
 import math
@@ -231,8 +232,9 @@ class THEXAffineNorm(nn.Module):
 
     Args:
         normalized_shape: Feature width d.
-        full: ``x @ weight.T + bias`` with ``weight`` [d, d] (can learn the mean subtraction); False: ``x * weight +
-            bias`` with ``weight`` [d] (the paper's ``x o gamma + beta``).
+        full: ``x @ weight.T + bias`` with ``weight`` [d, d] (can learn the mean subtraction; the sketch's code);
+            False: ``x * weight + bias`` with ``weight`` [d] (the ``x o gamma + beta`` of the third-party sketch's
+            docstring, not read in the paper).
     """
 
     def __init__(self, normalized_shape: int, full: bool = True) -> None:

@@ -74,7 +74,8 @@ def convert_model(model: nn.Module, act: Optional[dict] = None, softmax: Optiona
         model: A beitmm model built from the shared layers (BEiT image classifier, text classifier).
         act: Activation replacing every ``nn.GELU`` (default ``dict(type='ReLU')``; or ``beitmm.THEXPolyGELU``).
         softmax: Softmax replacement set on every beitmm ``Attention`` (default ``dict(type='beitmm.THEXSoftmax')``).
-        norm: ``THEXAffineNorm`` options for every ``nn.LayerNorm`` (default ``dict(full=True)``).
+        norm: ``THEXAffineNorm`` options for every ``nn.LayerNorm`` (default ``dict(full=True)``). Every norm is
+            replaced (beitmm's scope; the paper's is open, see configs/the_x/README.md).
         tanh: Replacement of every ``nn.Tanh`` (the BERT pooler of ``TextClassifier``; default ReLU, a choice: THE-X
             names no replacement for it; the distillation adapts the pooler).
         inplace: Modify ``model`` itself (default: a deep copy).

@@ -9,9 +9,9 @@ model = dict(
         second_mean=[0., 0., 0.],  # tokenizer view in [0, 1]; the tokenizer applies map_pixels
         second_std=[255., 255., 255.],
         to_rgb=True),
-    # Generator: BEiT with a third of ViT-B's width (768 / 3 = 256, 4 heads of 64) and ViT-B's depth, fed the
-    # blockwise-masked view, trained with BEiT's masked token prediction. The paper's exact generator depth
-    # was not in the material available to us: 12 blocks is our choice (ELECTRA-style: same depth, smaller width).
+    # Generator: "a small trainable BEiT" [paper, abstract], fed the blockwise-masked view, trained with BEiT's masked
+    # token prediction. Its size is in the paper's Tables 13-15, which could not be read (configs/cim/README.md):
+    # a third of ViT-B's width (768 / 3 = 256, 4 heads of 64) at ViT-B's depth 12 is our choice (ELECTRA-style).
     generator=dict(
         type='beitmm.BEiT',
         arch=dict(embed_dims=256, num_layers=12, num_heads=4, feedforward_channels=1024),
@@ -32,7 +32,7 @@ model = dict(
     tokenizer=dict(type='beitmm.DALLETokenizer', encoder_checkpoint='pretrain/dall_e/encoder.pkl',
                    decoder_checkpoint='pretrain/dall_e/decoder.pkl', with_decoder=True),
     # Softmax temperature of the generator's sampling; 1.0 samples the plain output distribution (ELECTRA).
-    # The paper's value was not in the material available to us.
+    # Our choice: the paper's value (Tables 13-15) could not be read.
     temperature=1.0,
     # Enhancer: BEiT-B in the BEiT pretraining layout (shared relative position bias, layer scale 0.1,
     # drop path 0.1) but without mask token: it only ever sees real (corrupted) images.
@@ -51,7 +51,7 @@ model = dict(
         init_mode='pretrain'),  # trained from scratch: BEiT's pretraining init
     enhancer_mean=(0.5, 0.5, 0.5),  # enhancer input normalisation on the [0, 1] scale (BEiT: 0.5 / 0.5)
     enhancer_std=(0.5, 0.5, 0.5),
-    # ResPix: every original pixel, normalised in a sliding 9x9 window (window size is our choice: the
-    # paper's value was not in the material available to us), MSE over all pixels.
+    # ResPix: every original pixel [paper, abstract], normalised in a sliding 9x9 window, MSE over all pixels
+    # (normalisation, window size and loss are our choice: the paper's text and Tables 13-15 could not be read).
     head=dict(type='beitmm.CIMResPixHead', in_channels=768, encoder_stride=16, window_size=9, loss='mse',
               loss_weight=1.0))

@@ -2,8 +2,9 @@
 # Modeling"): the BEiT pretraining student (mask token, shared relative position bias, layer scale 0.1); linear
 # head to the teacher's dimensions on masked positions; targets = LayerNorm without affine of CLIP's last-layer
 # patch features; smooth-L1 loss. MaskDistill is this config of the unified algorithm.
-# No official code exists. Three values could not be checked against the paper's appendix (review F8) and are
-# CHOICES, each one config key away (configs/maskdistill/README.md):
+# The official code is TMLR supplementary material (OpenReview wmGlMhaBe0), not public on GitHub. Three values could
+# not be checked against it or the paper's appendix (review F8, P19) and are CHOICES, each one config key away
+# (configs/maskdistill/README.md; a fourth, the teacher size for a ViT-B student, is listed there):
 #   - teacher layer: after ln_post and proj (512-d, as BEiT v2's CLIP teacher for VQ-KD); the public port that
 #     reaches 84.8 (drkostas/MaskDistill-PyTorch) takes the last block before ln_post (768-d):
 #     teacher.with_ln_post=False, teacher.with_proj=False, head.out_channels=768 (maskdistill_clip-b16-768d_*.py);

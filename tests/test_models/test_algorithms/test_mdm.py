@@ -135,3 +135,34 @@ def test_whole_model_checkpoint_keeps_the_heads_through_the_converter():
     converted = convert_state_for_model(other, state)  # the path of load_from / resume (CheckpointConvertHook)
     assert {k for k in state if k.startswith(('mim_head.', 'mlm_head.'))} <= set(converted)
     torch.testing.assert_close(converted['mim_head.fc.weight'], state['mim_head.fc.weight'])
+
+
+def test_vlbeit_config_masks_the_pair_image_and_the_switch_restores_text_only():
+    from mmengine.config import Config
+
+    from beitmm.testing.shrink import config_path
+    cfg = Config.fromfile(config_path('vlbeit/vlbeit-b_pretrain.py'))
+    assert cfg.model.pair_mim is True  # review P7: the best evidence found (configs/vlbeit/README.md)
+    masks = [s for s in cfg.train_dataloader.dataset.sources.pair.pipeline if s.type.endswith('BlockwiseMaskGenerator')]
+    assert [(m.input_size, m.num_masking_patches) for m in masks] == [(14, 78)]  # 40% of the 196 patches
+    model = _model('vlbeit').eval()
+    pair = model.data_preprocessor(stream_batch(streams=('pair', )), True)['pair']
+    out = model(pair=pair)
+    # by hand: the pair's masked patches (VL-BEiT orders [text; cls; patches]) -> MIM head -> CE with their codes
+    img, ids, mask = pair['img'], pair['masked_text_ids'], pair['mask'].flatten(1)
+    hidden = model.backbone(image=img, text=ids, text_padding_mask=pair['padding_mask'], image_mask=mask)[-1]
+    patches = hidden[:, ids.shape[1] + 1:]
+    codes = model.target_generator.tokenize(img).flatten(1)
+    torch.testing.assert_close(out['pair_mim'], F.cross_entropy(model.mim_head.fc(patches[mask]), codes[mask]))
+    torch.testing.assert_close(out['loss_pair'], out['pair_mim'] + out['pair_mlm'])
+    # the text is predicted without the masked patches ...
+    changed = dict(pair, img=img.clone())
+    grid = pair['mask'].repeat_interleave(16, 1).repeat_interleave(16, 2)[:, None].expand_as(img)
+    changed['img'][grid] = 20.  # new content in the masked patches only
+    torch.testing.assert_close(model(pair=changed)['pair_mlm'], out['pair_mlm'])
+    # ... and with pair_mim=False the backbone gets the whole image and only the text is predicted
+    text_only = _model('vlbeit', pair_mim=False).eval()
+    seen = []
+    forward = text_only.backbone.forward
+    text_only.backbone.forward = lambda *a, **k: seen.append(k.get('image_mask')) or forward(*a, **k)
+    assert set(text_only(pair=pair)) == {'loss_pair', 'pair_mlm', 'acc_pair_text'} and seen == [None]

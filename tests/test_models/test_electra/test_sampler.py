@@ -49,6 +49,18 @@ def test_plain_is_the_generator_distribution_without_gradient_and_argmax_at_zero
     torch.testing.assert_close(flat[1], torch.ones(5))
 
 
+def test_zero_temperature_is_the_generators_argmax_in_hardness_mode():
+    # P's argmax is token 0 (0.4); q ∝ p·h = [.04 .03 .01 .2 .1 .1] / 0.48 has its argmax at token 3
+    logits, hardness = P.log()[None].expand(4, -1), H[None].expand(4, -1)
+    ids, weights = ReplacementSampler(mode='hardness', temperature=0.)(logits, hardness)
+    assert ids.tolist() == [0] * 4 and weights is None
+    # the limit T = 0 stands for: at T = 0.01, q ∝ P^100 · H gives token 3 (0.1 / 0.4)^100 · 20 ≈ 1e-59 of token 0
+    log_q = ReplacementSampler(mode='hardness', temperature=0.01).proposal(logits, hardness)[1]
+    assert log_q.exp()[0, 0] > 1 - 1e-6
+    with pytest.raises(ValueError, match='hardness head'):
+        ReplacementSampler(mode='hardness', temperature=0.)(logits)
+
+
 def test_global_stream_draws_repeat_under_the_same_torch_seed():
     logits = torch.randn(64, 9)
     torch.manual_seed(5)
