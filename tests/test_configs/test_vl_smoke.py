@@ -13,7 +13,7 @@ from beitmm.testing.vl import shrink_vl_config
 VQA = ['beit3/beit3-b_vqav2.py', 'vlmo/vlmo-b_vqav2.py']
 NLVR2 = ['beit3/beit3-b_nlvr2.py', 'vlmo/vlmo-b_nlvr2.py']
 RETRIEVAL = ['beit3/beit3-b_coco-retrieval.py', 'beit3/beit3-b_flickr30k-retrieval.py',
-             'vlmo/vlmo-b_coco-retrieval.py', 'vlmo/vlmo-b_flickr30k-retrieval.py']
+             'vlmo/vlmo-b_coco-retrieval.py']
 LARGE = ['beit3/beit3-l_coco-captioning.py', 'beit3/beit3-l_vqav2.py', 'beit3/beit3-l_nlvr2.py',
          'beit3/beit3-l_coco-retrieval.py', 'beit3/beit3-l_flickr30k-retrieval.py']
 
