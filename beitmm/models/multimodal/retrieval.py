@@ -35,7 +35,7 @@ class DualEncoderRetriever(VLBaseModel):
         max_text_len: Caption tokens (BEiT-3: 64; VLMo: 40).
         logit_scale_init: Initial temperature 1/T (log is learned; BEiT-3: 1/0.07).
         rerank_topk: > 0: re-rank each query's top-k by the fusion encoder's ITM log-probability (beitmm's own
-            protocol, VLMo-backbone only; VLMo's reported recalls are the dual encoder's, ``rerank_topk=0``).
+            protocol; VLMo's reported recalls are the dual encoder's, ``rerank_topk=0``).
         itm_loss_weight: Weight of an ITM loss with ITC-sampled hard negatives (needed to train the re-ranker).
         gather_grad: Gather the features with gradients (BEiT-3's ``ClipLoss``) or without (VLMo's
             ``compute_irtr``); None: the backbone family's own (see :mod:`.contrastive`).

@@ -1,6 +1,8 @@
 # VLMo pretraining optimisation (unilm vlmo/vlmo/config.py + vlmo_utils.set_schedule): AdamW (0.9, 0.98), eps 1e-8,
 # weight decay 0.01, linear (polynomial power 1) decay to 0 after warm-up, 200k steps with 2.5k warm-up steps (the
-# README's ``step200k``), fp16, batch 1024 (e.g. 32 GPUs x 32). Also VL-BEiT's schedule (configs/vlbeit).
+# README's ``step200k``), fp16, batch 1024 (e.g. 32 GPUs x 32: per-rank counts x GPUs, where VLMo accumulates
+# gradients up to batch_size, run.py:100-102,143; its ITC / ITM then see the per-step gathered batch). Warm-up from
+# 1e-3 x lr (VLMo: 0; mmengine's LinearLR needs a factor > 0). Also VL-BEiT's schedule (configs/vlbeit).
 # No weight decay by VLMo's name rules (vlmo_utils.py:222-232): a parameter whose name contains one of these
 # substrings; the others are decayed whatever their shape (the merged table, q_bias / v_bias and every bias are
 # exempt by 'bias'; norm2_{text,imag,vl}.weight, gamma_1 / gamma_2, cls_token, token types and the logit scales are
