@@ -80,8 +80,12 @@ def check_complete(report: ConversionReport, provided: Mapping[str, torch.Tensor
     if backbone_prefix:
         required_modules.add(backbone_prefix.rstrip('.'))
     fresh = sorted({_top_module(k, backbone_prefix) for k in needed} - required_modules)
-    if fresh and backbone_prefix:
-        report.notes.append(f'not in the checkpoint, initialised by the model: {", ".join(fresh)}')
+    if backbone_prefix:
+        carried = sorted(required_modules - {backbone_prefix.rstrip('.')})
+        if carried:
+            report.notes.append(f'taken from the checkpoint beside the backbone: {", ".join(carried)}')
+        if fresh:
+            report.notes.append(f'not in the checkpoint, initialised by the model: {", ".join(fresh)}')
     logger = MMLogger.get_current_instance()
     print_log(f'Loaded {source}:\n{report.table()}', logger=logger)
     if report.reinitialised:
@@ -155,7 +159,8 @@ def load_pretrained_backbone(backbone: nn.Module, checkpoint: Union[str, Mapping
 
 def convert_state_for_model(model: nn.Module, state: Mapping[str, torch.Tensor], backbone_prefix: str = 'backbone.',
                             source: str = 'checkpoint',
-                            shapes: Optional[Mapping[str, Sequence[int]]] = None) -> Dict[str, torch.Tensor]:
+                            shapes: Optional[Mapping[str, Sequence[int]]] = None,
+                            fresh: Sequence[str] = ()) -> Dict[str, torch.Tensor]:
     """Convert a state dict to ``model``'s layout, log the table, fail on missing weights.
 
     Args:
@@ -165,6 +170,9 @@ def convert_state_for_model(model: nn.Module, state: Mapping[str, torch.Tensor],
         source: Name of the checkpoint for messages.
         shapes: The model's state-dict shapes by key, when ``model.state_dict()`` does not show them (sharded
             FSDP parameters are flat views); default: read from ``model.state_dict()``.
+        fresh: Top-level modules (e.g. ``'vqa_classifier'``) left at the model's initialisation even when the
+            checkpoint has them, reported as re-initialised: task heads the official fine-tuning builds after
+            loading its pretrained file (VLMo's ``load_pretrained_weight``).
 
     Returns:
         State dict in ``model``'s layout (keys the model lacks are dropped).
@@ -187,23 +195,28 @@ def convert_state_for_model(model: nn.Module, state: Mapping[str, torch.Tensor],
         target = replace(target, shapes={k[len(backbone_prefix):]: v for k, v in shapes.items()
                                          if k.startswith(backbone_prefix)})
     converted, report = converter.convert_model(dict(state), shapes, backbone_prefix, target)
+    for key in [k for k in converted if _top_module(k, backbone_prefix) in fresh]:
+        del converted[key]
+        report.reinitialised.append((key, 'task head built after the pretrained weights are loaded (official '
+                                          'fine-tuning start): model initialisation'))
     check_complete(report, converted, used, source, backbone_prefix)
     return converted
 
 
-def load_model_checkpoint(model: nn.Module, checkpoint: Union[str, Mapping],
-                          backbone_prefix: str = 'backbone.') -> Dict[str, torch.Tensor]:
+def load_model_checkpoint(model: nn.Module, checkpoint: Union[str, Mapping], backbone_prefix: str = 'backbone.',
+                          fresh: Sequence[str] = ()) -> Dict[str, torch.Tensor]:
     """Convert a checkpoint of any supported layout to ``model``'s keys and load it.
 
     Args:
         model: Whole model (classifier, segmentor or pretraining algorithm).
         checkpoint: Path or loaded checkpoint / state dict.
         backbone_prefix: Where the backbone sits in ``model``.
+        fresh: Top-level modules kept at the model's initialisation (see :func:`convert_state_for_model`).
 
     Returns:
         The converted state dict that was loaded.
     """
     source = checkpoint if isinstance(checkpoint, str) else 'checkpoint'
-    converted = convert_state_for_model(model, read_state_dict(checkpoint), backbone_prefix, source)
+    converted = convert_state_for_model(model, read_state_dict(checkpoint), backbone_prefix, source, fresh=fresh)
     model.load_state_dict(converted, strict=False)
     return converted

@@ -3,9 +3,12 @@
 Sources recognised:
 
 - official VLMo files (microsoft/unilm ``vlmo/``, any of the ``state_dict`` / ``module`` / ``model`` wrappers,
-  DeepSpeed ``module.`` prefixes): the backbone keys are VLMo's own and copied; task heads (``pooler``, ``itc_*``,
-  ``logit_*scale``, ``mlm_score``, ``itm_score``, ``vqa_classifier``, ``nlvr2_classifier``) are dropped and
-  reported. NLVR2's three token types fit a two-type model (first two rows) and vice versa (the new image type
+  DeepSpeed ``module.`` prefixes): the backbone keys are VLMo's own and copied; its task heads (``pooler``,
+  ``itc_*``, ``logit_*scale``, ``mlm_score``, ``itm_score``, ``vqa_classifier``, ``nlvr2_classifier``) are dropped
+  and reported by a backbone conversion, copied by a whole-model one where the model has them (VLMo's fine-tuning
+  start: ``VLBaseModel(pretrained_heads=True)``; VLMo pretraining). A beitmm checkpoint of the tied MLM head (no
+  ``mlm_score.decoder.weight``) gives the untied decoder its word embedding, which is the head it was. NLVR2's three
+  token types fit a two-type model (first two rows) and vice versa (the new image type
   copies type 1, as VLMo's NLVR2 set-up does); the unused BERT position table is cut to ``max_text_len`` as VLMo
   does;
 - stage-2 (text-only) checkpoints: no VL expert (``mlp_vl`` / ``norm2_vl``); reported as initialised by the model,
@@ -14,7 +17,12 @@ Sources recognised:
   (``convert_to_textpt_ckpt``): ``mlp`` -> ``mlp_imag``, ``norm2`` -> ``norm2_imag``, ``transformer.`` prefix,
   per-layer tables (a shared one is expanded first) concatenated per layer into the image rows of the merged
   table; its text and cross rows keep VLMo's initialisation (0). Language / VL experts and text embeddings are
-  reported as initialised by the model.
+  reported as initialised by the model. A per-token final ``norm`` (pretraining files) becomes
+  ``transformer.norm``; a mean-pooling norm (unilm / timm ``fc_norm``, HF ``pooler.layernorm``, mmpretrain
+  ``ln2``) does not: VLMo's converter keeps it as ``transformer.fc_norm``, which ``load_state_dict(strict=False)``
+  ignores, so ``transformer.norm`` stays at its init (LayerNorm 1 / 0), reported as re-initialised. (A beitmm
+  classifier checkpoint stores its pooling norm as ``norm`` and cannot be told apart: start from a pretraining
+  or an official file.)
 
 The image part of the merged relative position table is resized to the model's patch grid with BEiT's geometric
 method (:func:`resize_vlmo_table`, also used by the model for other input sizes at run time).
@@ -48,6 +56,11 @@ _FRESH_FROM_BEIT = [(re.compile(r'\.(mlp|norm2)_text\.'), 'language expert: BEiT
                     (_VL, 'VL expert: BEiT has none (VLMo stage 3 trains it)'),
                     (re.compile(r'^(text_embeddings|token_type_embeddings)\.'), 'text / token-type embeddings: BEiT '
                      'has none')]
+# BEiT's mean-pooling norm by layout (before renaming); VLMo's stage-1 start leaves transformer.norm at its init
+_POOLING_NORM = dict(unilm=r'^fc_norm\.', timm=r'^fc_norm\.', beitmm=r'^fc_norm\.', mmpretrain=r'^ln2\.',
+                     mmseg=r'^ln2\.', hf=r'^((beit|data2vec_vision)\.)?pooler\.layernorm\.')
+FINAL_NORM = ('transformer.norm.weight', 'transformer.norm.bias')
+DECODER, WORDS = 'mlm_score.decoder.weight', 'text_embeddings.word_embeddings.weight'
 _OTHER_FAMILIES = [(re.compile(r'(^|\.)encoder\.layers\.\d+\.|(^|\.)(text_embed|vision_embed)\.|\.attn\.norm\.'),
                     'a BEiT-3 checkpoint: load it into beitmm.BEiT3')]
 
@@ -183,8 +196,11 @@ def _from_beit(state: Mapping[str, Tensor], target: ConversionTarget) -> Tuple[S
     except ValueError as err:
         raise ValueError(f'not a VLMo checkpoint (no transformer.blocks.N. keys) nor a BEiT one (VLMo\'s stage-1 '
                          f'initialisation): first keys {list(state)[:5]}') from err
-    beit, renamed, dropped = to_beitmm_layout(state, fmt)
+    pooling = [k for k in state if re.match(_POOLING_NORM[fmt], k)]
+    beit, renamed, dropped = to_beitmm_layout({k: v for k, v in state.items() if k not in pooling}, fmt)
     report = ConversionReport(f'beit ({fmt}) as VLMo stage-1 init', renamed, dropped=dropped)
+    report.dropped += [(k, "BEiT's mean-pooling norm: VLMo's convert_to_textpt_ckpt maps it to transformer.fc_norm, "
+                           'which VLMo lacks (strict=False)') for k in pooling]
     table = _merge_beit_tables(beit, target, report)
     out = {}
     for key, value in beit.items():
@@ -198,6 +214,10 @@ def _from_beit(state: Mapping[str, Tensor], target: ConversionTarget) -> Tuple[S
         out[TABLE] = table
     elif TABLE in target.shapes:
         report.reinitialised.append((TABLE, 'the BEiT checkpoint has no relative position tables'))
+    for key in FINAL_NORM:
+        if key in target.shapes and key not in out:
+            report.reinitialised.append((key, 'the BEiT checkpoint has no per-token final norm: VLMo leaves '
+                                              'transformer.norm at its init (LayerNorm 1 / 0)'))
     for key in target.shapes:
         why = next((w for p, w in _FRESH_FROM_BEIT if p.search(key)), None)
         if why and key not in out and key != POSITION_IDS:
@@ -256,5 +276,11 @@ class VLMoConverter(CheckpointConverter):
             rest = {k: v for k, v in backbone.items() if _HEADS.match(k)}
             backbone = {k: v for k, v in backbone.items() if not _HEADS.match(k)}
         bb_out, report = convert_vlmo_backbone(backbone, target, strict)
+        words = bb_out.get(WORDS)
+        if DECODER in shapes and DECODER not in rest and words is not None and any(k.startswith('mlm_score.')
+                                                                                   for k in rest):
+            rest = {**rest, DECODER: words}  # a tied head: its decoder was the word embedding
+            report.notes.append(f'{DECODER} from {WORDS}: the checkpoint has a tied MLM head (beitmm before the '
+                                "untied VLMo head), whose decoder is the word embedding")
         out = report.whole_model(bb_out, rest, shapes, backbone_prefix, own)
         return out, report

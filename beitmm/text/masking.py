@@ -68,7 +68,7 @@ def num_to_mask(num_candidates: int, ratio: float) -> int:
 
 
 def select_tokens(num_tokens: int, candidates: Sequence[int], ratio: float, words: Optional[Sequence[int]] = None,
-                  generator: Optional[torch.Generator] = None) -> Tensor:
+                  generator: Optional[torch.Generator] = None, budget: Optional[int] = None) -> Tensor:
     """Choose the positions to predict: ``num_to_mask`` uniformly random tokens, or whole words.
 
     Whole words (``words`` given: the word number of every candidate) follow HF ``DataCollatorForWholeWordMask``:
@@ -81,12 +81,13 @@ def select_tokens(num_tokens: int, candidates: Sequence[int], ratio: float, word
         ratio: Fraction of the candidates to predict.
         words: Word id of each candidate (same length as ``candidates``), or None for token-level masking.
         generator: Random generator (default: torch's global one).
+        budget: Tokens to predict; None: ``num_to_mask(len(candidates), ratio)``.
 
     Returns:
         Bool [num_tokens], True at the chosen positions.
     """
     chosen = torch.zeros(num_tokens, dtype=torch.bool)
-    budget = num_to_mask(len(candidates), ratio)
+    budget = num_to_mask(len(candidates), ratio) if budget is None else min(budget, len(candidates))
     if budget == 0:
         return chosen
     cand = torch.as_tensor(list(candidates), dtype=torch.long)

@@ -1,6 +1,7 @@
 # VLMo base fine-tuned on NLVR2 (vlmo/config.py task_finetune_nlvr2_base_image384): 384 px, total batch 128,
 # 10 epochs with 10% warm-up then linear decay to 0, AdamW lr 5e-5, drop path 0.1, no head lr multiplier; two
-# fusion passes with image token types 1 and 2 (token type 2 starts as a copy of 1). Reported: 83.3 test-P.
+# fusion passes with image token types 1 and 2 (token type 2 starts as a copy of 1), the pooler from the pretrained
+# file, nlvr2_classifier from its init (../_base_/models/vlmo-b_vl.py). Reported: 83.3 test-P.
 _base_ = [
     '../_base_/models/vlmo-b_vl.py', '../_base_/datasets/nlvr2.py',
     '../_base_/schedules/vlmo_finetune_adamw_linear.py', '../_base_/default_runtime.py'

@@ -3,6 +3,8 @@
 # work_dirs/.../iter_*.pth or epoch_*.pth as is) or the official beit_base_patch16_224_pt22k_ft22kto1k.pth the VLMo
 # README starts from. It is loaded by model.init_cfg through the 'vlmo' converter (BEiT mlp / norm2 -> the vision
 # expert mlp_imag / norm2_imag, the per-layer tables -> the image rows of the merged table): no offline conversion.
+# The final transformer.norm takes a per-token final norm (BEiT pretraining files) but not the mean-pooling fc_norm
+# of fine-tuned files such as the README's: VLMo's convert_to_textpt_ckpt leaves it at its init (LayerNorm 1 / 0).
 # Frozen as VLMo's run.py: everything except text_embeddings, token_type_embeddings, mlp_text, norm2_text, the MLM
 # head, the merged relative position table and the final transformer.norm; i.e. the attention, norm1, gamma_1 /
 # gamma_2, the vision experts, the patch embedding and the cls token (logged at start). A checkpoint without the

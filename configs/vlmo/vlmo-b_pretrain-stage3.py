@@ -5,13 +5,15 @@
 # (whole model: the MLM head too); its VL experts (mlp_vl / norm2_vl of layers 10-11) are not in it and start from
 # the model's random init, as VLMo does (it loads with strict=False and copies neither the language nor the vision
 # expert). COCO + VG + SBU + GCC pairs, 40 tokens, batch 1024, lr 2e-4, 200k steps.
-# Gathers: ITC all-gathers the features with gradients (beitmm's DualEncoderRetriever / open_clip), VLMo gathers
-# without gradient with the local features first (choice: same loss value, gradients also through the others).
+# Gathers as VLMo's compute_itc (objectives.py:194-262): the other ranks' features without gradient, the loss over
+# the whole gathered batch (gather_grad=False: on W GPUs the contrastive encoder gradient is 1/W of the global
+# loss's, the temperatures' full). The MLM head's decoder is its own weight (VLMo's heads.MLMHead, not tied).
 _base_ = ['./vlmo-b_pretrain-stage2.py']
 model = dict(
     backbone=dict(max_text_len=40, vlffn_start=10),
     loss_weights=dict(_delete_=True, itc=1., itm=1., mlm=1.),
     mlm_scale=0.25,
+    gather_grad=False,
     trainable=None,
     init_cfg=dict(checkpoint='work_dirs/vlmo-b_pretrain-stage2/iter_200000.pth'))
 train_dataloader = dict(dataset=dict(counts=dict(image=0, text=0, pair=32)))

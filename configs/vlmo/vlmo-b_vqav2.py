@@ -1,6 +1,7 @@
 # VLMo base fine-tuned on VQAv2 (vlmo/config.py task_finetune_vqa_base_image480): 480 px, total batch 128, 10 epochs
 # with 10% warm-up then linear decay to 0, AdamW lr 3e-5 (0.9, 0.98), weight decay 0.01, drop path 0.15, head lr x20
-# (lr_mult on vqa_classifier), RandAugment, BCE x 3129 on ViLT soft scores; the pooler reads the text [CLS].
+# (lr_mult on vqa_classifier), RandAugment, BCE x 3129 on ViLT soft scores; the pooler reads the text [CLS] and
+# starts from the pretrained file's, vqa_classifier from its init (../_base_/models/vlmo-b_vl.py).
 # Reported: 76.6 test-dev (vlmo/README.md).
 _base_ = [
     '../_base_/models/vlmo-b_vl.py', '../_base_/datasets/vqav2.py',

@@ -193,3 +193,51 @@ def test_wrong_family_and_wrong_arch_stop_with_a_clear_message():
     other_text_table = _random_state(_vlmo(rel_pos_text_len=T + 1))
     with pytest.raises(ValueError, match='rel_pos_text_len'):
         load_pretrained_backbone(_vlmo(), other_text_table)
+
+
+def _vlmo_convert_to_textpt(state):
+    """VLMo's ``convert_to_textpt_ckpt`` (vlmo_module.py:16-54), tables aside.
+
+    Keys with 'mlp' -> 'mlp_imag', with 'norm2' -> 'norm2_imag', every key prefixed 'transformer.'; VLMo then loads
+    with strict=False (:336).
+    """
+    out = {}
+    for key, value in state.items():
+        if 'relative_position_bias_table' in key:
+            continue
+        if 'mlp' in key:
+            key = key.replace('mlp', 'mlp_imag')
+        elif 'norm2' in key:
+            key = key.replace('norm2', 'norm2_imag')
+        out['transformer.' + key] = value
+    return out
+
+
+@pytest.mark.parametrize('layout', ['unilm-finetuned', 'unilm-pretraining', 'hf-finetuned', 'mmpretrain-avg'])
+def test_beit_start_fills_what_vlmos_converter_fills_and_no_pooling_norm(layout):
+    """Review V3: BEiT's mean-pooling norm (fc_norm) is not VLMo's final norm, which then stays at its init."""
+    pretraining = layout == 'unilm-pretraining'
+    unilm = ckpt_fakes.official(mask_token=True, lm_head=True) if pretraining else ckpt_fakes.official(
+        fc_norm=True, head=10)
+    state = dict(unilm)
+    if layout == 'hf-finetuned':
+        state = ckpt_fakes.to_hf(unilm)  # the pooling norm is beit.pooler.layernorm
+    elif layout == 'mmpretrain-avg':
+        state = ckpt_fakes.to_openmmlab(unilm, 'ln2')
+    model = VLMo(arch=dict(ARCH, num_layers=2, feedforward_channels=128), img_size=64, vocab_size=VOCAB,
+                 rel_pos_text_len=T)
+    report = load_pretrained_backbone(model, state)
+    own = model.state_dict()
+    expected = _vlmo_convert_to_textpt(unilm)
+    filled = [k for k in expected if k in own]
+    assert len(filled) > 20
+    for key in filled:
+        torch.testing.assert_close(own[key], expected[key], msg=key)
+    if pretraining:  # unilm's pretraining files have the per-token norm: VLMo loads it
+        assert 'transformer.norm.weight' in filled
+    else:
+        assert not any(k.startswith('transformer.norm.') for k in filled)
+        assert torch.equal(own['transformer.norm.weight'], torch.ones(C))  # VLMo's init, LayerNorm(1, 0)
+        assert torch.equal(own['transformer.norm.bias'], torch.zeros(C))
+        assert {'transformer.norm.weight', 'transformer.norm.bias'} <= {k for k, _ in report.reinitialised}
+        assert any('mean-pooling norm' in why for _, why in report.dropped)

@@ -49,6 +49,12 @@ class MaskText(BaseTransform):
             ``beitmm.TextMaskedLM``; HF's collators draw each token with probability ``ratio``).
         whole_word: Mask whole words ('▁' starts a SentencePiece word, '##' continues a WordPiece one); words
             holding an unknown-token piece are left out, as the token-level masking leaves out that piece.
+        budget_over: ``'real'``: the budget above over the real tokens (beitmm). ``'padded'`` (whole words only):
+            VLMo's draw, HF ``DataCollatorForWholeWordMask`` on the padded ids (``vlmo/datamodules/
+            datamodule_base.py:57-65``, ``vlmo/datasets/base_dataset.py:114-120``): ``max(1, round(ratio *
+            max_len))`` tokens drawn by whole words among every position but [CLS] / [SEP] (each [PAD] a word of its
+            own), then picks on padding or special tokens dropped; same mean rate over full-length texts, short
+            texts get fewer (often none).
         mask_prob: Share of predicted tokens replaced by the mask id (0.8).
         random_prob: Share replaced by a random non-special id (0.1); the rest are kept.
         text_key: Key of the text in the results.
@@ -58,7 +64,7 @@ class MaskText(BaseTransform):
 
     def __init__(self, tokenizer: dict, max_len: int = 64, mask_ratio: float = 0.15, whole_word: bool = False,
                  mask_prob: float = 0.8, random_prob: float = 0.1, text_key: str = 'text',
-                 on_empty: str = 'skip') -> None:
+                 on_empty: str = 'skip', budget_over: str = 'real') -> None:
         if not 0 <= mask_ratio < 1:
             raise ValueError(f'MaskText: mask_ratio must be in [0, 1), got {mask_ratio}')
         if not (0 <= mask_prob and 0 <= random_prob and mask_prob + random_prob <= 1):
@@ -66,6 +72,10 @@ class MaskText(BaseTransform):
                              f'{mask_prob}, {random_prob}')
         if on_empty not in ('skip', 'error'):
             raise ValueError(f"MaskText: on_empty must be 'skip' or 'error', got {on_empty!r}")
+        if budget_over not in ('real', 'padded') or budget_over == 'padded' and not whole_word:
+            raise ValueError(f"MaskText: budget_over must be 'real' or 'padded' (whole_word=True only: VLMo's "
+                             f'whole-word collator), got {budget_over!r} with whole_word={whole_word}')
+        self.budget_over = budget_over
         self.tokenizer = TEXT_TOKENIZERS.build(tokenizer) if isinstance(tokenizer, dict) else tokenizer
         if not isinstance(max_len, int) or max_len < 3:
             raise ValueError(f'MaskText: max_len must be an int >= 3 (bos, a token, eos), got {max_len!r}')
@@ -129,14 +139,17 @@ class MaskText(BaseTransform):
                                          self.max_len, 'warn', 'max_length')
         ids, padding = batch['input_ids'][0], batch['padding_mask'][0]  # [L]
         n = min(len(plain), self.max_len - 2)  # real pieces kept (between bos and eos)
-        candidates = [1 + i for i in range(n) if int(ids[1 + i]) not in self.special]
         words = self._words(text, len(plain))
-        cand_words = None
-        if words is not None:  # a word with a special piece (an unknown character) is not predicted at all
-            spoiled = {words[i] for i in range(n) if int(ids[1 + i]) in self.special}
-            candidates = [c for c in candidates if words[c - 1] not in spoiled]
-            cand_words = [words[c - 1] for c in candidates]
-        chosen = select_tokens(self.max_len, candidates, self.mask_ratio, cand_words)
+        if self.budget_over == 'padded':
+            chosen = self._padded_draw(ids, words, n)
+        else:
+            candidates = [1 + i for i in range(n) if int(ids[1 + i]) not in self.special]
+            cand_words = None
+            if words is not None:  # a word with a special piece (an unknown character) is not predicted at all
+                spoiled = {words[i] for i in range(n) if int(ids[1 + i]) in self.special}
+                candidates = [c for c in candidates if words[c - 1] not in spoiled]
+                cand_words = [words[c - 1] for c in candidates]
+            chosen = select_tokens(self.max_len, candidates, self.mask_ratio, cand_words)
         keep = 1 - self.mask_prob - self.random_prob
         results['text_ids'] = ids
         results['padding_mask'] = padding
@@ -145,9 +158,19 @@ class MaskText(BaseTransform):
         results['mlm_labels'] = torch.where(chosen, ids, torch.full_like(ids, IGNORE_INDEX))
         return results
 
+    def _padded_draw(self, ids: torch.Tensor, words: list, n: int) -> torch.Tensor:
+        """VLMo's whole-word draw over the padded ids (``budget_over='padded'``): bool [max_len]."""
+        eos = n + 1  # [CLS] at 0, the real pieces, [SEP], then padding
+        candidates = [i for i in range(1, self.max_len) if i != eos]
+        last = words[n - 1] if n else 0
+        cand_words = [words[i - 1] if i <= n else last + i for i in candidates]  # each [PAD] its own word
+        budget = max(1, int(round(self.max_len * self.mask_ratio)))
+        chosen = select_tokens(self.max_len, candidates, self.mask_ratio, cand_words, budget=budget)
+        return chosen & ~torch.isin(ids, torch.tensor(self.special))  # picks on [PAD] / [UNK] dropped
+
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(tokenizer={self.tokenizer!r}, max_len={self.max_len}, '
-                f'mask_ratio={self.mask_ratio}, whole_word={self.whole_word})')
+                f'mask_ratio={self.mask_ratio}, whole_word={self.whole_word}, budget_over={self.budget_over!r})')
 
 
 @TRANSFORMS.register_module()

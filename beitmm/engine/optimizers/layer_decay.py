@@ -29,7 +29,7 @@ from beitmm.registry import OPTIM_WRAPPER_CONSTRUCTORS
 # unilm's fine-tuning ``no_weight_decay()``; 1-D tensors (biases, norms, layer-scale gammas, q/v biases) are
 # always exempt. Per-layer relative position tables are decayed, as unilm does by default.
 DEFAULT_NO_DECAY_NAMES = ('pos_embed', 'cls_token')
-_KNOWN_KEYS = {'layer_decay_rate', 'custom_keys', 'no_decay_names'}
+_KNOWN_KEYS = {'layer_decay_rate', 'custom_keys', 'no_decay_names', 'no_decay_keys', 'no_decay_1d'}
 
 LayerDepthFn = Callable[[str], Tuple[int, int]]
 
@@ -71,7 +71,12 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
       ``decay_mult`` the weight decay. Weight decay that the no-decay rules set to 0 stays 0.
     - ``no_decay_names`` (Sequence[str], optional): a parameter whose dotted name has one
       of these components gets weight decay 0. Defaults to ``DEFAULT_NO_DECAY_NAMES``.
-      Parameters with ``ndim <= 1`` (biases, norms) always get weight decay 0.
+    - ``no_decay_keys`` (Sequence[str], optional): a parameter whose full name contains one of
+      these substrings gets weight decay 0 (VLMo's ``set_schedule`` rule, e.g. ``'bias'``,
+      ``'norm1.weight'``). Defaults to none.
+    - ``no_decay_1d`` (bool, optional): parameters with ``ndim <= 1`` (biases, norms, gammas)
+      get weight decay 0 (unilm's BEiT rule). Defaults to True; VLMo's name rules decay them
+      unless a name rule exempts them (False).
 
     Groups are ordered top layer first (so mmengine logs the nominal lr) and carry
     ``group_name`` (e.g. ``'layer_3_no_decay'``), ``layer_id``, ``lr_scale``, ``lr``,
@@ -99,6 +104,8 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             raise ValueError('LayerDecayOptimWrapperConstructor needs `lr` and `weight_decay` set '
                              f'explicitly in the optimizer config, got {self.optimizer_cfg}')
         self.no_decay_names = tuple(paramwise_cfg.get('no_decay_names', DEFAULT_NO_DECAY_NAMES))
+        self.no_decay_keys = tuple(paramwise_cfg.get('no_decay_keys', ()))
+        self.no_decay_1d = bool(paramwise_cfg.get('no_decay_1d', True))
         custom_keys = paramwise_cfg.get('custom_keys', {})
         # mmengine order: alphabetical, then longest first; the first substring match wins.
         self.custom_keys: Dict[str, dict] = dict(custom_keys)
@@ -116,7 +123,8 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         return next((k for k in self.sorted_custom_keys if k in name), None)
 
     def _is_no_decay(self, name: str, ndim: int) -> bool:
-        return ndim <= 1 or any(part in self.no_decay_names for part in name.split('.'))
+        return (self.no_decay_1d and ndim <= 1 or any(part in self.no_decay_names for part in name.split('.'))
+                or any(key in name for key in self.no_decay_keys))
 
     def add_params(self, params: List[dict], module: nn.Module, prefix: str = '', **kwargs) -> None:
         """Fill ``params`` with the layer-decay groups of the whole ``module``.

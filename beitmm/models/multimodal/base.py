@@ -12,6 +12,7 @@ import torch
 from mmengine.model import BaseModel
 from torch import Tensor
 
+from beitmm.checkpoint import load_model_checkpoint
 from beitmm.registry import MODELS, TEXT_TOKENIZERS
 
 DEFAULT_PREPROCESSOR = dict(type='mmpretrain.MultiModalDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3,
@@ -32,12 +33,20 @@ class VLBaseModel(BaseModel):
             ``beitmm.WordPieceTokenizer`` for VLMo's BERT ``vocab.txt``).
         max_text_len: Tokens per text, special tokens included (BEiT-3: 64, captioning 32; VLMo: 40).
         text_truncation: ``'warn'`` (cut with a counted warning), ``'error'`` or ``'silent'``.
+        pretrained_heads: The backbone's ``init_cfg=dict(type='Pretrained', checkpoint=...)`` file starts the whole
+            model: the task model's weights it holds under their names (VLMo: ``pooler``, ``itc_*_proj``,
+            ``logit_scale``, ``itm_score``) are taken too, except the :attr:`fresh_heads` classifiers, as VLMo's
+            ``load_pretrained_weight`` (``vlmo_module.py:173,229-336``: strict=False, before the classifiers are
+            built). None: the family's official start (VLMo / VL-BEiT yes; BEiT-3 no: the backbone only).
         data_preprocessor: Image normalisation (default: mean = std = 127.5, RGB).
         init_cfg: mmengine init config.
     """
 
+    fresh_heads: Tuple[str, ...] = ()  # task classifiers that always start from their init (see pretrained_heads)
+
     def __init__(self, backbone: dict, tokenizer: dict, max_text_len: int = 64, text_truncation: str = 'warn',
-                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+                 pretrained_heads: Optional[bool] = None, data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor or dict(DEFAULT_PREPROCESSOR), init_cfg=init_cfg)
         backbone = dict(backbone)
         if backbone.get('type', '').split('.')[-1] == 'BEiT3':
@@ -50,6 +59,31 @@ class VLBaseModel(BaseModel):
         self.max_text_len, self.text_truncation = max_text_len, text_truncation
         self.text_first = not hasattr(self.backbone, 'encoder')  # VLMo / VL-BEiT put the text first
         self.embed_dims = self.backbone.embed_dims
+        self.pretrained_heads = self.text_first if pretrained_heads is None else bool(pretrained_heads)
+
+    # ------------------------------------------------------------------ initialisation
+    def init_heads(self) -> None:
+        """Initialise the task heads (subclasses); runs after the backbone's init and before a whole-model start."""
+
+    def init_weights(self) -> None:
+        """Backbone init (or its pretrained file), task heads, then with ``pretrained_heads`` the file's task weights.
+
+        With ``pretrained_heads`` the backbone's Pretrained file is read once, through the backbone's converter, into
+        the whole model (:func:`beitmm.checkpoint.load_model_checkpoint`); its table says what was taken, what was
+        re-initialised (:attr:`fresh_heads`) and what the file lacks (initialised by the model).
+        """
+        cfg = getattr(self.backbone, 'init_cfg', None)
+        whole = (self.pretrained_heads and isinstance(cfg, dict) and cfg.get('type') == 'Pretrained'
+                 and cfg.get('prefix') in (None, 'backbone.'))
+        if whole:
+            self.backbone.init_cfg = None  # random init here; the file fills the whole model below
+        try:
+            super().init_weights()
+        finally:
+            self.backbone.init_cfg = cfg
+        self.init_heads()
+        if whole:
+            load_model_checkpoint(self, cfg['checkpoint'], fresh=self.fresh_heads)
 
     # ------------------------------------------------------------------ text
     def tokenize(self, texts: Sequence[str], max_length: Optional[int] = None) -> Tuple[Tensor, Tensor]:

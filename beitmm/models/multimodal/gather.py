@@ -23,14 +23,33 @@ class _GatherWithGrad(torch.autograd.Function):
         return grad.chunk(torch_dist.get_world_size(), dim=0)[torch_dist.get_rank()]
 
 
+def world_size() -> int:
+    """Ranks of the initialised default process group (1 without one)."""
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        return torch_dist.get_world_size()
+    return 1
+
+
 def gather_with_grad(x: Tensor) -> Tensor:
     """All-gather [b, C] from every rank into [world * b, C], gradients flowing back to each rank's part.
 
     Every rank must pass the same b (the training loaders drop the last incomplete batch or pad the sampler).
     """
-    if not (torch_dist.is_available() and torch_dist.is_initialized()) or torch_dist.get_world_size() == 1:
+    return x if world_size() == 1 else _GatherWithGrad.apply(x)
+
+
+def gather_keep_local(x: Tensor) -> Tensor:
+    """All-gather [b, C] into [world * b, C] in rank order, without gradient except through this rank's rows.
+
+    Every rank must pass the same b. VLMo puts the local rows first; the loss is the same in rank order.
+    """
+    world = world_size()
+    if world == 1:
         return x
-    return _GatherWithGrad.apply(x)
+    parts = [torch.empty_like(x) for _ in range(world)]
+    torch_dist.all_gather(parts, x.detach().contiguous())
+    parts[torch_dist.get_rank()] = x  # the only rows with a gradient
+    return torch.cat(parts, dim=0)
 
 
 def all_gather_concat(x: Tensor) -> Tensor:

@@ -43,10 +43,10 @@ class NLVR2Classifier(VLBaseModel):
             self.head_name = 'head'
             self.add_module(self.head_name, TwoLayerMLP(4 * C, 2 * C, 2))
         self.head_init_scale = (1.0 if self.text_first else 1e-3) if head_init_scale is None else head_init_scale
+        self.fresh_heads = (self.head_name, )  # VLMo builds nlvr2_classifier after loading (vlmo_module.py:187-201)
 
-    def init_weights(self) -> None:
-        """Backbone init (or checkpoint), then the head's init (x ``head_init_scale``)."""
-        super().init_weights()
+    def init_heads(self) -> None:
+        """The head's init (x ``head_init_scale``) and VLMo's pooler (a VLMo start file then fills the pooler)."""
         init_head(getattr(self, self.head_name), self.head_init_scale)
         if self.text_first:
             init_head(self.pooler)

@@ -1,44 +1,50 @@
 """Image-text retrieval with a dual encoder (BEiT-3 ``BEiT3ForRetrieval``, VLMo ``compute_irtr``).
 
-Training: symmetric contrastive loss of local features against features gathered from every rank with gradients
-(open_clip's ``ClipLoss`` with ``gather_with_grad``, which BEiT-3 uses), learnable unclamped ``logit_scale``.
-Evaluation: mmpretrain's ``RetrievalValLoop`` / ``RetrievalTestLoop`` collect ``mode='tensor'`` features of every
-image and every caption once (N + M forwards); :meth:`predict_all` scores them. VLMo can re-rank each query's
-top-k candidates with its fusion encoder and ITM head (``rerank_topk``), trained with ``itm_loss_weight``.
+Training: symmetric contrastive loss over the batch gathered from every rank (:mod:`.contrastive`: BEiT-3's
+``ClipLoss`` gathers with gradients, VLMo's ``compute_irtr`` without; each family's way by default), learnable
+unclamped ``logit_scale``. Evaluation: mmpretrain's ``RetrievalValLoop`` / ``RetrievalTestLoop`` collect
+``mode='tensor'`` features of every image and every caption once (N + M forwards); :meth:`predict_all` scores them
+(dual encoder: VLMo's ``compute_irtr_recall`` and BEiT-3's evaluation). ``rerank_topk`` adds beitmm's own protocol
+(not VLMo's: its ``compute_irtr_recall_with_rerank`` is never called, ``vlmo_utils.py:111-118``): each query's top-k
+re-scored by the fusion encoder's ITM log-probability, trained with ``itm_loss_weight``.
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine import dist
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
 from beitmm.registry import MODELS
 
 from .base import VLBaseModel
-from .gather import gather_by_id, gather_with_grad
+from .contrastive import contrastive_loss
+from .gather import gather_by_id
 from .heads import Pooler, Projection, init_head
 from .itm import hard_negative_itm_loss
 
 
 @MODELS.register_module()
 class DualEncoderRetriever(VLBaseModel):
-    """Contrastive dual encoder over a Multiway backbone, with optional ITM re-ranking (VLMo).
+    """Contrastive dual encoder over a Multiway backbone, with optional ITM re-ranking (beitmm's protocol).
 
     Args:
         backbone: ``beitmm.BEiT3`` (``normalize_output=True``, as unilm) or ``beitmm.VLMo`` config.
         tokenizer: Text tokenizer config.
         max_text_len: Caption tokens (BEiT-3: 64; VLMo: 40).
         logit_scale_init: Initial temperature 1/T (log is learned; BEiT-3: 1/0.07).
-        rerank_topk: > 0: re-rank each query's top-k with the fusion encoder's ITM score (VLMo's ``k_test``: 32).
+        rerank_topk: > 0: re-rank each query's top-k by the fusion encoder's ITM log-probability (beitmm's own
+            protocol; VLMo's reported recalls are the dual encoder's, ``rerank_topk=0``).
         itm_loss_weight: Weight of an ITM loss with ITC-sampled hard negatives (needed to train the re-ranker).
+        gather_grad: Gather the features with gradients (BEiT-3's ``ClipLoss``) or without (VLMo's
+            ``compute_irtr``); None: the backbone family's own (see :mod:`.contrastive`).
         **kwargs: ``VLBaseModel`` arguments.
     """
 
     def __init__(self, backbone: dict, tokenizer: dict, max_text_len: int = 64, logit_scale_init: float = 1 / 0.07,
-                 rerank_topk: int = 0, itm_loss_weight: float = 0., **kwargs) -> None:
+                 rerank_topk: int = 0, itm_loss_weight: float = 0., gather_grad: Optional[bool] = None,
+                 **kwargs) -> None:
         super().__init__(backbone, tokenizer, max_text_len, **kwargs)
         C = self.embed_dims
         if self.text_first:  # VLMo's names
@@ -47,14 +53,14 @@ class DualEncoderRetriever(VLBaseModel):
             self.vision_head, self.language_head = nn.Linear(C, C, bias=False), nn.Linear(C, C, bias=False)
         self.logit_scale = nn.Parameter(torch.tensor(float(logit_scale_init)).log())
         self.rerank_topk, self.itm_loss_weight = rerank_topk, itm_loss_weight
+        self.gather_grad = (not self.text_first) if gather_grad is None else gather_grad
         if rerank_topk or itm_loss_weight:
             self.pooler = Pooler(C, with_norm=not self.text_first)
             self.itm_score = Projection(C, 2)
             self.itm_score.fc = nn.Linear(C, 2)  # VLMo's ITMHead has a bias
 
-    def init_weights(self) -> None:
-        """Backbone init (or checkpoint), truncated-normal projections; ``logit_scale`` stays at its init."""
-        super().init_weights()
+    def init_heads(self) -> None:
+        """Truncated-normal projections; ``logit_scale`` stays at its init (a VLMo start file then fills them all)."""
         for name in ('itc_image_proj', 'itc_text_proj', 'vision_head', 'language_head', 'pooler', 'itm_score'):
             if hasattr(self, name):
                 init_head(getattr(self, name))
@@ -92,14 +98,12 @@ class DualEncoderRetriever(VLBaseModel):
         """Symmetric InfoNCE over the global batch (labels offset by rank), plus the optional ITM loss."""
         ids, pad = self.tokenize(self.texts_of(data_samples, 'text'))
         img, txt = self.image_features(images), self.text_features(ids, pad)  # [b, C] each
-        all_img, all_txt = gather_with_grad(img), gather_with_grad(txt)  # [world * b, C]
         scale = self.logit_scale.exp()
-        logits_i2t, logits_t2i = scale * img @ all_txt.t(), scale * txt @ all_img.t()  # [b, world * b]
-        labels = torch.arange(img.shape[0], device=img.device) + img.shape[0] * dist.get_rank()
-        losses = dict(loss_itc=(F.cross_entropy(logits_i2t, labels) + F.cross_entropy(logits_t2i, labels)) / 2)
+        itc = contrastive_loss(img, txt, scale, self.gather_grad)  # i2t / t2i: this rank's rows [b, world * b]
+        losses = dict(loss_itc=itc['loss'])
         if self.itm_loss_weight:
             losses['loss_itm'] = self.itm_loss_weight * hard_negative_itm_loss(
-                self.itm_logits, images, ids, pad, logits_i2t.detach(), logits_t2i.detach(), labels)
+                self.itm_logits, images, ids, pad, itc['i2t'].detach(), itc['t2i'].detach(), itc['labels'])
         losses['logit_scale'] = scale.detach()
         return losses
 

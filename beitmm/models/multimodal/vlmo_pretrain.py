@@ -9,9 +9,10 @@ the merged relative position table, the final ``transformer.norm``): attention, 
 ``dict(itc=1, itm=1, mlm=1)``): ITC on the dual-encoder paths plus the second ITC through the VL experts (VLMo's
 ``itc_vl_*`` and ``logit_vl_scale``; the loss is their mean), ITM with one hard negative text and image per pair
 drawn from the ITC similarities over the global batch (``hard_negative_itm_loss``), MLM on the fusion path (VLMo
-scales it by 0.25: ``mlm_scale``). The VL experts are missing from the stage-2 checkpoint and start from the
-model's random init, as VLMo does (``load_state_dict(strict=False)``; it copies neither the language nor the vision
-expert).
+scales it by 0.25: ``mlm_scale``). ITC gathers the features as VLMo does (``gather_grad=False``: without gradient,
+see :mod:`.contrastive`); the MLM head has its own decoder (``mlm_score.decoder``), as VLMo's. The VL experts are
+missing from the stage-2 checkpoint and start from the model's random init, as VLMo does
+(``load_state_dict(strict=False)``; it copies neither the language nor the vision expert).
 """
 import logging
 import re
@@ -20,7 +21,6 @@ from typing import Dict, List, Optional, Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine import dist
 from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from torch import Tensor
@@ -29,7 +29,7 @@ from beitmm.registry import MODELS
 
 from ..algorithms.mdm import mlm_loss
 from ..seq2seq.head import MLMHead, init_mlm_head
-from .gather import gather_with_grad
+from .contrastive import contrastive_loss
 from .heads import Pooler, Projection, init_head
 from .itm import hard_negative_itm_loss
 
@@ -56,6 +56,8 @@ class VLMoPretraining(BaseModel):
         trainable: When given, every parameter whose name contains none of these substrings is frozen (VLMo stage 2:
             :data:`VLMO_TEXT_STAGE_TRAINABLE`); the frozen set is logged at build time.
         logit_scale_init: Initial 1 / temperature of both ITC losses (VLMo: 1 / 0.07).
+        gather_grad: Gather the ITC features with gradients (BEiT-3 / open_clip) instead of VLMo's gather without
+            (default False, VLMo ``objectives.compute_itc``; see :mod:`.contrastive`).
         data_preprocessor: Default ``beitmm.MultiStreamDataPreprocessor`` (VLMo normalises with 0.5 / 0.5).
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH)``: a BEiT (stage 1), stage-2 or VLMo checkpoint loaded
             through the 'vlmo' converter into the whole model (heads of the same name are copied).
@@ -63,21 +65,22 @@ class VLMoPretraining(BaseModel):
 
     def __init__(self, backbone: dict, loss_weights: Dict[str, float], mlm_scale: float = 0.25,
                  trainable: Optional[Sequence[str]] = None, logit_scale_init: float = 1 / 0.07,
-                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+                 gather_grad: bool = False, data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor or dict(type='beitmm.MultiStreamDataPreprocessor'),
                          init_cfg=init_cfg)
         unknown = set(loss_weights) - set(OBJECTIVES)
         if unknown or not any(loss_weights.values()):
             raise ValueError(f'loss_weights {loss_weights}: keys among {OBJECTIVES}, at least one weight > 0')
         self.loss_weights = {k: float(loss_weights.get(k, 0.)) for k in OBJECTIVES}
-        self.mlm_scale = mlm_scale
+        self.mlm_scale, self.gather_grad = mlm_scale, gather_grad
         self.backbone = MODELS.build(backbone)
         if not hasattr(self.backbone, 'relative_position_bias_table'):
             raise ValueError('VLMoPretraining needs a beitmm.VLMo / beitmm.VLBEiT backbone')
         C, w = self.backbone.embed_dims, self.loss_weights
         if w['textmlm'] or w['mlm']:
             words = self.backbone.text_embeddings.word_embeddings
-            self.mlm_score = MLMHead(C, words)  # VLMo's name; BERT's head with the decoder tied to the embedding
+            self.mlm_score = MLMHead(C, words, tie=False)  # VLMo's name and untied decoder (heads.py MLMHead)
         if w['itc'] or w['itm']:  # ITM draws its negatives from the ITC similarities
             if self.backbone.vlffn_start >= self.backbone.num_layers:
                 raise ValueError('stage-3 ITC runs the second contrastive loss through the VL experts: build the '
@@ -152,12 +155,11 @@ class VLMoPretraining(BaseModel):
     def _cls(self, hidden: Tensor, proj: nn.Module) -> Tensor:
         return F.normalize(proj(hidden[:, 0]).float(), dim=-1)  # [B, C]: image cls or text [CLS] (first token)
 
-    def _itc(self, img: Tensor, txt: Tensor, scale: Tensor, labels: Tensor) -> Dict[str, Tensor]:
-        all_img, all_txt = gather_with_grad(img), gather_with_grad(txt)  # [world * b, C]
-        i2t, t2i = scale * img @ all_txt.t(), scale * txt @ all_img.t()  # [b, world * b]
-        loss = (F.cross_entropy(i2t, labels) + F.cross_entropy(t2i, labels)) / 2
+    def _itc(self, img: Tensor, txt: Tensor, scale: Tensor) -> Dict[str, Tensor]:
+        out = contrastive_loss(img, txt, scale, self.gather_grad)  # i2t / t2i: this rank's rows [b, world * b]
+        i2t, t2i, labels = out['i2t'].detach(), out['t2i'].detach(), out['labels']
         acc = ((i2t.argmax(1) == labels).float().mean() + (t2i.argmax(1) == labels).float().mean()) * 50
-        return dict(loss=loss, acc=acc.detach(), i2t=i2t.detach(), t2i=t2i.detach())
+        return dict(loss=out['loss'], acc=acc, i2t=i2t, t2i=t2i, labels=labels)
 
     def itm_logits(self, images: Tensor, ids: Tensor, padding: Tensor) -> Tensor:
         """ITM logits [B, 2] (no match, match) of pairs through the fusion encoder (pooled text [CLS])."""
@@ -171,18 +173,17 @@ class VLMoPretraining(BaseModel):
         if w['itc'] or w['itm']:
             vl_img, dual_img = self.backbone(image=img, vl_branch=True)  # image-only: V-FFN path and VL-FFN path
             vl_txt, dual_txt = self.backbone(text=ids, text_padding_mask=pad, vl_branch=True)
-            labels = torch.arange(img.shape[0], device=img.device) + img.shape[0] * dist.get_rank()
             itc = self._itc(self._cls(dual_img, self.itc_image_proj), self._cls(dual_txt, self.itc_text_proj),
-                            self.logit_scale.exp(), labels)
+                            self.logit_scale.exp())
             itc_vl = self._itc(self._cls(vl_img, self.itc_vl_image_proj), self._cls(vl_txt, self.itc_vl_text_proj),
-                               self.logit_vl_scale.exp(), labels)
+                               self.logit_vl_scale.exp())
             if w['itc']:
                 out['loss_itc'] = w['itc'] * (itc['loss'] + itc_vl['loss']) / 2
             out.update(itc_acc=itc['acc'], itc_vl_acc=itc_vl['acc'], logit_scale=self.logit_scale.exp().detach(),
                        logit_vl_scale=self.logit_vl_scale.exp().detach())
             if w['itm']:
                 loss, logits, target = hard_negative_itm_loss(self.itm_logits, img, ids, pad, itc['i2t'], itc['t2i'],
-                                                              labels, return_logits=True)
+                                                              itc['labels'], return_logits=True)
                 out['loss_itm'] = w['itm'] * loss
                 out['itm_acc'] = (logits.detach().argmax(-1) == target).float().mean() * 100
         if w['mlm']:

@@ -43,13 +43,13 @@ class VQAClassifier(VLBaseModel):
         self.pooler = Pooler(C, with_norm=not self.text_first)
         self.head_name = 'vqa_classifier' if self.text_first else 'head'
         self.add_module(self.head_name, mlp_classifier(C, 2 * C, num_labels))
+        self.fresh_heads = (self.head_name, )  # VLMo builds vqa_classifier after loading (vlmo_module.py:177-185)
         self.answers = list(answers) if answers is not None else None
         if self.answers is not None and len(self.answers) != num_labels:
             raise ValueError(f'{len(self.answers)} answers for num_labels={num_labels}')
 
-    def init_weights(self) -> None:
-        """Backbone init (or checkpoint), then unilm's truncated-normal init of pooler and head."""
-        super().init_weights()
+    def init_heads(self) -> None:
+        """Unilm's / VLMo's truncated-normal init of pooler and head (a VLMo start file then fills the pooler)."""
         init_head(self.pooler)
         init_head(getattr(self, self.head_name))
 

@@ -10,32 +10,44 @@ from torch import Tensor
 class MLMHead(nn.Module):
     """``transform.dense``, ``transform.LayerNorm``, ``bias``; the decoder weight is the word embedding (tied).
 
+    With ``tie=False`` the head owns a bias-free ``decoder`` Linear [V, dim] instead (VLMo's ``heads.MLMHead``
+    built without a weight, ``vlmo_module.py:140-142``: its files carry ``mlm_score.decoder.weight``).
+
     Args:
         dim: Width of the word embedding (the transform's output).
         word_embeddings: The encoder's token embedding [V, dim], shared as the output projection.
         eps: LayerNorm epsilon (BERT: 1e-12).
         in_dim: Width of the hidden states fed in; None: ``dim``. ELECTRA's generator (narrower than its embedding,
             HF ``generator_predictions.dense`` [E, C]) sets it.
+        tie: Use the word embedding as the output projection (BERT); False: an own ``decoder`` (VLMo).
     """
 
     def __init__(self, dim: int, word_embeddings: nn.Embedding, eps: float = 1e-12,
-                 in_dim: Optional[int] = None) -> None:
+                 in_dim: Optional[int] = None, tie: bool = True) -> None:
         super().__init__()
         self.transform = nn.Module()
         self.transform.dense = nn.Linear(in_dim or dim, dim)
         self.transform.LayerNorm = nn.LayerNorm(dim, eps=eps)
         self.bias = nn.Parameter(torch.zeros(word_embeddings.num_embeddings))
         self._words = [word_embeddings]  # a plain list: the embedding stays the backbone's parameter
+        if not tie:
+            self.decoder = nn.Linear(dim, word_embeddings.num_embeddings, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
         """Hidden [..., in_dim] -> logits [..., V]."""
         x = self.transform.LayerNorm(F.gelu(self.transform.dense(x)))
-        return F.linear(x, self._words[0].weight, self.bias)
+        weight = self.decoder.weight if hasattr(self, 'decoder') else self._words[0].weight  # [V, dim]
+        return F.linear(x, weight, self.bias)
 
 
 def init_mlm_head(head: MLMHead) -> None:
-    """BERT's init of the transform: truncated normal (0.02) dense, zero biases, LayerNorm 1 / 0."""
+    """BERT's init of the transform: truncated normal (0.02) dense, zero biases, LayerNorm 1 / 0.
+
+    An own decoder (``tie=False``) gets N(0, 0.02), VLMo's ``objectives.init_weights``.
+    """
     nn.init.trunc_normal_(head.transform.dense.weight, std=.02, a=-.04, b=.04)
+    if hasattr(head, 'decoder'):
+        nn.init.normal_(head.decoder.weight, std=.02)
     nn.init.zeros_(head.transform.dense.bias)
     nn.init.ones_(head.transform.LayerNorm.weight)
     nn.init.zeros_(head.transform.LayerNorm.bias)

@@ -115,3 +115,62 @@ def test_mask_text_empty_and_bad_settings():
         MaskText(tiny_tokenizer('wp'), mask_ratio=1.0)
     with pytest.raises(TypeError, match="'caption'"):
         MaskText(tiny_tokenizer('wp'), text_key='caption')(dict(text='a'))
+
+
+def _hf_whole_word_draw(tokens, ratio, rng):
+    """VLMo's draw over padded tokens; returns the predicted positions.
+
+    transformers 4.8.1 ``DataCollatorForWholeWordMask._whole_word_mask`` (data_collator.py:434-470) on the padded
+    tokens, then ``mask_tokens`` dropping special and padding picks (:490-496); VLMo pads first
+    (vlmo/datasets/base_dataset.py:114-120).
+    """
+    cand = []
+    for i, token in enumerate(tokens):
+        if token in ('[CLS]', '[SEP]'):
+            continue
+        if cand and token.startswith('##'):
+            cand[-1].append(i)
+        else:
+            cand.append([i])
+    rng.shuffle(cand)
+    budget, covered = min(512, max(1, int(round(len(tokens) * ratio)))), []
+    for group in cand:
+        if len(covered) >= budget:
+            break
+        if len(covered) + len(group) <= budget:
+            covered += group
+    return [i for i in covered if tokens[i] not in ('[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]')]
+
+
+@pytest.mark.parametrize('n', [5, 8, 20])
+def test_padded_budget_is_vlmos_whole_word_draw(n):
+    """Review V7: MaskText(budget_over='padded') draws as VLMo on 40-token captions of n one-piece words.
+
+    References: the hypergeometric law by hand (6 of the 38 non-[CLS] / [SEP] positions, n of them real) and VLMo's
+    draw transcribed.
+    """
+    import math
+    import random
+    t = MaskText(tiny_tokenizer('wp'), max_len=40, mask_ratio=0.15, whole_word=True, budget_over='padded')
+    words = [w for w in ('red', 'blue', 'circle', 'square', 'left', 'right', 'star', 'two') if
+             t.tokenizer.tokenize(w) == [w]]
+    text = ' '.join(words[i % len(words)] for i in range(n))
+    tokens = ['[CLS]'] + t.tokenizer.tokenize(text) + ['[SEP]'] + ['[PAD]'] * (38 - n)
+    assert len(tokens) == 40 and not any(p.startswith('##') for p in tokens)
+    draws, rng, ours, hf = 300, random.Random(0), [], []
+    for i in range(draws):
+        with seeded_random((0, 3, i)):
+            r = t(dict(text=text))
+        pred = r['mlm_labels'] != -100
+        assert not (pred & r['padding_mask']).any() and pred.sum() <= 6
+        ours.append(int(pred.sum()))
+        hf.append(len(_hf_whole_word_draw(tokens, 0.15, rng)))
+    mean, none = 6 * n / 38, math.comb(38 - n, 6) / math.comb(38, 6)  # hypergeometric: 6 draws, n real of 38
+    for counts in (ours, hf):
+        assert abs(sum(counts) / draws - mean) < 0.17  # about 3 standard errors
+        assert abs(sum(c == 0 for c in counts) / draws - none) < 0.08
+    real = MaskText(tiny_tokenizer('wp'), max_len=40, mask_ratio=0.15, whole_word=True)  # beitmm's exact budget
+    with seeded_random((0, 4, 0)):
+        assert int((real(dict(text=text))['mlm_labels'] != -100).sum()) == max(1, round(0.15 * n))
+    with pytest.raises(ValueError, match='whole_word=True only'):
+        MaskText(tiny_tokenizer('wp'), budget_over='padded')

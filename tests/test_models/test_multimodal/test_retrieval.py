@@ -1,16 +1,11 @@
-"""Dual-encoder retrieval: contrastive loss by hand, gradients through the 2-rank all-gather, scores, re-ranking."""
+"""Dual-encoder retrieval: contrastive loss by hand, scores, re-ranking (the 2-rank gathers: test_contrastive.py)."""
 import math
-import os
-import socket
 
 import pytest
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
 import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 
-from beitmm.models.multimodal.gather import gather_with_grad
 from beitmm.models.multimodal.itm import sample_hard_negatives
 from beitmm.registry import MODELS
 from beitmm.testing.vl import tiny_backbone, tiny_tokenizer
@@ -41,51 +36,6 @@ def test_contrastive_loss_matches_the_formula():
         total -= math.log(math.exp(sims[i][i] / 0.07) / sum(math.exp(s / 0.07) for s in col))
     assert loss['loss_itc'].item() == pytest.approx(total / 8, rel=1e-4)
     assert loss['logit_scale'].item() == pytest.approx(1 / 0.07, rel=1e-6)
-
-
-def _rank_grads(rank: int, port: int, feats_i: torch.Tensor, feats_t: torch.Tensor, out: dict) -> None:
-    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
-    dist.init_process_group('gloo', rank=rank, world_size=2)
-    b = feats_i.shape[0] // 2
-    fi = feats_i[rank * b:(rank + 1) * b].clone().requires_grad_()
-    ft = feats_t[rank * b:(rank + 1) * b].clone().requires_grad_()
-    all_i, all_t = gather_with_grad(fi), gather_with_grad(ft)
-    labels = torch.arange(b) + rank * b
-    loss = (F.cross_entropy(fi @ all_t.t(), labels) + F.cross_entropy(ft @ all_i.t(), labels)) / 2
-    loss.backward()  # the other rank's loss reaches these rows through its gathered copy
-    out[rank] = ((fi.grad / 2).tolist(), (ft.grad / 2).tolist())  # DDP averages over the 2 ranks
-    dist.destroy_process_group()
-
-
-def _worker(rank, port, fi, ft, queue):
-    out = {}
-    _rank_grads(rank, port, fi, ft, out)
-    queue.put((rank, out[rank]))
-
-
-def test_all_gather_keeps_gradients_across_ranks():
-    """Two gloo ranks with half the batch each give the gradients of the full-batch loss (open_clip's ClipLoss)."""
-    torch.manual_seed(0)
-    fi, ft = torch.randn(4, 8), torch.randn(4, 8)
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-    ctx = mp.get_context('spawn')
-    queue = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(r, port, fi, ft, queue)) for r in range(2)]
-    for p in procs:
-        p.start()
-    results = dict(queue.get(timeout=120) for _ in procs)
-    for p in procs:
-        p.join(timeout=60)
-    full_i, full_t = fi.clone().requires_grad_(), ft.clone().requires_grad_()
-    labels = torch.arange(4)
-    ((F.cross_entropy(full_i @ full_t.t(), labels) + F.cross_entropy(full_t @ full_i.t(), labels)) / 2).backward()
-    # the rank-averaged gradient of each rank's own features equals the full-batch gradient of those rows
-    got_i = torch.tensor(results[0][0] + results[1][0])
-    got_t = torch.tensor(results[0][1] + results[1][1])
-    torch.testing.assert_close(got_i, full_i.grad, rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(got_t, full_t.grad, rtol=1e-5, atol=1e-6)
 
 
 def test_predict_all_scores_every_image_against_every_caption():

@@ -23,7 +23,7 @@ STAGE2_TRAINABLE = {
     'backbone.token_type_embeddings.weight', 'backbone.relative_position_bias_table',
     'backbone.transformer.norm.weight', 'backbone.transformer.norm.bias',
     'mlm_score.bias', 'mlm_score.transform.dense.weight', 'mlm_score.transform.dense.bias',
-    'mlm_score.transform.LayerNorm.weight', 'mlm_score.transform.LayerNorm.bias',
+    'mlm_score.transform.LayerNorm.weight', 'mlm_score.transform.LayerNorm.bias', 'mlm_score.decoder.weight',
     *(f'backbone.transformer.blocks.{i}.{m}.{p}' for i in range(2) for m, ps in (
         ('mlp_text', ('fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias')), ('norm2_text', ('weight', 'bias')))
       for p in ps)}
@@ -173,3 +173,55 @@ def test_mdm_checkpoints_load_into_vl_imagenet_and_ade20k_configs(tmp_path):
     bb = _load_finetune_backbone('vlmo/vlmo-b_vqav2.py', path, arch=TINY_VLMO, rel_pos_text_len=40)
     key = next(k for k in bb.state_dict() if re.search(r'blocks\.1\.mlp_vl\.fc1\.weight', k))
     torch.testing.assert_close(bb.state_dict()[key], vlbeit.backbone.state_dict()[key])
+
+
+class _VLMoMLMHead(torch.nn.Module):
+    """VLMo's ``heads.MLMHead`` (heads.py:40-52) as ``vlmo_module.py:140-142`` builds it (no weight passed: untied).
+
+    BertPredictionHeadTransform (dense, exact GELU, LayerNorm eps 1e-12), a bias-free decoder, then a separate bias.
+    """
+
+    def __init__(self, dim, vocab):
+        super().__init__()
+        self.dense, self.norm = torch.nn.Linear(dim, dim), torch.nn.LayerNorm(dim, eps=1e-12)
+        self.decoder, self.bias = torch.nn.Linear(dim, vocab, bias=False), torch.nn.Parameter(torch.randn(vocab))
+
+    def forward(self, x):
+        return self.decoder(self.norm(torch.nn.functional.gelu(self.dense(x)))) + self.bias
+
+    def vlmo_state(self):
+        return {'mlm_score.transform.dense.weight': self.dense.weight, 'mlm_score.transform.dense.bias':
+                self.dense.bias, 'mlm_score.transform.LayerNorm.weight': self.norm.weight,
+                'mlm_score.transform.LayerNorm.bias': self.norm.bias, 'mlm_score.decoder.weight':
+                self.decoder.weight, 'mlm_score.bias': self.bias}
+
+
+def test_mlm_head_is_vlmos_untied_head_and_loads_its_decoder():
+    from beitmm.checkpoint import load_model_checkpoint
+    torch.manual_seed(0)
+    ref = _VLMoMLMHead(32, 160)
+    with torch.no_grad():
+        ref.norm.weight.add_(torch.randn(32))
+    model = MODELS.build(dict(type='beitmm.VLMoPretraining', backbone=tiny_vlmo(), loss_weights=dict(mlm=1.)))
+    model.init_weights()
+    backbone = {k: v for k, v in model.backbone.state_dict().items()}  # VLMo's own key names
+    converted = load_model_checkpoint(model, {'state_dict': {**backbone, **ref.vlmo_state()}})
+    assert 'mlm_score.decoder.weight' in converted  # loaded, not dropped
+    x = torch.randn(2, 5, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(model.mlm_score(x), ref(x))
+        model.backbone.text_embeddings.word_embeddings.weight.add_(1.)  # untied: the embedding is another weight
+        torch.testing.assert_close(model.mlm_score(x), ref(x))
+    # a beitmm checkpoint of the former tied head has no decoder: it gets the word embedding, i.e. the same head
+    tied = {k: v for k, v in ref.vlmo_state().items() if 'decoder' not in k}
+    load_model_checkpoint(model, {'state_dict': {**backbone, **tied}})
+    words = backbone['text_embeddings.word_embeddings.weight']
+    with torch.no_grad():
+        expected = torch.nn.functional.linear(ref.norm(torch.nn.functional.gelu(ref.dense(x))), words, ref.bias)
+        torch.testing.assert_close(model.mlm_score(x), expected)
+
+
+def test_stage3_gathers_itc_as_vlmo_by_default():
+    model = MODELS.build(dict(type='beitmm.VLMoPretraining', backbone=tiny_vlmo(), loss_weights=dict(itc=1.)))
+    assert model.gather_grad is False  # VLMo objectives.compute_itc: all_gather without gradient
+    assert Config.fromfile(config_path('vlmo/vlmo-b_pretrain-stage3.py')).model.gather_grad is False
