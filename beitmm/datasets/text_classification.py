@@ -11,6 +11,9 @@ from typing import List, Optional, Sequence
 from mmengine.dataset import BaseDataset
 
 from beitmm.registry import DATASETS
+from beitmm.text.base import check_text
+
+from .vl.common import iter_text_lines
 
 
 @DATASETS.register_module()
@@ -40,22 +43,23 @@ class TextClassificationDataset(BaseDataset):
             One dict per example: ``text``, ``gt_label``, ``line``.
         """
         rows, path = [], self.ann_file
-        with open(path, encoding='utf-8') as f:
-            for lineno, raw in enumerate(f, start=1):
-                if not raw.strip():
-                    continue
-                try:
-                    obj = json.loads(raw)
-                except ValueError as e:
-                    raise ValueError(f'TextClassificationDataset: {path} line {lineno} is not valid JSON ({e})') \
-                        from None
-                if isinstance(obj, dict) and 'classes' in obj and 'text' not in obj:
-                    self._classes = self._classes or [str(c) for c in obj['classes']]
-                    continue
-                if not isinstance(obj, dict) or not isinstance(obj.get('text'), str) or 'label' not in obj:
-                    raise ValueError(f'TextClassificationDataset: {path} line {lineno}: expected an object with a '
-                                     f'string "text" and a "label", got {raw[:80]!r}')
-                rows.append((lineno, obj['text'].strip(), obj['label']))
+        # strict UTF-8 (a bad byte names file, line and offset); texts checked for lone surrogates
+        for lineno, raw in iter_text_lines(path, 'TextClassificationDataset'):
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+            except ValueError as e:
+                raise ValueError(f'TextClassificationDataset: {path} line {lineno} is not valid JSON ({e})') \
+                    from None
+            if isinstance(obj, dict) and 'classes' in obj and 'text' not in obj:
+                self._classes = self._classes or [str(c) for c in obj['classes']]
+                continue
+            if not isinstance(obj, dict) or not isinstance(obj.get('text'), str) or 'label' not in obj:
+                raise ValueError(f'TextClassificationDataset: {path} line {lineno}: expected an object with a '
+                                 f'string "text" and a "label", got {raw[:80]!r}')
+            text = check_text(obj['text'], f'TextClassificationDataset: {path} line {lineno}')
+            rows.append((lineno, text.strip(), obj['label']))
         names = sorted({str(lab) for _, _, lab in rows if not isinstance(lab, int)})
         if self._classes is None and names:
             self._classes = names

@@ -33,3 +33,15 @@ def test_bad_rows_name_the_line(tmp_path, row, words):
     with pytest.raises(ValueError, match=words) as e:
         TextClassificationDataset(f, classes=['red', 'blue'], pipeline=[])
     assert 'line 2' in str(e.value)
+
+
+def test_undecodable_byte_and_lone_surrogate_name_file_and_line(tmp_path):
+    good = json.dumps(dict(text='ok', label='red')).encode() + b'\n'
+    bad = tmp_path / 'latin1.jsonl'
+    bad.write_bytes(good + b'{"text": "caf\xe9", "label": "red"}\n')
+    with pytest.raises(ValueError, match=r"latin1\.jsonl' is not utf-8 text: byte 0xe9 .*\(line 2\)"):
+        TextClassificationDataset(str(bad), pipeline=[])
+    sur = tmp_path / 'surrogate.jsonl'
+    sur.write_bytes(good + b'{"text": "a \\udcff b", "label": "red"}\n')  # a valid JSON escape, not text
+    with pytest.raises(ValueError, match=r"surrogate\.jsonl line 2: the text holds '\\udcff'"):
+        TextClassificationDataset(str(sur), pipeline=[])
