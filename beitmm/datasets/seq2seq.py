@@ -42,9 +42,19 @@ def join_wordpieces(tokens: Union[str, Sequence[str]]) -> str:
 
 
 def _read_lines(path: str) -> List[str]:
-    """The lines of a UTF-8 text file without their line ends (a final newline adds no empty line)."""
-    with open(path, encoding='utf-8', newline='') as f:
-        text = f.read()
+    """The lines of a UTF-8 text file without their line ends (a final newline adds no empty line).
+
+    Raises:
+        ValueError: naming the file and the 1-based line of the first byte that is not UTF-8.
+    """
+    with open(path, 'rb') as f:
+        raw = f.read()
+    try:
+        text = raw.decode('utf-8')
+    except UnicodeDecodeError as e:
+        line = raw.count(b'\n', 0, e.start) + 1
+        raise ValueError(f'Seq2SeqDataset: {path} line {line} is not UTF-8 (byte {raw[e.start]:#04x} at byte offset '
+                         f'{e.start}); re-encode the file as UTF-8') from None
     lines = text.split('\n')
     if lines and lines[-1] == '':
         lines.pop()

@@ -15,7 +15,9 @@ loader = dict(num_workers=1, persistent_workers=True)
 train_dataloader = dict(batch_size=32, **loader, dataset=dict(data_root=data_root))
 val_dataloader = dict(batch_size=64, **loader, dataset=dict(data_root=data_root))
 test_dataloader = dict(batch_size=64, **loader, dataset=dict(data_root=data_root))
-test_evaluator = dict(output_file='demo_out/s2s/predictions.test.txt', ref_file=data_root + '/test.target')
+# the demo scores raw text with rouge-score and sacrebleu (protocol=None, a choice: its reference is generated)
+test_evaluator = dict(output_file='demo_out/s2s/predictions.test.txt', ref_file=data_root + '/test.target',
+                      protocol=None)
 optim_wrapper = dict(optimizer=dict(lr=3e-4))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=50),

@@ -51,7 +51,9 @@ def test_s2s_config_trains_and_writes_one_prediction_per_line(name, tmp_path):
                                       else 'pseudo-masked')
     runner.train()
     metrics = runner.test()
-    assert {'s2s/rouge1', 's2s/rouge2', 's2s/rougeL', 's2s/bleu4'} <= set(metrics), sorted(metrics)
+    # the official protocols: qg/eval_on_unilm_tokenized_ref.py for QG, evaluations/eval_for_*.py for summaries
+    expected = ('bleu4', 'meteor', 'rougeL') if fmt == 'qg' else ('rouge1', 'rouge2', 'rougeL')
+    assert {f's2s/{k}' for k in expected} == set(metrics), sorted(metrics)
     assert len(open(out).read().splitlines()) == 6
     assert osp.isfile(osp.join(cfg.work_dir, 'iter_2.pth'))
 
@@ -65,3 +67,21 @@ def test_s2s_json_lines_load_as_s2s_ft_writes_them(tmp_path):
     ds = DATASETS.build(dict(type='beitmm.Seq2SeqDataset', data_root=str(tmp_path), ann_file='train.json',
                              pipeline=[]))
     assert ds[0]['src'] == 'a red circle' and ds[0]['tgt'] == 'circle' and ds[3]['line'] == 3
+
+
+def test_squad_qg_config_is_the_unilm_v1_recipe():
+    """S2 / S11: unilm-v1 README's QG command through run_seq2seq.py's arithmetic.
+
+    --new_segment_ids: 6 type rows, s2s segments 4 / 5; --train_batch_size 32 / --gradient_accumulation_steps 2 on
+    4 GPUs: 32 pairs a step; t_total = int(ceil(N / 16) * 10 / 2) (run_seq2seq.py:296-298), warm-up 10%.
+    """
+    import math
+    cfg = Config.fromfile(config_path('s2s/s2s-ft_masked_unilm1-l_squad-qg.py'))
+    assert cfg.model.backbone.type_vocab_size == 6
+    assert (cfg.model.source_type_id, cfg.model.target_type_id) == (4, 5)
+    assert cfg.train_dataloader.batch_size * 4 == cfg.auto_scale_lr.base_batch_size == 32
+    t_total = int(math.ceil(75722 / 16) * 10 / 2)
+    warmup = math.ceil(0.1 * t_total)  # warmup_linear: x < 0.1 ramps up
+    assert cfg.train_cfg.max_iters == t_total == 23665
+    assert [s['end'] for s in cfg.param_scheduler] == [warmup, t_total]
+    assert cfg.test_evaluator.protocol == 'qg' and cfg.model.num_beams == 1

@@ -140,6 +140,17 @@ def test_error_invalid_json(tmp_path):
         _build(ann_file=path)
 
 
+def test_error_non_utf8_byte_names_file_and_line(tmp_path):
+    """R4: a Latin-1 byte planted on line 3 of a .source (and of a JSON file) stops naming file and line."""
+    (tmp_path / 'train.source').write_bytes('a\nb\ncaf\u00e9 au lait\nd\n'.encode('latin-1'))  # 0xe9 on line 3
+    _write(tmp_path / 'train.target', ['A', 'B', 'C', 'D'])
+    with pytest.raises(ValueError, match=r'train.source line 3 is not UTF-8 \(byte 0xe9'):
+        _build(ann_file=str(tmp_path / 'train.source'))
+    (tmp_path / 'bad.json').write_bytes(b'{"src": "a", "tgt": "b"}\r\n{"src": "x", "tgt": "\xff"}\r\n')
+    with pytest.raises(ValueError, match=r'bad.json line 2 is not UTF-8 \(byte 0xff'):
+        _build(ann_file=str(tmp_path / 'bad.json'))
+
+
 def test_error_missing_or_unknown_files(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope does not exist, nor any of'):
         _build(ann_file=str(tmp_path / 'nope'))

@@ -14,6 +14,8 @@ from mmengine.evaluator import BaseMetric
 
 from beitmm.registry import METRICS
 
+from .s2s_protocols import PROTOCOLS, qg_scores, summary_rouge
+
 ROUGE_TYPES = ('rouge1', 'rouge2', 'rougeL', 'rougeLsum')
 SENTENCE_MARKERS = ('[X_SEP]', '<n>')
 
@@ -123,6 +125,12 @@ class Seq2SeqMetric(BaseMetric):
             prediction set for another split would be.
         copy_source: Also report the copy-the-source baseline, as ``copy_<metric>`` keys.
         meteor: Also report ``meteor`` (pycocoevalcap's METEOR 1.5; needs Java), for question generation.
+        protocol: Score as an official script instead (:mod:`.s2s_protocols`): ``'qg'`` / ``'qg-du'`` (unilm-v1
+            ``qg/eval_on_unilm_tokenized_ref.py`` / ``qg/eval.py``: ``bleu4``, ``meteor``, ``rougeL``, grouped by
+            source, so samples need ``src``), ``'xsum'`` / ``'cnndm'`` (s2s-ft ``evaluations/eval_for_*.py``:
+            ``rouge1``, ``rouge2``, ``rougeL``). None: the scores above.
+        trunc_len: ``'cnndm'`` / ``'xsum'``: prediction tokens kept (``--trunc_len``; CNN/DM README 160, 0: all).
+        duplicate_rate: ``'cnndm'``: ``--duplicate_rate`` (0.7).
         collect_device: Device used to gather results across ranks, ``'cpu'`` or ``'gpu'``.
         prefix: Prefix of the metric names; ``'s2s'`` by default (``s2s/rouge2``).
     """
@@ -132,8 +140,12 @@ class Seq2SeqMetric(BaseMetric):
     def __init__(self, rouge_types: Sequence[str] = ROUGE_TYPES, bleu: bool = True, use_stemmer: bool = True,
                  lowercase_bleu: bool = False, merge_wordpiece: bool = True, output_file: Optional[str] = None,
                  ref_file: Optional[str] = None, num_expected: Optional[int] = None, copy_source: bool = False,
-                 meteor: bool = False, collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
+                 meteor: bool = False, protocol: Optional[str] = None, trunc_len: int = 0,
+                 duplicate_rate: float = 0.7, collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        if protocol is not None and protocol not in PROTOCOLS:
+            raise ValueError(f'Seq2SeqMetric: protocol must be None or one of {PROTOCOLS}, got {protocol!r}')
+        self.protocol, self.trunc_len, self.duplicate_rate = protocol, trunc_len, duplicate_rate
         unknown = set(rouge_types).difference(ROUGE_TYPES)
         if unknown:
             raise ValueError(f'Seq2SeqMetric: unknown rouge types {sorted(unknown)}; choose from {ROUGE_TYPES}')
@@ -167,10 +179,11 @@ class Seq2SeqMetric(BaseMetric):
                 if tgt is None:
                     raise KeyError(f'Seq2SeqMetric: example {result["line"]} has no tgt and no ref_file is set')
                 result['tgt'] = str(tgt)
-            if self.copy_source:
+            if self.copy_source or (self.protocol or '').startswith('qg'):
                 src = sample.get('src')
                 if src is None:
-                    raise KeyError(f'Seq2SeqMetric: copy_source needs src in the data samples (example {line})')
+                    what = 'copy_source needs src' if self.copy_source else f'protocol {self.protocol!r} needs src'
+                    raise KeyError(f'Seq2SeqMetric: {what} in the data samples (example {line})')
                 result['src'] = str(src)
             self.results.append(result)
 
@@ -209,6 +222,10 @@ class Seq2SeqMetric(BaseMetric):
                     f.write(re.sub(r'\s*\r?\n\s*', ' [X_SEP] ', r['pred'].strip()) + '\n')
         tgts = [refs[r['line']] if refs is not None else r['tgt'] for r in results]
         preds = [r['pred'] for r in results]
+        if self.protocol in ('qg', 'qg-du'):
+            return qg_scores(preds, tgts, [r['src'] for r in results], self.protocol)
+        if self.protocol is not None:
+            return summary_rouge(preds, tgts, self.protocol, self.trunc_len, self.duplicate_rate)
         if self.merge_wordpiece:
             preds, tgts = [_merge_wordpieces(p) for p in preds], [_merge_wordpieces(t) for t in tgts]
         options = dict(rouge_types=self.rouge_types, bleu=self.bleu, use_stemmer=self.use_stemmer,

@@ -12,6 +12,10 @@ s2s-ft's decoding options (``decode_seq2seq.py``) plug in: the GNMT length penal
 ``min_len`` (EOS scored -10000 until that many tokens were generated) and forbidden duplicate n-grams with
 ignore words (-10000 for a token completing an n-gram the hypothesis already has, unless the n-gram holds an
 ignored token). ``len`` counts the hypothesis' tokens, the initial ones (BEiT-3's ``<s>``) and EOS included.
+
+``strategy='slots'`` selects s2s-ft's own beam search instead (:func:`slot_beam_search`, same scoring rules):
+K slots, finished hypotheses keep their slot, the answer is chosen after the search, ``len`` counts generated
+tokens only (``--pos_shift`` does not count its start [SEP]).
 """
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol, Sequence, Union
@@ -23,6 +27,7 @@ from torch import Tensor
 FORBID = -10000.0  # s2s-ft's score of a forbidden token (added, not -inf: a hypothesis stays finite)
 PENALTIES = ('power', 'gnmt')
 FINAL_TOKENS = ('keep', 'eos')
+STRATEGIES = ('hypotheses', 'slots')
 
 
 class IncrementalDecoder(Protocol):
@@ -55,6 +60,8 @@ class SearchConfig:
         ngram_ignore_ids: Ids exempt from the n-gram rule (s2s-ft ``--forbid_ignore_word``, e.g. the id of ".").
         final_token: What ends a hypothesis cut at ``max_len``: ``'keep'`` its last predicted token (s2s-ft) or
             ``'eos'`` in its place (unilm's caption loop drops that token and appends ``</s>``).
+        strategy: Beam selection (``num_beams`` > 1): ``'hypotheses'`` (BEiT-3 / HF ``BeamHypotheses``, the
+            default) or ``'slots'`` (s2s-ft ``BertForSeq2SeqDecoder.beam_search``, :func:`slot_beam_search`).
     """
 
     max_len: int
@@ -67,11 +74,12 @@ class SearchConfig:
     no_repeat_ngram_size: int = 0
     ngram_ignore_ids: Sequence[int] = field(default_factory=tuple)
     final_token: str = 'keep'
+    strategy: str = 'hypotheses'
 
     def __post_init__(self) -> None:
-        if self.penalty not in PENALTIES or self.final_token not in FINAL_TOKENS:
+        if self.penalty not in PENALTIES or self.final_token not in FINAL_TOKENS or self.strategy not in STRATEGIES:
             raise ValueError(f'penalty {self.penalty!r} (one of {PENALTIES}), final_token {self.final_token!r} '
-                             f'(one of {FINAL_TOKENS})')
+                             f'(one of {FINAL_TOKENS}), strategy {self.strategy!r} (one of {STRATEGIES})')
         if self.num_beams < 1 or self.max_len < 1 or self.no_repeat_ngram_size < 0 or self.min_len < 0:
             raise ValueError(f'num_beams {self.num_beams} and max_len {self.max_len} must be >= 1, '
                              f'no_repeat_ngram_size {self.no_repeat_ngram_size} and min_len {self.min_len} >= 0')
@@ -143,7 +151,7 @@ def _check(tokens: Tensor, cfg: SearchConfig) -> None:
 
 @torch.no_grad()
 def beam_search(decoder: IncrementalDecoder, tokens: Tensor, cfg: SearchConfig) -> Generated:
-    """Beam search from initial tokens (BEiT-3: ``[<s>]``; s2s-ft: none, shape [B, 0]).
+    """Beam search from initial tokens (BEiT-3: ``[<s>]``; s2s-ft: none, shape [B, 0]), by ``cfg.strategy``.
 
     Args:
         decoder: The incremental decoder, holding B rows (one per sample) before the first step.
@@ -153,6 +161,9 @@ def beam_search(decoder: IncrementalDecoder, tokens: Tensor, cfg: SearchConfig) 
     Returns:
         The best finished hypothesis of each sample.
     """
+    if cfg.strategy == 'slots':
+        from .slot_search import slot_beam_search
+        return slot_beam_search(decoder, tokens, cfg)
     _check(tokens, cfg)
     B, t0 = tokens.shape
     K, device = cfg.num_beams, tokens.device

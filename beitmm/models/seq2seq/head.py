@@ -57,15 +57,16 @@ def init_mlm_head(head: MLMHead) -> None:
 class MLMHeadMixin:
     """Adds the tied ``cls.predictions`` head and the random-replacement ids to a text model over ``self.backbone``."""
 
-    def build_mlm_head(self, word_embeddings: nn.Embedding, tokenizer) -> None:
+    def build_mlm_head(self, word_embeddings: nn.Embedding, tokenizer, eps: float = 1e-12) -> None:
         """Create ``self.cls.predictions`` (HF BERT's name: BERT-family MLM heads load by copy) and ``random_ids``.
 
         Args:
             word_embeddings: The backbone's token embedding, tied to the head's decoder.
             tokenizer: The text tokenizer (its special ids are never random replacements).
+            eps: The transform's LayerNorm eps (HF ``config.layer_norm_eps``: BERT 1e-12, RoBERTa 1e-5).
         """
         self.cls = nn.Module()
-        self.cls.predictions = MLMHead(word_embeddings.embedding_dim, word_embeddings)
+        self.cls.predictions = MLMHead(word_embeddings.embedding_dim, word_embeddings, eps=eps)
         special = set(tokenizer.special_ids.values())
         self.register_buffer('random_ids', torch.tensor([i for i in range(tokenizer.num_ids) if i not in special]),
                              persistent=False)

@@ -3,7 +3,8 @@
 Source ``[CLS] src [SEP]`` (causal fine-tuning: no trailing [SEP]) padded to the batch's longest; target
 ``tgt [SEP]`` (causal: input ``[SEP] tgt``, labels ``tgt [SEP]``) padded likewise; pseudo tokens (pseudo-masked)
 one per target token. Positions: source ``0..n_src-1``, target token i ``n_src + i`` with ``n_src`` the sample's
-*real* source length, each pseudo token its target's position; segment ids 0 (source) and 1 (target, pseudo).
+*real* source length, each pseudo token its target's position; segment ids 0 (source) and 1 (target, pseudo) by
+default, or the model's ``source_type_id`` / ``target_type_id``.
 """
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
@@ -49,11 +50,16 @@ class Packed:
         tgt = self.source_len[:, None] + torch.arange(T, device=self.source.device)[None]  # [B, T]
         return torch.cat([src, tgt] + ([tgt] if self.pseudo is not None else []), dim=1)
 
-    def segments(self) -> Tensor:
-        """Segment (token type) ids [B, S + T (+ T)]: 0 for the source, 1 for target and pseudo tokens."""
+    def segments(self, source_type_id: int = 0, target_type_id: int = 1) -> Tensor:
+        """Segment (token type) ids [B, S + T (+ T)]: one id for the source, one for target and pseudo tokens.
+
+        s2s-ft ``modeling.py:637-640``: ``source_type_id`` / ``target_type_id``, 0 / 1 by default; UniLM v1's s2s
+        ids are 4 / 5.
+        """
         n_tgt = self.target.shape[1] * (2 if self.pseudo is not None else 1)
-        return torch.cat([torch.zeros_like(self.source), torch.ones(len(self.source), n_tgt, dtype=torch.long,
-                                                                     device=self.source.device)], dim=1)
+        return torch.cat([torch.full_like(self.source, source_type_id),
+                          torch.full((len(self.source), n_tgt), target_type_id, dtype=torch.long,
+                                     device=self.source.device)], dim=1)
 
 
 def pad(seqs: Sequence[Sequence[int]], pad_id: int, device: torch.device):

@@ -7,7 +7,7 @@ pseudo token per target token predicts it), ``'masked'`` (v1: corrupted target t
 :class:`~beitmm.models.generation.MaskPredictDecoder` + beam / greedy search over a key / value cache.
 """
 import dataclasses
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -20,7 +20,8 @@ from beitmm.registry import MODELS, TEXT_TOKENIZERS
 from ..generation import MaskPredictDecoder, SearchConfig, beam_search, greedy_search, seq2seq_mask
 from .head import MLMHeadMixin
 from .packing import pack, pack_sources
-from .text_encoder import run_text, word_embeddings
+from .s2s_text import DETOKENIZE, ignore_word_ids, piece_ids, s2s_detokenize, token_vocab
+from .text_encoder import has_token_types, run_text, text_layer_norm_eps, word_embeddings
 
 ALGORITHMS = ('pseudo-masked', 'masked', 'causal')
 
@@ -64,11 +65,19 @@ class Seq2SeqFinetuner(MLMHeadMixin, BaseModel):
         label_smoothing: 0.1 (s2s-ft's default).
         num_beams: Beams (1: greedy decoding).
         length_penalty: GNMT penalty alpha, ((5 + len) / 6) ** alpha (0: none, s2s-ft's default).
-        min_len: [SEP] is forbidden before this many target tokens.
+        min_len: [SEP] is forbidden before this many target tokens (beam search only, as s2s-ft: its greedy path
+            is a plain argmax without ``min_len`` and n-gram ban).
         no_repeat_ngram_size: Forbid repeating n-grams of this size (0: off; s2s-ft's ``--forbid_duplicate_ngrams``
             uses 3).
-        ngram_ignore_words: Words exempt from the n-gram ban (s2s-ft's ``--forbid_ignore_word``, e.g. ``('.', )``);
-            each must be one token of the vocabulary.
+        ngram_ignore_words: Words exempt from the n-gram ban (s2s-ft's ``--forbid_ignore_word``): a sequence or a
+            ``|``-joined string such as ``'.|[X_SEP]'``, each word one vocabulary token (see ``s2s_text``).
+        source_type_id: Segment id of the source (s2s-ft ``config.source_type_id``; UniLM v1's
+            ``--new_segment_ids`` s2s recipe: 4).
+        target_type_id: Segment id of target and pseudo tokens (s2s-ft ``config.target_type_id``; UniLM v1: 5).
+            Encoders without a token-type table (RoBERTa / XLM-R, ``type_vocab_size=0``) get none, as s2s-ft.
+        beam_strategy: ``'slots'``: s2s-ft's beam search (the default); ``'hypotheses'``: BEiT-3 / HF's.
+        detokenize: ``'s2s-ft'``: the text ``decode_seq2seq.py`` writes (stop at [SEP], glue ``##``, join with
+            spaces, keep [UNK]; the default); ``'hf'``: ``BertTokenizer.decode`` (special tokens skipped, clean-up).
         use_cache: Decode with the key / value cache.
         data_preprocessor: mmengine data preprocessor config.
         init_cfg: mmengine init config.
@@ -77,11 +86,14 @@ class Seq2SeqFinetuner(MLMHeadMixin, BaseModel):
     def __init__(self, backbone: dict, tokenizer: dict, algorithm: str = 'pseudo-masked', max_source_len: int = 464,
                  max_target_len: int = 48, target_mask_prob: float = 0.5, num_max_mask_token: int = 0,
                  label_smoothing: float = 0.1, num_beams: int = 5, length_penalty: float = 0., min_len: int = 1,
-                 no_repeat_ngram_size: int = 3, ngram_ignore_words: Sequence[str] = ('.', ), use_cache: bool = True,
-                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+                 no_repeat_ngram_size: int = 3, ngram_ignore_words: Union[str, Sequence[str]] = ('.', ),
+                 source_type_id: int = 0, target_type_id: int = 1, beam_strategy: str = 'slots',
+                 detokenize: str = 's2s-ft', use_cache: bool = True, data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        if algorithm not in ALGORITHMS:
-            raise ValueError(f's2s-ft algorithm must be one of {ALGORITHMS}, got {algorithm!r}')
+        if algorithm not in ALGORITHMS or detokenize not in DETOKENIZE:
+            raise ValueError(f's2s-ft algorithm must be one of {ALGORITHMS} (got {algorithm!r}), detokenize one of '
+                             f'{DETOKENIZE} (got {detokenize!r})')
         self.backbone = MODELS.build(backbone)
         self.tokenizer = TEXT_TOKENIZERS.build(tokenizer)
         words = word_embeddings(self.backbone)
@@ -89,39 +101,51 @@ class Seq2SeqFinetuner(MLMHeadMixin, BaseModel):
         self.algorithm, self.max_source_len, self.max_target_len = algorithm, max_source_len, max_target_len
         self.target_mask_prob, self.num_max_mask_token = target_mask_prob, num_max_mask_token
         self.label_smoothing, self.use_cache = label_smoothing, use_cache
+        self.source_type_id, self.target_type_id, self.detokenize = source_type_id, target_type_id, detokenize
         self.search = SearchConfig(max_len=max_target_len + (algorithm == 'causal'), eos_id=self.tokenizer.eos_id,
                                    pad_id=self.tokenizer.pad_id, num_beams=num_beams, length_penalty=length_penalty,
                                    penalty='gnmt', min_len=min_len, no_repeat_ngram_size=no_repeat_ngram_size,
-                                   ngram_ignore_ids=tuple(self._word_id(w) for w in ngram_ignore_words),
-                                   final_token='keep')
-        self.build_mlm_head(words, self.tokenizer)
-
-    def _word_id(self, word: str) -> int:
-        ids = self.tokenizer.encode_plain(word)
-        if len(ids) != 1 or ids[0] == self.tokenizer.unk_id:
-            raise ValueError(f'ngram_ignore_words: {word!r} is not one token of {self.tokenizer.vocab_file} '
-                             f'(pieces {self.tokenizer.tokenize(word)}); give words of the vocabulary')
-        return ids[0]
+                                   ngram_ignore_ids=ignore_word_ids(self.tokenizer, ngram_ignore_words),
+                                   final_token='keep', strategy=beam_strategy)
+        vocab = token_vocab(self.tokenizer)
+        self._id_to_token = None if vocab is None else {i: t for t, i in vocab.items()}
+        # the head's LayerNorm eps is the encoder's (s2s-ft BertPredictionHeadTransform: config.layer_norm_eps)
+        self.build_mlm_head(words, self.tokenizer, eps=text_layer_norm_eps(self.backbone))
 
     # ------------------------------------------------------------------ encoder call
     def run(self, ids: Tensor, positions: Tensor, segments: Tensor, attn_mask: Tensor, kv_cache=None) -> Tensor:
         """Hidden states [B, N, C] of packed tokens under ``attn_mask`` (bool [B|1, 1, N, N_keys])."""
+        if not has_token_types(self.backbone):
+            segments = None  # RoBERTa / XLM-R: no token-type table, s2s-ft ignores the ids (modeling.py:204)
         return run_text(self.backbone, ids, positions, segments, attn_mask, kv_cache=kv_cache)
 
     # ------------------------------------------------------------------ data
+    def _ids(self, sample, key: str) -> List[int]:
+        """Ids of ``sample[key]`` without [CLS] / [SEP].
+
+        Its ``<key>_tokens`` one by one (s2s-ft's tokenized format) when present, else its text tokenized.
+        """
+        pieces = sample.get(f'{key}_tokens')
+        if pieces is not None:
+            return piece_ids(self.tokenizer, pieces)
+        return self.tokenizer.encode_plain(sample.get(key))
+
     def _tokenize(self, data_samples: Sequence, with_target: bool):
         sources, targets = [], []
         for i, s in enumerate(data_samples):
             src, tgt = s.get('src'), s.get('tgt')
             if not isinstance(src, str):
                 raise ValueError(f'sample {i} (line {s.get("line")}) has no source text `src`')
-            sources.append(self.tokenizer.encode(src))
+            sources.append([self.tokenizer.cls_id] + self._ids(s, 'src') + [self.tokenizer.sep_id])
             if with_target:
                 if not isinstance(tgt, str) or not tgt.strip():
                     raise ValueError(f'sample {i} (line {s.get("line")}) has an empty target `tgt`: a training pair '
                                      'needs at least one target word')
-                targets.append(self.tokenizer.encode_plain(tgt) + [self.tokenizer.eos_id])
-        return self._truncate(sources, self.max_source_len), self._truncate(targets, self.max_target_len)
+                targets.append(self._ids(s, 'tgt') + [self.tokenizer.eos_id])
+        # causal (v0) drops the source's [SEP] afterwards: it keeps [CLS] + src[:max_source_len - 1] as s2s-ft
+        # (utils.py:95 in training; decode_seq2seq.py:222-224 with --pos_shift)
+        src_limit = self.max_source_len + (self.algorithm == 'causal')
+        return self._truncate(sources, src_limit), self._truncate(targets, self.max_target_len)
 
     def _truncate(self, seqs: List[List[int]], limit: int) -> List[List[int]]:
         """Cut to ``limit`` keeping the last id ([SEP]); counted and logged by the tokenizer."""
@@ -139,7 +163,8 @@ class Seq2SeqFinetuner(MLMHeadMixin, BaseModel):
                  device=device)
         S, T = p.source.shape[1], p.target.shape[1]
         attn = seq2seq_mask(S, T, p.source_padding, p.target_padding, pseudo=p.pseudo is not None)
-        hidden = self.run(p.ids(), p.positions(), p.segments(), attn)  # [B, S + T (+ T), C]
+        hidden = self.run(p.ids(), p.positions(), p.segments(self.source_type_id, self.target_type_id),
+                          attn)  # [B, S + T (+ T), C]
         at = hidden[:, S + T:] if p.pseudo is not None else hidden[:, S:S + T]  # where the labels are read
         logits = self.cls.predictions(at[p.predict])  # [M, V]
         labels = p.labels[p.predict]
@@ -158,11 +183,12 @@ class Seq2SeqFinetuner(MLMHeadMixin, BaseModel):
 
         def run(rows, with_prefix, ids, positions, attn_mask, kv_cache):
             tpos = n_src[rows, None] + positions[None]  # [R, n]
-            seg = torch.ones_like(ids)
+            seg = torch.full_like(ids, self.target_type_id)
             if with_prefix:
                 spos = torch.arange(S, device=device)[None].expand(len(rows), -1)
                 ids = torch.cat([src[rows], ids], 1)
-                tpos, seg = torch.cat([spos, tpos], 1), torch.cat([torch.zeros_like(src[rows]), seg], 1)
+                tpos = torch.cat([spos, tpos], 1)
+                seg = torch.cat([torch.full_like(src[rows], self.source_type_id), seg], 1)
             return self.run(ids, tpos, seg, attn_mask, kv_cache)[:, -positions.numel():]
 
         causal = self.algorithm == 'causal'
@@ -171,17 +197,25 @@ class Seq2SeqFinetuner(MLMHeadMixin, BaseModel):
                                      use_cache=self.use_cache if use_cache is None else use_cache, device=device)
         start = torch.full((len(sources), int(causal)), self.tokenizer.sep_id, dtype=torch.long, device=device)
         cfg = self.search if num_beams is None else dataclasses.replace(self.search, num_beams=num_beams)
-        return (greedy_search if cfg.num_beams == 1 else beam_search)(decoder, start, cfg)
+        if cfg.num_beams == 1:  # s2s-ft's greedy path: a plain argmax (modeling_decoding.py:1146-1233)
+            return greedy_search(decoder, start, dataclasses.replace(cfg, min_len=0, no_repeat_ngram_size=0))
+        return beam_search(decoder, start, cfg)
 
     def num_layers(self) -> int:
         """Attention layers of the backbone (size of the key / value cache)."""
         return self.backbone.num_layers
 
+    def decode_text(self, tokens: Tensor) -> List[str]:
+        """Texts of generated rows [B, L] (initial tokens first), by ``detokenize``."""
+        tokens = tokens[:, int(self.algorithm == 'causal'):].cpu()  # without the causal start [SEP]
+        if self.detokenize == 'hf':
+            return self.tokenizer.decode_batch(tokens, skip_special_tokens=True)
+        return [s2s_detokenize(self.tokenizer, row.tolist(), self._id_to_token) for row in tokens]
+
     def predict(self, data_samples: Sequence) -> List[DataSample]:
-        """Set ``pred_text`` on each sample (special tokens skipped)."""
+        """Set ``pred_text`` on each sample (``detokenize``)."""
         sources, _ = self._tokenize(data_samples, with_target=False)
-        out = self.generate(sources)
-        texts = self.tokenizer.decode_batch(out.tokens.cpu(), skip_special_tokens=True)
+        texts = self.decode_text(self.generate(sources).tokens)
         for s, text in zip(data_samples, texts, strict=True):
             s.set_field(text, 'pred_text', field_type='metainfo')
         return list(data_samples)

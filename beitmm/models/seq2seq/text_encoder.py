@@ -38,6 +38,21 @@ def text_width(backbone: nn.Module) -> int:
     return backbone.embed_dims if is_vlmo(backbone) or is_beit3(backbone) else backbone.hidden_size
 
 
+def has_token_types(backbone: nn.Module) -> bool:
+    """Whether the backbone reads segment ids: a ``BertEncoder`` with a token-type table (not RoBERTa / XLM-R)."""
+    return not (is_vlmo(backbone) or is_beit3(backbone)) and getattr(backbone, 'type_vocab_size', 0) > 0
+
+
+def text_layer_norm_eps(backbone: nn.Module) -> float:
+    """LayerNorm eps of a ``BertEncoder`` (its ``layer_norm_eps``: BERT 1e-12, RoBERTa 1e-5).
+
+    BEiT-3 / VLMo text branches: 1e-12 (BERT's, as VLMo's MLM head).
+    """
+    if is_vlmo(backbone) or is_beit3(backbone):
+        return 1e-12
+    return backbone.embeddings.LayerNorm.eps
+
+
 def run_text(backbone: nn.Module, ids: Tensor, positions: Optional[Tensor] = None, segments: Optional[Tensor] = None,
              attn_mask: Optional[Tensor] = None, padding: Optional[Tensor] = None, kv_cache=None) -> Tensor:
     """Hidden states [B, N, C] of token ids [B, N].
