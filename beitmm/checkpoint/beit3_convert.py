@@ -208,6 +208,8 @@ class BEiT3Converter(CheckpointConverter):
             heads = {**heads, **rest}
         else:
             converted, report, heads = convert_beit3_backbone({**backbone, **rest}, target, strict)
+            if 'head.fc.weight' in shapes and 'head.weight' not in shapes:  # mmpretrain's LinearClsHead
+                heads = {('head.fc.' + k[5:] if k in ('head.weight', 'head.bias') else k): v for k, v in heads.items()}
         return report.whole_model(converted, heads, shapes, backbone_prefix, own), report
 
 

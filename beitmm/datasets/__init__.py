@@ -6,9 +6,9 @@ from .samplers import ResumableInfiniteSampler, ResumableSampler
 from .seq2seq import Seq2SeqDataset, join_wordpieces
 from .text_classification import TextClassificationDataset
 from .unlabeled import UnlabeledImageFolder
-from .vl import NLVR2, KarpathyCaption, KarpathyRetrieval, VQAv2
+from .vl import NLVR2, KarpathyCaption, KarpathyRetrieval, NoCapsCaption, VQAv2
 
 __all__ = ['ADE20KDataset', 'ImageNet', 'UnlabeledImageFolder', 'ResumableSampler', 'ResumableInfiniteSampler',
-           'VQAv2', 'NLVR2', 'KarpathyRetrieval', 'KarpathyCaption', 'Seq2SeqDataset', 'join_wordpieces',
-           'TextClassificationDataset', 'MultiSourceDataset', 'MultiSourceStepSampler', 'ImageTextPairDataset',
-           'TextLineDataset', 'WebDatasetPairs']
+           'VQAv2', 'NLVR2', 'KarpathyRetrieval', 'KarpathyCaption', 'NoCapsCaption', 'Seq2SeqDataset',
+           'join_wordpieces', 'TextClassificationDataset', 'MultiSourceDataset', 'MultiSourceStepSampler',
+           'ImageTextPairDataset', 'TextLineDataset', 'WebDatasetPairs']

@@ -8,7 +8,7 @@ NLVR2 uses ``mmpretrain.Accuracy`` unchanged.
 """
 from . import metrics  # noqa: F401
 from .metrics import CaptionMetric, RetrievalRecallMean, Seq2SeqMetric, VQAAccuracy
-from .vqa import normalize_answer, vqa_accuracy
+from .vqa import normalize_answer, normalize_vocab_answer, vqa_accuracy
 
 __all__ = ['metrics', 'CaptionMetric', 'RetrievalRecallMean', 'Seq2SeqMetric', 'VQAAccuracy', 'normalize_answer',
-           'vqa_accuracy']
+           'normalize_vocab_answer', 'vqa_accuracy']

@@ -102,11 +102,9 @@ def normalize_answer(answer: str) -> str:
     words "none"/"zero".."ten" to digits, articles a/an/the dropped, contractions such as "dont" -> "don't").
     The official script applies only ``processPunctuation`` to ground-truth answers (see :func:`vqa_accuracy`).
 
-    The answer vocabulary of ViLT (``vilt/utils/glossary.py``; BEiT-3's ``beit3/datasets.py`` imports the same
-    ``glossary.normalize_word``) is built by normalising ``multiple_choice_answer`` with the same two steps and
-    tables, without the whitespace step (``split()`` makes it moot) and with a final comma removal that never
-    changes anything (``processPunctuation`` already removed every comma): the same vocabulary as this function.
-    They look the per-annotator answers up in that vocabulary *without* normalising them.
+    The answer vocabulary is built with :func:`normalize_vocab_answer` instead (unilm's ``glossary.normalize_word``):
+    the same two steps without the whitespace step, which is not moot: a space at either end decides whether a
+    punctuation mark next to it is removed or turned into a space.
 
     Args:
         answer: A raw answer string.
@@ -116,6 +114,23 @@ def normalize_answer(answer: str) -> str:
     """
     answer = answer.replace('\n', ' ').replace('\t', ' ').strip()
     return process_digit_article(process_punctuation(answer))
+
+
+def normalize_vocab_answer(answer: str) -> str:
+    """The answer-vocabulary normalisation of ViLT / BEiT-3 (unilm ``beit3/glossary.py:168-190``, ``normalize_word``).
+
+    :func:`process_punctuation` and :func:`process_digit_article` on the raw string (no newline / tab replacement,
+    no strip, unlike :func:`normalize_answer`), then commas removed (none are left). unilm normalises every
+    ``multiple_choice_answer`` with it to build ``answer2label.txt`` (``beit3/datasets.py:454``); e.g.
+    ``'a.)aa?) '`` -> ``'aaa'`` here and ``'aa'`` through :func:`normalize_answer`.
+
+    Args:
+        answer: A raw answer string.
+
+    Returns:
+        The normalised answer.
+    """
+    return process_digit_article(process_punctuation(answer)).replace(',', '')
 
 
 def vqa_accuracy(prediction: str, answers: Sequence[str]) -> float:

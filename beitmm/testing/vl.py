@@ -107,6 +107,8 @@ def shrink_vl_config(cfg, data_root: str, work_dir: str, tokenizer: Optional[dic
     cfg.model.tokenizer = tokenizer or tiny_tokenizer(kind)
     cfg.model.backbone.update(img_size=img_size, init_cfg=None, vocab_size=160, drop_path_rate=0.)
     cfg.model.max_text_len = min(cfg.model.get('max_text_len', 40), 24)
+    if cfg.model.get('test_max_text_len'):  # captioning: the test-time decoding length too
+        cfg.model.test_max_text_len = min(cfg.model.test_max_text_len, 24)
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(key)
         if not loader:

@@ -6,6 +6,7 @@ data_root = 'data/demo/vl/coco'
 img_size = 64
 model = dict(
     max_text_len=24,
+    test_max_text_len=24,  # demo choice: short generated captions, decoded as in validation
     backbone={{_base_.demo_backbone}},
     tokenizer={{_base_.demo_tokenizer}})
 train_pipeline = [

@@ -124,3 +124,19 @@ def test_spice_is_skipped_with_one_warning_or_when_its_java_side_fails(monkeypat
     metrics = _run(dict(scorers=('Bleu', 'SPICE')), _samples(PREDS))
     assert 'caption/SPICE' not in metrics and 'caption/Bleu_4' in metrics
     assert any('SPICE failed' in m for m in logged)
+
+
+def test_file_path_writes_predictions_and_a_split_without_references_is_only_written(tmp_path):
+    """The prediction file of unilm ``[{"image_id", "caption"}]`` (engine_for_finetuning.py:429-433), e.g. NoCaps."""
+    path = tmp_path / 'out' / 'nocaps_test_predictions.json'
+    assert _run(dict(file_path=str(path)), _samples(PREDS, with_refs=False)) == {}
+    assert json.loads(path.read_text()) == [dict(image_id=k, caption=v) for k, v in PREDS.items()]
+    scored = _run(dict(file_path=str(path), scorers=('CIDEr', )), _samples(PREDS))  # val: scored and written
+    assert set(scored) == {'caption/CIDEr'} and len(json.loads(path.read_text())) == 3
+    with pytest.raises(KeyError, match='no gt_caption and no ann_file'):
+        _run({}, _samples(PREDS, with_refs=False))
+    mixed = _samples(PREDS)[:2] + _samples(PREDS, with_refs=False)[2:]
+    with pytest.raises(KeyError, match='mixed split'):
+        _run(dict(file_path=str(path)), mixed)
+    with pytest.raises(ValueError, match='.json'):
+        METRICS.build(dict(type='beitmm.CaptionMetric', file_path=str(tmp_path / 'x.txt')))

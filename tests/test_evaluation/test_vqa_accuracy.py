@@ -12,7 +12,7 @@ import random
 import pytest
 from mmpretrain.evaluation.metrics.vqa import _process_digit_article, _process_punctuation
 
-from beitmm.evaluation import normalize_answer, vqa_accuracy
+from beitmm.evaluation import normalize_answer, normalize_vocab_answer, vqa_accuracy
 from beitmm.evaluation.vqa import CONTRACTIONS
 
 
@@ -126,3 +126,30 @@ def test_vqa_accuracy_matches_the_official_loop_on_random_questions():
 def test_bad_answers_are_a_clear_error(bad):
     with pytest.raises(ValueError, match='non-empty list of answer strings'):
         vqa_accuracy('yes', bad)
+
+
+def _glossary_normalize_word(token: str) -> str:
+    """Transcription of unilm ``beit3/glossary.py:168-190`` (``normalize_word``), with the official VQA tables.
+
+    Punctuation, then digits / articles / contractions on the raw string (no newline / tab step, no strip), then
+    commas removed.
+    """
+    return _process_digit_article(_process_punctuation(token)).replace(',', '')
+
+
+# 13 kinds of string where the prediction normalisation's strip / newline step changes the result: a mark next to
+# an end space (or a newline) is removed everywhere by normalize_word, turned into a space after the strip.
+STRIP_CASES = ['a.)aa?) ', ' -a-b', 'x/y/ ', 'a-b\n-c', 'red(car)( ', ' "big"bus', 'a_b_ ', ' ;a;b', 'c-3po- ',
+               'x,y, ', ' @a@b', 'a=b= ', ' +1+2']
+SAME_CASES = ['yes? ', ' (red)car', 'Two dogs', 'the  cat.', '1,000 ', ' dont', 'isnt it?', '\t(a)(b)', 'a!b!\t']
+
+
+def test_vocabulary_normalisation_equals_glossary_normalize_word():
+    """normalize_vocab_answer has no strip: equal to normalize_word where normalize_answer is not."""
+    rng = random.Random(0)
+    fuzz = [''.join(rng.choice('ab 1,.-/?!\'"()\n\t') for _ in range(rng.randint(1, 9))) for _ in range(3000)]
+    for text in STRIP_CASES + SAME_CASES + fuzz:
+        assert normalize_vocab_answer(text) == _glossary_normalize_word(text), repr(text)
+    assert normalize_vocab_answer('a.)aa?) ') == 'aaa' and normalize_answer('a.)aa?) ') == 'aa'
+    assert all(normalize_answer(t) != _glossary_normalize_word(t) for t in STRIP_CASES)  # the test tells them apart
+    assert all(normalize_answer(t) == _glossary_normalize_word(t) for t in SAME_CASES)

@@ -50,15 +50,15 @@ def vqa_answer_vocabulary(annotation_lists: Iterable[Sequence[dict]], min_count:
     Args:
         annotation_lists: The ``annotations`` lists of the VQAv2 annotation files, in order (train, then val).
         min_count: Keep a normalised ``multiple_choice_answer`` seen at least this many times. Defaults to 9.
-        normalize: Answer normalisation; None uses the official VQA one
-            (:func:`beitmm.evaluation.vqa.normalize_answer`).
+        normalize: Answer normalisation; None uses unilm's ``glossary.normalize_word``
+            (:func:`beitmm.evaluation.vqa.normalize_vocab_answer`).
 
     Returns:
         list[str]: The answers in order of first appearance (index = label id), as ``Counter.items()``
         orders them in BEiT-3's ``make_dataset_index`` (not most frequent first).
     """
     if normalize is None:
-        from beitmm.evaluation.vqa import normalize_answer as normalize  # the official VQA normalisation
+        from beitmm.evaluation.vqa import normalize_vocab_answer as normalize  # unilm's normalize_word
     counts = Counter(normalize(ann['multiple_choice_answer']) for anns in annotation_lists for ann in anns)
     return [answer for answer, count in counts.items() if count >= min_count]
 

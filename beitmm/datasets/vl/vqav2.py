@@ -23,6 +23,9 @@ SPLITS = {
     'test': ('test2015', None, 'test2015'),
 }
 TRAINING_SPLITS = ('train', 'trainable_val')
+# answer2label.txt where unilm's make_dataset_index writes it (the data root: beit3/datasets.py:356,558), then where
+# beitmm builds it; the first one found is read, so a folder prepared by unilm keeps its label order
+ANSWER_FILES = ('answer2label.txt', 'vqa/answer2label.txt')
 LAYOUT = ('expected <data_root>/{train2014,val2014,test2015}/COCO_<folder>_<12-digit image id>.jpg and '
           '<data_root>/vqa/v2_OpenEnded_mscoco_{train2014,val2014,test2015,test-dev2015}_questions.json, '
           '<data_root>/vqa/v2_mscoco_{train2014,val2014}_annotations.json.')
@@ -47,14 +50,17 @@ class VQAv2(BaseDataset):
         data_root/train2014/COCO_train2014_000000000009.jpg   val2014/...   test2015/...
         data_root/vqa/v2_OpenEnded_mscoco_{train2014,val2014,test2015,test-dev2015}_questions.json
         data_root/vqa/v2_mscoco_{train2014,val2014}_annotations.json
-        data_root/vqa/answer2label.txt    (answer vocabulary; built on first use when missing)
+        data_root/answer2label.txt        (answer vocabulary where unilm writes it; or data_root/vqa/answer2label.txt,
+                                           where it is built on first use when neither exists)
 
     Answer vocabulary (ViLT / BEiT-3 recipe): every ``multiple_choice_answer`` of the train and val
-    annotations, normalised with the official VQA answer normalisation, kept when seen at least
-    ``min_answer_count`` times (3129 answers for the real data), in order of first appearance (train
-    file order, then val), exactly as ``VQAv2Dataset.make_dataset_index``. It is written in BEiT-3's
-    JSON-lines ``{"answer": ..., "label": ...}`` format when ``answer_file`` does not exist, and read
-    back otherwise (delete the file to rebuild it with another ``min_answer_count``).
+    annotations, normalised as unilm's ``glossary.normalize_word``
+    (:func:`beitmm.evaluation.normalize_vocab_answer`), kept when seen at least ``min_answer_count``
+    times (3129 answers for the real data), in order of first appearance (train file order, then val),
+    exactly as ``VQAv2Dataset.make_dataset_index``. It is read from the first existing file of
+    ``ANSWER_FILES`` (unilm's location first; if both exist they must be equal), else built and written
+    in BEiT-3's JSON-lines ``{"answer": ..., "label": ...}`` format to ``vqa/answer2label.txt`` (delete
+    it to rebuild it with another ``min_answer_count``).
 
     Splits: ``'train'`` (train2014), ``'val'`` (all of val2014), ``'rest_val'`` (the questions on
     ``rest_val_images`` val images picked by ``random.Random(rest_val_seed)`` shuffling the sorted val
@@ -80,7 +86,8 @@ class VQAv2(BaseDataset):
         data_root: Dataset root (see the layout above).
         split: One split name or a sequence of them (their questions are concatenated).
             Defaults to 'train'.
-        answer_file: Answer vocabulary, relative to ``data_root``. Defaults to 'vqa/answer2label.txt'.
+        answer_file: Answer vocabulary, relative to ``data_root`` (read, or built there when missing); None
+            looks for ``ANSWER_FILES`` as above. Defaults to None.
         min_answer_count: Minimum count of a normalised ``multiple_choice_answer`` to enter a vocabulary
             that is built. Defaults to 9.
         rest_val_images: Number of val images in ``'rest_val'``. Defaults to 1000.
@@ -96,7 +103,7 @@ class VQAv2(BaseDataset):
     def __init__(self,
                  data_root: str,
                  split: Union[str, Sequence[str]] = 'train',
-                 answer_file: str = 'vqa/answer2label.txt',
+                 answer_file: Optional[str] = None,
                  min_answer_count: int = 9,
                  rest_val_images: int = 1000,
                  rest_val_seed: int = 0,
@@ -109,7 +116,7 @@ class VQAv2(BaseDataset):
             raise ValueError(f'VQAv2: need min_answer_count >= 1 and rest_val_images >= 0, got '
                              f'{min_answer_count}, {rest_val_images}')
         self._root = data_root
-        self.answer_file = join_root(data_root, answer_file)
+        self.answer_file = self._answer_file_path(data_root, answer_file)
         self.min_answer_count = min_answer_count
         self.rest_val_images = rest_val_images
         self.rest_val_seed = rest_val_seed
@@ -141,6 +148,19 @@ class VQAv2(BaseDataset):
                                  'annotations or questions of the wrong split.')
             self._cache[path] = doc
         return self._cache[path][key]
+
+    @staticmethod
+    def _answer_file_path(data_root: str, answer_file: Optional[str]) -> str:
+        """``answer_file`` under the root, or the first existing of ``ANSWER_FILES`` (both existing must agree)."""
+        if answer_file is not None:
+            return join_root(data_root, answer_file)
+        paths = [join_root(data_root, name) for name in ANSWER_FILES]
+        found = [p for p in paths if osp.isfile(p)]
+        if len(found) == 2 and read_answer_file(found[0]) != read_answer_file(found[1]):
+            raise ValueError(f"VQAv2: '{found[0]}' (unilm's location) and '{found[1]}' list different answers or "
+                             'label orders: delete the one that does not belong to your checkpoint, or pass '
+                             'answer_file=')
+        return found[0] if found else paths[-1]
 
     def _load_answers(self) -> List[str]:
         if osp.isfile(self.answer_file):

@@ -118,6 +118,9 @@ class CaptionMetric(BaseMetric):
     else each sample's ``gt_caption`` (list of str). Duplicated image ids keep their first prediction; only the
     predicted images are scored (as mmpretrain's ``COCOCaption``), and a predicted image that ``ann_file`` lacks is
     an error (the wrong split). Java is needed (PTB tokenisation, METEOR, SPICE). Runs on the main process only.
+    With ``file_path`` the predictions are also written as ``[{"image_id": int, "caption": str}]`` (unilm's
+    prediction file, the format of the NoCaps EvalAI server); a split without references (NoCaps test) is then
+    only written, and the metric reports nothing.
 
     Args:
         ann_file: Local references: COCO caption format (LAVIS ``coco_karpathy_test_gt.json``) or a Karpathy
@@ -127,12 +130,13 @@ class CaptionMetric(BaseMetric):
             SPICE needs the Stanford CoreNLP 3.6.0 jars; without them it is skipped with one warning.
         collect_device: Device used to gather results across ranks, ``'cpu'`` or ``'gpu'``.
         prefix: Prefix of the metric names; ``'caption'`` by default (``caption/CIDEr``).
+        file_path: Where to write the predictions (a ``.json`` file); ``None`` writes nothing.
     """
     default_prefix: Optional[str] = 'caption'
 
     def __init__(self, ann_file: Optional[str] = None, split: Optional[Union[str, Sequence[str]]] = None,
                  scorers: Sequence[str] = ALL_METRICS, collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+                 prefix: Optional[str] = None, file_path: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         # not named `metrics`: mmengine builds an evaluator dict with a `metrics` key as an Evaluator
         unknown = set(scorers).difference(ALL_METRICS)
@@ -141,8 +145,9 @@ class CaptionMetric(BaseMetric):
         if ann_file is not None and not osp.isfile(ann_file):
             raise FileNotFoundError(f'CaptionMetric: ann_file {ann_file!r} does not exist (references are never '
                                     'downloaded)')
-        self.ann_file = ann_file
-        self.split = split
+        if file_path is not None and not file_path.endswith('.json'):
+            raise ValueError(f'CaptionMetric: file_path must be a .json file, got {file_path!r}')
+        self.ann_file, self.split, self.file_path = ann_file, split, file_path
         self.scorers = tuple(scorers)
 
     def process(self, data_batch, data_samples: Sequence) -> None:
@@ -161,9 +166,9 @@ class CaptionMetric(BaseMetric):
             if self.ann_file is None:
                 refs = sample.get('gt_caption')
                 refs = [refs] if isinstance(refs, str) else refs
-                if not refs:
+                if not refs and self.file_path is None:
                     raise KeyError(f'CaptionMetric: image {image_id} has no gt_caption and no ann_file is set')
-                refs = [str(r) for r in refs]
+                refs = [str(r) for r in refs] if refs else None
             self.results.append(dict(image_id=_key(image_id), caption=str(caption), refs=refs))
 
     def _references(self, results: List[dict]) -> Dict:
@@ -175,6 +180,13 @@ class CaptionMetric(BaseMetric):
                                  f'{missing[:5]}): wrong split or wrong image ids?')
             return {r['image_id']: refs[r['image_id']] for r in results}
         return {r['image_id']: r['refs'] for r in results}
+
+    def _write(self, results: List[dict]) -> None:
+        """Write ``[{"image_id", "caption"}]`` in prediction order."""
+        os.makedirs(osp.dirname(osp.abspath(self.file_path)), exist_ok=True)
+        with open(self.file_path, 'w', encoding='utf-8') as f:
+            json.dump([dict(image_id=r['image_id'], caption=r['caption']) for r in results], f)
+        print_log(f'CaptionMetric: wrote {len(results)} captions to {self.file_path}', logger='current')
 
     def _scorers(self) -> list:
         from pycocoevalcap.bleu.bleu import Bleu
@@ -218,6 +230,14 @@ class CaptionMetric(BaseMetric):
         if dupes:
             print_log(f'CaptionMetric: {dupes} duplicated image ids; their first prediction is kept',
                       logger='current', level=logging.WARNING)
+        if self.file_path is not None:
+            self._write(results)
+        if self.ann_file is None and any(r['refs'] is None for r in results):
+            if all(r['refs'] is None for r in results):  # e.g. NoCaps test: scored by the EvalAI server
+                print_log(f'CaptionMetric: no references (a test split?): {len(results)} captions written to '
+                          f'{self.file_path}, nothing scored', logger='current')
+                return {}
+            raise KeyError('CaptionMetric: some images have gt_caption and some do not: a mixed split?')
         refs = self._references(results)
         empty_pred = sum(not r['caption'].strip() for r in results)
         empty_refs = sum(not c.strip() for v in refs.values() for c in v)

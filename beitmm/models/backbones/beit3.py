@@ -63,7 +63,8 @@ class BEiT3(BEiT3TextMixin, BaseModule):
         use_mask_token: Train ``vision_embed.mask_token`` (masked data modeling; needed for ``image_mask``). The
             key is always there (unilm's files have it), but frozen when False so DDP finds no unused weight.
         normalize_output: Apply the per-modality final ``encoder.layer_norm`` to the last layer's 'raw' /
-            'cls_token' output (unilm: True for retrieval and captioning, False for VQA, NLVR2 and ImageNet).
+            'cls_token' output (unilm: True for NLVR2, retrieval and captioning, whose builders keep
+            ``_get_base_config``'s True; False for VQA and ImageNet, ``modeling_finetune.py:280-342``).
         drop_rate: Dropout after attention and in the FFN.
         attn_drop_rate: Attention dropout.
         drop_path_rate: Stochastic depth, linear over the layers.

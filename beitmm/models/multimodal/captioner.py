@@ -50,17 +50,23 @@ class BEiT3Captioner(VLBaseModel):
     Training (``mode='loss'``, samples with ``gt_caption`` str): per caption of n tokens (``<s>`` and ``</s>``
     included) k = min(round(n * mask_prob), n - 1), at least 1, positions drawn from 1..n-1; each becomes [MASK]
     (80%), stays (10%) or a random id in [3, vocab) (10%); label-smoothed KL on those positions only.
-    Prediction (``mode='predict'``): beam search with the cache, ``pred_caption`` on each sample.
+    Prediction (``mode='predict'``): beam search with the cache, ``pred_caption`` on each sample. Decoded length:
+    ``max_text_len`` in ``val_step`` (validation during training, as unilm's, which decodes with the training
+    ``num_max_bpe_tokens``), ``test_max_text_len`` everywhere else (``test_step``: ``tools/test.py``; the inference
+    API), as unilm's documented evaluation of the released checkpoints (64 tokens).
 
     Args:
         backbone: ``beitmm.BEiT3`` config (released layout; unilm captioning: ``normalize_output=True``).
         tokenizer: Text tokenizer config (``beitmm.SentencePieceTokenizer`` with ``beit3.spm``).
-        max_text_len: Caption tokens (unilm ``num_max_bpe_tokens``: 32); decoded captions, ``<s>`` and ``</s>``
-            included, are at most ``max_text_len - 1`` tokens, as unilm's loop.
+        max_text_len: Caption tokens in training (unilm ``num_max_bpe_tokens``: 32); captions decoded in
+            validation, ``<s>`` and ``</s>`` included, are at most ``max_text_len - 1`` tokens, as unilm's loop.
+        test_max_text_len: ``max_text_len`` of decoding outside validation (None: ``max_text_len``; the
+            captioning configs: 64, unilm's evaluation default).
         mask_prob: Fraction of caption tokens masked in training (unilm default 0.6, the recipes 0.7).
         label_smoothing: eps of the loss (0.1).
-        drop_worst_ratio: Optional: leave the worst fraction of token losses out (unilm recipes: 0.2) ...
-        drop_worst_after: ... once the training iteration exceeds this (unilm recipes: 12000).
+        drop_worst_ratio: Leave the worst fraction of a batch's token losses out (unilm recipes: 0.2) ...
+        drop_worst_after: ... once the training iteration (0-based, the Runner's ``iter``) exceeds this (unilm
+            recipes: 12000; its ``global_step > drop_worst_after``).
         num_beams: Beam size (3).
         length_penalty: Beam scores are divided by ``len ** length_penalty`` (0.6).
         use_cache: Decode with the key / value cache (False recomputes the prefix each step: same captions).
@@ -69,13 +75,16 @@ class BEiT3Captioner(VLBaseModel):
 
     def __init__(self, backbone: dict, tokenizer: dict, max_text_len: int = 32, mask_prob: float = 0.6,
                  label_smoothing: float = 0.1, drop_worst_ratio: float = 0., drop_worst_after: int = 0,
-                 num_beams: int = 3, length_penalty: float = 0.6, use_cache: bool = True, **kwargs) -> None:
+                 num_beams: int = 3, length_penalty: float = 0.6, use_cache: bool = True,
+                 test_max_text_len: Optional[int] = None, **kwargs) -> None:
         super().__init__(backbone, tokenizer, max_text_len, **kwargs)
         if self.text_first or getattr(self.backbone, 'layout', 'released') != 'released':
             raise ValueError('BEiT3Captioner needs a released-layout beitmm.BEiT3 backbone (image tokens first)')
-        if not 0 < mask_prob <= 1 or not 0 <= drop_worst_ratio < 1 or max_text_len < 3:
+        self.test_max_text_len = test_max_text_len or max_text_len
+        if not 0 < mask_prob <= 1 or not 0 <= drop_worst_ratio < 1 or min(max_text_len, self.test_max_text_len) < 3:
             raise ValueError(f'mask_prob {mask_prob} must be in (0, 1], drop_worst_ratio {drop_worst_ratio} in '
-                             f'[0, 1), max_text_len {max_text_len} >= 3')
+                             f'[0, 1), max_text_len {max_text_len} and test_max_text_len {test_max_text_len} >= 3')
+        self._decode_len: Optional[int] = None  # set during val_step
         self.mask_prob, self.label_smoothing = mask_prob, label_smoothing
         self.drop_worst_ratio, self.drop_worst_after = drop_worst_ratio, drop_worst_after
         self.num_beams, self.length_penalty, self.use_cache = num_beams, length_penalty, use_cache
@@ -159,9 +168,13 @@ class BEiT3Captioner(VLBaseModel):
         return self.mlm_head(fused['hidden'][:, fused['text_start']:])
 
     # ------------------------------------------------------------------ decoding
-    def search_config(self, num_beams: Optional[int] = None) -> SearchConfig:
-        """Decoding options as unilm's: beams, ``len ** 0.6`` penalty, ``</s>`` or ``max_text_len - 1`` tokens."""
-        return SearchConfig(max_len=self.max_text_len - 1, eos_id=self.tokenizer.eos_id, pad_id=self.tokenizer.pad_id,
+    def search_config(self, num_beams: Optional[int] = None, max_text_len: Optional[int] = None) -> SearchConfig:
+        """Decoding options as unilm's: beams, ``len ** 0.6`` penalty, ``</s>`` or ``max_text_len - 1`` tokens.
+
+        ``max_text_len`` defaults to ``max_text_len`` inside :meth:`val_step`, else ``test_max_text_len``.
+        """
+        length = max_text_len or self._decode_len or self.test_max_text_len
+        return SearchConfig(max_len=length - 1, eos_id=self.tokenizer.eos_id, pad_id=self.tokenizer.pad_id,
                             num_beams=num_beams or self.num_beams, length_penalty=self.length_penalty,
                             penalty='power', final_token='eos')
 
@@ -178,9 +191,17 @@ class BEiT3Captioner(VLBaseModel):
                                   images.shape[0], backbone.num_layers,
                                   use_cache=self.use_cache if use_cache is None else use_cache, device=images.device)
 
+    def val_step(self, data) -> list:
+        """Validation during training: decode at most ``max_text_len`` tokens (unilm's training-time validation)."""
+        self._decode_len = self.max_text_len
+        try:
+            return super().val_step(data)
+        finally:
+            self._decode_len = None
+
     @torch.no_grad()
     def generate(self, images: Tensor, num_beams: Optional[int] = None, use_cache: Optional[bool] = None,
-                 greedy: bool = False) -> Generated:
+                 greedy: bool = False, max_text_len: Optional[int] = None) -> Generated:
         """Caption ids of images [B, 3, H, W]: beam search (unilm's, also for 1 beam) or greedy decoding.
 
         Args:
@@ -188,13 +209,14 @@ class BEiT3Captioner(VLBaseModel):
             num_beams: Beams (default ``num_beams``).
             use_cache: Override ``use_cache``.
             greedy: Greedy decoding instead of beam search.
+            max_text_len: Override the decoded length (see :meth:`search_config`).
 
         Returns:
             ``tokens`` [B, L] (``<s>`` ... ``</s>``), ``lengths`` and ``scores``.
         """
         start = torch.full((images.shape[0], 1), self.tokenizer.bos_id, dtype=torch.long, device=images.device)
         search = greedy_search if greedy else beam_search
-        return search(self.decoder(images, use_cache), start, self.search_config(num_beams))
+        return search(self.decoder(images, use_cache), start, self.search_config(num_beams, max_text_len))
 
     def predict(self, images: Tensor, data_samples: Optional[List] = None) -> List[DataSample]:
         """Set ``pred_caption`` (decoded with the special tokens skipped) on each sample."""

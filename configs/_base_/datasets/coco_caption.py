@@ -1,5 +1,7 @@
 # COCO captioning on the Karpathy split (dataset_coco.json: train + restval for training, 5k val / 5k test), 480 px,
-# BEiT-3 recipe. References come from the same local file (no run-time download of coco_karpathy_*_gt.json).
+# BEiT-3 recipe: RandomResizedCrop (0.5, 1) + flip + BLIP's RandomAugment(2, 7) for training (--randaug,
+# get_started_for_captioning.md:76). References come from the same local file (no run-time download of BLIP's
+# coco_karpathy_*_gt.json, which unilm scores against: utils.py:888-896).
 _base_ = ['./vl_common.py']
 dataset_type = 'beitmm.KarpathyCaption'
 data_root = 'data/coco'

@@ -1,5 +1,8 @@
 # COCO image-text retrieval on the Karpathy split (dataset_coco.json; train = train + restval, 5k test), 384 px
-# (BEiT-3 / VLMo recipe). Evaluation encodes every image and every caption once in mmpretrain's retrieval loops.
+# (BEiT-3 / VLMo recipe). Training: RandomResizedCrop (0.5, 1) + flip, no RandAugment (BEiT-3: unilm's retrieval
+# commands do not pass --randaug, get_started_for_retrieval.md:66-121; VLMo's retrieval adds RandomAugment(2, 7):
+# a VLMo config adds vl_common.py's train_pipeline_randaug to its own pipeline). Evaluation encodes every image and
+# every caption once in mmpretrain's retrieval loops.
 _base_ = ['./vl_common.py']
 dataset_type = 'beitmm.KarpathyRetrieval'
 data_root = 'data/coco'
@@ -10,7 +13,6 @@ train_pipeline = [
     dict(type='RandomResizedCrop', scale=img_size, crop_ratio_range=(0.5, 1.0), backend='pillow',
          interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    {{_base_.train_pipeline_randaug}},
     dict(type='PackInputs', algorithm_keys=['text', 'is_matched'], meta_keys=['image_id']),
 ]
 test_pipeline = [

@@ -1,5 +1,6 @@
 # NLVR2 in its released layout (lil-lab/nlvr: {train,dev,test1}.json lines, train images in images/train/{directory}/),
-# two images per statement; BEiT-3 recipe: 224 px, RandomResizedCrop (0.5, 1) + flip + RandAugment for training.
+# two images per statement; BEiT-3 recipe: 224 px, RandomResizedCrop (0.5, 1) + flip for training, no RandAugment
+# (unilm's NLVR2 commands do not pass --randaug: get_started_for_nlvr2.md:45-91, datasets.py:742-754).
 # dev is the validation split, test1 (test-P) the test split (multimodal.md §4.1).
 _base_ = ['./vl_common.py']
 dataset_type = 'beitmm.NLVR2'
@@ -12,7 +13,6 @@ train_pipeline = [
              dict(type='RandomResizedCrop', scale=img_size, crop_ratio_range=(0.5, 1.0), backend='pillow',
                   interpolation='bicubic'),
              dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-             {{_base_.train_pipeline_randaug}},
          ]),
     dict(type='PackInputs', algorithm_keys=['text'], meta_keys=['identifier']),
 ]

@@ -1,7 +1,12 @@
 # VQAv2 in its released layout (COCO images + the official question / annotation json), BEiT-3 recipe
-# (multimodal.md §1.10): train = train + trainable_val, validation on a seeded rest_val (1000 val images; the
-# official one is an unseeded shuffle), 480 px, RandomResizedCrop (0.5, 1) + flip + RandAugment for training,
-# a plain bicubic resize for evaluation. Answers: the 3129 seen >= 9 times in train + val, ViLT soft scores.
+# (multimodal.md §1.10): train = train + trainable_val, 480 px, RandomResizedCrop (0.5, 1) + flip + BLIP's
+# RandomAugment(2, 7) for training (--randaug, get_started_for_vqav2.md:57), a plain bicubic resize for evaluation.
+# Answers: the 3129 seen >= 9 times in train + val (unilm's answer2label.txt is read when present), soft scores.
+# Validation differs from unilm's on purpose (a choice; test-dev is unaffected), so val numbers are not comparable:
+# rest_val = 1000 val images picked with a seed from all val images (unilm: an unseeded shuffle of the images with a
+# labelled question, datasets.py:538-555), unanswerable questions kept and scored 0 (unilm drops them,
+# datasets.py:484-493), the official VQA accuracy over the 10 raw answers (unilm: VQAScore, the soft score of the
+# arg-max, utils.py:742-762), on the test-time resize (unilm validates on training transforms, datasets.py:847).
 _base_ = ['./vl_common.py']
 dataset_type = 'beitmm.VQAv2'
 data_root = 'data/vqav2'

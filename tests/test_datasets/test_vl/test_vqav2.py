@@ -228,3 +228,26 @@ def test_answer_vocabulary_cli(vqa_root, capsys):
         cli.main([vqa_root])
     cli.main([vqa_root, '--min-count', '3', '--force'])
     assert VQAv2(vqa_root, split='val').metainfo['answers'] == VOCAB[3]
+
+
+def test_answer_file_at_unilms_location_keeps_its_label_order(vqa_root):
+    """The answer2label.txt unilm writes at the data root (beit3/datasets.py:356,558) is read first, as it is."""
+    unilm_order = ['yes', 'red', '2']  # not beitmm's first-appearance order: the file's order must win
+    with open(osp.join(vqa_root, 'answer2label.txt'), 'w') as f:
+        f.writelines(json.dumps({'answer': a, 'label': i}) + '\n' for i, a in enumerate(unilm_order))
+    ds = VQAv2(vqa_root, split='val', min_answer_count=2)
+    assert ds.answers == unilm_order and ds.answer_file == osp.join(vqa_root, 'answer2label.txt')
+    assert not osp.exists(osp.join(vqa_root, 'vqa', 'answer2label.txt'))  # nothing rebuilt
+    shutil.copy(osp.join(vqa_root, 'answer2label.txt'), osp.join(vqa_root, 'vqa', 'answer2label.txt'))
+    assert VQAv2(vqa_root, split='val').answers == unilm_order  # both present and equal: fine
+    os.remove(osp.join(vqa_root, 'answer2label.txt'))
+    VQAv2(vqa_root, split='val', min_answer_count=2, answer_file='vqa/other.txt')  # builds beitmm's order there
+    shutil.copy(osp.join(vqa_root, 'vqa', 'other.txt'), osp.join(vqa_root, 'answer2label.txt'))
+    with pytest.raises(ValueError, match="unilm's location.*different answers or label orders"):
+        VQAv2(vqa_root, split='val')
+
+
+def test_vocabulary_uses_glossary_normalize_word_without_strip():
+    """A trailing space next to punctuation: normalize_word gives 'aaa' (the prediction step would give 'aa')."""
+    anns = [[dict(multiple_choice_answer='a.)aa?) ')] * 2]
+    assert vqa_answer_vocabulary(anns, 1) == ['aaa']
