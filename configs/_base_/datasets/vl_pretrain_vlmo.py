@@ -15,15 +15,15 @@ text_pipeline = [
 ]
 # VLMo's square_transform_randaug for pretraining pairs too (vlmo/config.py:128-129, transforms/square_transform.py:
 # 21-31): RandomResizedCrop (0.5, 1) bicubic, horizontal flip (VLMo flips pairs, captions unchanged), then
-# RandomAugment(2, 7) over BLIP's 10 ops, which is BEiT-3's (vlmo/transforms/randaugment.py = unilm beit3/randaug.py).
-# Not here yet (difference): vl_common.py's shared train_pipeline_randaug entry is mmpretrain's RandAugment, which
-# builds its ops unscoped and so fails under this config's beitmm scope; once that entry is BEiT-3's RandomAugment
-# (beitmm.BLIPRandomAugment), add it after the flip (with './vl_common.py' among the bases).
+# RandomAugment(2, 7) over BLIP's 10 ops, which is BEiT-3's (vlmo/transforms/randaugment.py = unilm beit3/randaug.py):
+# the same entry as vl_common.py's train_pipeline_randaug, written here because vl_common.py's data_preprocessor
+# must not become a base of the pretraining configs.
 pair_pipeline = [
     dict(type='beitmm.RobustLoadImageFromFile', on_corrupt='skip', on_missing='skip'),
     dict(type='mmpretrain.RandomResizedCrop', scale=224, crop_ratio_range=(0.5, 1.0), interpolation='bicubic',
          backend='pillow'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='beitmm.BLIPRandomAugment', num_ops=2, magnitude=7),
     dict(type='beitmm.BlockwiseMaskGenerator', input_size=14, num_masking_patches=75, min_num_patches=16,
          exact=True),  # used by VL-BEiT's masked vision-language modeling; VLMo ignores the mask
     dict(type='beitmm.MaskText', tokenizer=text_tokenizer, max_len=40, mask_ratio=0.15, whole_word=True,
