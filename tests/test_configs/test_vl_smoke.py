@@ -78,6 +78,7 @@ def test_nocaps_trains_on_coco_validates_on_nocaps_val_and_writes_test_predictio
         cfg[key].dataset.update(data_root=nocaps, indices=None)
     out = str(tmp_path / 'nocaps_test_predictions.json')
     cfg.test_evaluator.file_path = out
+    cfg.val_evaluator.scorers = ('CIDEr', )  # METEOR's Java start-up is the captioning smoke test's business
     runner = build_runner(cfg)
     runner.train()
     metrics = runner.val_loop.run()
