@@ -139,9 +139,12 @@ def _fit_positions(out: StateDict, shapes: Mapping[str, torch.Size], grid: Optio
 
 
 def _drop_branches(out: StateDict, shapes: Mapping[str, torch.Size], report: ConversionReport) -> None:
-    """Drop the expert / embedding of a branch the model does not have (``modalities``)."""
+    """Drop the expert / embedding of a branch the model does not have (``modalities``), and an unused final norm."""
     for key in [k for k in out if k not in shapes]:
-        if '.B.' in key or key.startswith('text_embed.'):
+        if key.startswith('encoder.layer_norm.'):  # torchscale builds it only with normalize_output
+            report.dropped.append((key, 'final norm: unused by this model (normalize_output=False or a feature-map '
+                                        'output; unilm loads with strict=False and leaves it out)'))
+        elif '.B.' in key or key.startswith('text_embed.'):
             report.dropped.append((key, "language branch: the model is built with modalities=('vision',)"))
         elif '.A.' in key or key.startswith('vision_embed.'):
             report.dropped.append((key, "vision branch: the model is built with modalities=('language',)"))

@@ -154,11 +154,11 @@ class BEiT3(BEiT3TextMixin, BaseModule):
                                 eps=norm_eps, drop=drop_rate, attn_drop=attn_drop_rate, drop_path_rate=dpr[i],
                                 act_cfg=act_cfg) for i in range(depth)]
         self.encoder.layers = nn.ModuleList(layers)
-        self.encoder.layer_norm = Multiway({e: nn.LayerNorm(C, eps=norm_eps) for e in experts})
+        # the final norm exists only where it is applied, as torchscale's Encoder (layer_norm = None without
+        # normalize_output): official VQA / ImageNet files have no such keys, and a pretrained file's are unused
+        uses_norm = normalize_output and out_type in ('raw', 'cls_token')
+        self.encoder.layer_norm = Multiway({e: nn.LayerNorm(C, eps=norm_eps) for e in experts}) if uses_norm else None
         self.fc_norm = nn.LayerNorm(C, eps=norm_eps) if out_type == 'avg_featmap' else None
-        if out_type in ('featmap', 'avg_featmap') or not normalize_output:
-            # unused final norm: keep its keys (one layout) but out of the optimizer and DDP's unused check
-            self.encoder.layer_norm.requires_grad_(False)
         self._truncated = 0
 
     # ------------------------------------------------------------------ init / checkpoints
@@ -330,7 +330,7 @@ class BEiT3(BEiT3TextMixin, BaseModule):
             if self.out_type == 'avg_featmap':
                 return self.fc_norm(patches.mean(dim=1))
             return patches.transpose(1, 2).reshape(x.shape[0], -1, *grid)  # [B, C, Hp, Wp]
-        if is_last and self.normalize_output:
+        if is_last and self.encoder.layer_norm is not None:
             x = self.encoder.layer_norm(x, spans)
         return x[:, 0] if self.out_type == 'cls_token' else x
 

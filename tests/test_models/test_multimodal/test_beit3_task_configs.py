@@ -16,6 +16,7 @@ from torchscale.architecture.config import EncoderConfig
 from torchscale.model.BEiT3 import BEiT3 as TorchscaleBEiT3
 
 from beitmm.apis import init_model
+from beitmm.checkpoint.load import convert_state_for_model
 from beitmm.testing.shrink import config_path
 from beitmm.testing.vl import TINY_BEIT3, tiny_tokenizer
 
@@ -108,6 +109,9 @@ def test_in1k_config_loads_the_official_classifier_head(tmp_path):
         want = head(fc_norm(x[:, 1:].mean(1)))  # BEiT3ForImageClassification.forward (modeling_finetune.py:126-130)
         got = model(img, mode='tensor')
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+    # every model key comes from the file: no final norm that torchscale does not build (normalize_output=False)
+    converted = convert_state_for_model(model, torch.load(path)['model'])
+    assert set(converted) == set(model.state_dict()) and model.backbone.encoder.layer_norm is None
 
 
 def test_in1k_evaluation_resize_is_unilms_crop_pct_1():
