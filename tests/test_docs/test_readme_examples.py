@@ -68,10 +68,10 @@ def _multiway(tmp: str) -> None:
 
 
 def _vl(tmp: str) -> None:
-    from beitmm.testing.vl import shrink_vl_config
+    from beitmm.testing.vl import TINY_BEIT3, shrink_vl_config
 
     def tiny(cfg: Config) -> Config:
-        cfg.model.backbone.arch = 'tiny'
+        cfg.model.backbone.arch = dict(TINY_BEIT3)  # 2 layers x 32
         return shrink_vl_config(cfg, tmp, tmp)
 
     answers = [f'answer {i}' for i in range(3129)]
