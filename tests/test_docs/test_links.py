@@ -94,11 +94,29 @@ def expand_braces(pattern: str) -> List[str]:
     return [''.join(c) for c in itertools.product(*choices)]
 
 
+def config_families() -> List[str]:
+    """The folders of ``configs/`` (``beit``, ``beit3``, ...)."""
+    return sorted(d for d in os.listdir(osp.join(ROOT, 'configs')) if osp.isdir(osp.join(ROOT, 'configs', d)))
+
+
+def written_paths(path: str, line: str) -> List[str]:
+    """Repository paths written as code in ``line``.
+
+    Rooted ones (`` `beitmm/...` ``), and in the README and docs pages the config paths written from ``configs/``
+    (`` `beit3/beit3-b_in1k.py` ``) unless ``unilm`` precedes them (unilm's ``beit3/`` has the same name).
+    """
+    found = CODE_PATH.findall(line)
+    if not path.startswith('configs/'):
+        family = re.compile(r'(?<!unilm )`((?:%s)/[^`\s]+\.py)`' % '|'.join(map(re.escape, config_families())))
+        found += [f'configs/{p}' for p in family.findall(line)]
+    return found
+
+
 def path_problems(path: str) -> List[str]:
     """``file:line: path`` of every repository path written as code in ``path`` that matches no file."""
     problems = []
     for number, line in enumerate(prose_lines(path), 1):
-        for written in CODE_PATH.findall(line):
+        for written in written_paths(path, line):
             candidate = re.sub(r'<[^>]+>', '*', written.split('::')[0].rstrip('.,;:'))  # configs/<family>/...
             if not any(glob.glob(p, root_dir=ROOT) for p in expand_braces(candidate)):
                 problems.append(f'{path}:{number}: {written}')
@@ -122,12 +140,15 @@ def test_the_checks_find_broken_links_and_paths(tmp_path, monkeypatch):
     (tmp_path / 'docs').mkdir()
     (tmp_path / 'docs' / 'a.md').write_text('# Title\n\n[ok](b.md#part) [gone](c.md) [bad](b.md#nope)\n'
                                             '`docs/<page>.md` `docs/x_{1,2}.md`\n```\n[in code](nowhere.md)\n```\n')
-    (tmp_path / 'docs' / 'b.md').write_text('## Part\n')
+    (tmp_path / 'docs' / 'b.md').write_text('## Part\n`beit/a.py` `beit/gone.py`, unilm `beit/gone.py`\n')
     (tmp_path / 'docs' / 'x_1.md').write_text('')
+    (tmp_path / 'configs' / 'beit').mkdir(parents=True)
+    (tmp_path / 'configs' / 'beit' / 'a.py').write_text('')
     monkeypatch.setattr(mod, 'ROOT', str(tmp_path))
     assert [p.split(': ', 1)[1] for p in mod.link_problems('docs/a.md')] == [
         'c.md (docs/c.md does not exist)', 'b.md#nope (no heading of docs/b.md has the anchor #nope)']
     assert mod.path_problems('docs/a.md') == []
+    assert mod.path_problems('docs/b.md') == ['docs/b.md:2: configs/beit/gone.py']
     (tmp_path / 'docs' / 'x_1.md').unlink()
     assert mod.path_problems('docs/a.md') == ['docs/a.md:4: docs/x_{1,2}.md']
 
