@@ -36,6 +36,7 @@ setup(
         lint=parse_requirements('lint.txt'),
         multimodal=parse_requirements('multimodal.txt'),
         seq2seq=parse_requirements('seq2seq.txt'),
+        docs=parse_requirements('docs.txt'),
         all=parse_requirements('tests.txt') + parse_requirements('optional.txt') + parse_requirements('multimodal.txt')
         + parse_requirements('seq2seq.txt'),
     ),

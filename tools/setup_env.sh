@@ -16,7 +16,8 @@ PY="$VENV/bin/python"
 PIP=("$PY" -m pip --disable-pip-version-check -q)
 "${PIP[@]}" install -r requirements/build.txt
 "${PIP[@]}" install -r requirements/runtime.txt -r requirements/tests.txt -r requirements/optional.txt \
-  -r requirements/lint.txt -r requirements/multimodal.txt -r requirements/seq2seq.txt -r requirements/he.txt
+  -r requirements/lint.txt -r requirements/multimodal.txt -r requirements/seq2seq.txt -r requirements/he.txt \
+  -r requirements/docs.txt
 "${PIP[@]}" install --no-deps -r requirements/reference.txt -r requirements/captioning.txt
 
 if ! "$PY" -c "import mmcv, mmcv.ops" >/dev/null 2>&1; then

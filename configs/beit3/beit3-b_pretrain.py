@@ -1,4 +1,4 @@
-# BEiT-3 base masked data modeling (Wang et al., "Image as a Foreign Language", CVPR 2023, multimodal.md §1.13).
+# BEiT-3 base masked data modeling (Wang et al., "Image as a Foreign Language", CVPR 2023; no official code).
 # The recipe is FROM THE PAPER; NO OFFICIAL CODE EXISTS (unilm #1032, #1043, #1196, #1591, #1691). Values marked
 # [paper, ...] are the paper's (§2.2-2.3, Table 11, read in full); (interpretation) reads the paper where it is not
 # explicit; (choice) values are beitmm's.

@@ -1,7 +1,7 @@
 # MaskDistill ViT-B/16 with the choices of the public port that reports near-paper numbers (drkostas/MaskDistill-
 # PyTorch: 84.8 top-1 / 52.6 mIoU vs the paper's 85.3 / 53.8): CLIP ViT-B/16 tokens of the last block before
 # ln_post, without proj (768-d), smooth-L1 beta 1.0, colour jitter 0.4 (as BEiT v2's pipeline). The paper's own
-# values are unverified (review F8); the default config differs in the teacher layer and the jitter.
+# values are unverified (README, Choices); the default config differs in the teacher layer and the jitter.
 _base_ = ['./maskdistill_clip-b16_vit-b_300e_in1k.py']
 model = dict(
     head=dict(out_channels=768),

@@ -1,4 +1,5 @@
-# VL-BEiT base (Bao et al., 2022, arXiv 2206.01127; multimodal.md §3): PAPER ONLY, no code or weights exist, and its
+# VL-BEiT base (Bao et al., 2022, arXiv 2206.01127; unilm vl-beit/ has a README only): PAPER ONLY, no code or
+# weights exist, and its
 # full text could not be read here (abstract and first page only); every value is beitmm's (choice) unless marked.
 # One stage, from scratch: masked image modeling on images, masked language modeling on texts and masked
 # vision-language modeling (MVLM) on pairs [abs] through VLMo's backbone (shared attention, V / L experts [3rd-party
@@ -25,7 +26,7 @@ model = dict(
     # only full-text reading found says so [3rd-party claim: an agent-written literature review], and BEiT-3, which
     # takes its masked data modeling from VL-BEiT, masks image patches of pairs as of images (torchscale BEiT3's
     # image+text branch takes masked vision positions). pair_mim=False: the pair's image is seen whole and only its
-    # text is predicted (the text-only reading of MVLM). Neither is confirmed against the PDF (README, P7).
+    # text is predicted (the text-only reading of MVLM). Neither is confirmed against the PDF (vlbeit/README.md).
     pair_mim=True,
     stream_weights=dict(image=1., text=1., pair=1.))  # choice
 # MVLM masks a higher share of the pair's text than MLM: 50% [3rd-party claim; BEiT-3's pair ratio, paper §2.2];

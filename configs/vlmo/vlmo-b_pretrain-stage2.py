@@ -1,4 +1,4 @@
-# VLMo-B stage 2: text-only masked language modeling (unilm vlmo ``task_textmlm_base``, multimodal.md §2.4).
+# VLMo-B stage 2: text-only masked language modeling (unilm vlmo/config.py ``task_textmlm_base``, run.py:153-163).
 # Stage 1 is a BEiT checkpoint: beitmm's own BEiT pretraining (configs/beit/beit-b_pretrain_in22k.py, its
 # work_dirs/.../iter_*.pth or epoch_*.pth as is) or the official beit_base_patch16_224_pt22k_ft22kto1k.pth the VLMo
 # README starts from. It is loaded by model.init_cfg through the 'vlmo' converter (BEiT mlp / norm2 -> the vision

@@ -1,4 +1,4 @@
-# VLMo-B stage 3: image-text pretraining (unilm vlmo ``task_mlm_itm_itc_base``, multimodal.md §2.3-2.4): ITC on the
+# VLMo-B stage 3: image-text pretraining (unilm vlmo/config.py ``task_mlm_itm_itc_base``, objectives.py): ITC on the
 # dual-encoder paths plus the second ITC through the VL experts (mean of the two), ITM with one hard negative text
 # and image per pair drawn from softmax(ITC similarities) over the batch gathered from all ranks, MLM on the fusion
 # path (x 0.25, as compute_mlm). Nothing is frozen. Initialised from the stage-2 checkpoint through model.init_cfg

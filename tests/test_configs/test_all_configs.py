@@ -46,7 +46,7 @@ def _pipelines(cfg: Config):
 
 @pytest.mark.parametrize('path', CONFIGS, ids=[osp.relpath(p, osp.join(ROOT, 'configs')) for p in CONFIGS])
 def test_every_pipeline_handles_corrupt_images(path):
-    """Review F10: training pipelines skip (warn, count) corrupt images; evaluation pipelines stop naming the file."""
+    """Training pipelines skip (warn, count) corrupt images; evaluation pipelines stop naming the file."""
     cfg = Config.fromfile(path)
     loaders = [(key, p, name) for key, p, name in _pipelines(cfg) if name.rpartition('.')[2].startswith('Load')
                and 'Image' in name]

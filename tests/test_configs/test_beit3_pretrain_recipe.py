@@ -1,4 +1,4 @@
-"""BEiT-3 pretraining recipe against the paper and BEiT v1's augmentation code (review P1-P4).
+"""BEiT-3 pretraining recipe against the paper and BEiT v1's augmentation code.
 
 The references are written out here: BEiT v1's pretraining views from unilm ``beit/datasets.py:33-39``
 (``ColorJitter(0.4, 0.4, 0.4)``, ``RandomHorizontalFlip(0.5)``, then the two-view crop), ``beit/transforms.py:82``

@@ -1,4 +1,4 @@
-"""VLMo config recipes against vlmo/config.py and vlmo/transforms (review V6, V8, V9), read from the configs."""
+"""VLMo config recipes against vlmo/config.py and vlmo/transforms, read from the configs."""
 import pytest
 from mmengine.config import Config
 

@@ -1,4 +1,4 @@
-"""VLMo's weight-decay and head-lr rules in the VLMo / VL-BEiT schedules (review V5), against VLMo's set_schedule.
+"""VLMo's weight-decay and head-lr rules in the VLMo / VL-BEiT schedules, against VLMo's set_schedule.
 
 The optimizer of each shipped config is built (``optim_wrapper`` as the Runner builds it) for tiny task and
 pretraining models; every trainable parameter's lr and weight decay must be the ones VLMo's rules give its name.
@@ -62,7 +62,7 @@ def test_vlmo_configs_decay_and_scale_as_vlmos_set_schedule(name):
     assert set(groups) == trainable
     for n in trainable:
         assert (groups[n]['lr'], groups[n]['weight_decay']) == pytest.approx(vlmo_rule(n, lr, wd, lr_mult)), n
-    # the differences the review measured (V5): these are decayed by VLMo, exempt by a type rule
+    # the differences from a type rule: these are decayed by VLMo, exempt by a type rule
     decayed = {n for n in trainable if groups[n]['weight_decay'] > 0}
     for part in ['norm2_text.weight', 'token_type_embeddings.weight'] + ([] if 'stage2' in name else ['gamma_1']):
         assert any(part in n for n in decayed), part

@@ -1,9 +1,9 @@
-"""Bad text in pretraining data: unreadable WebDataset captions (R3) and start-up checks of texts and shards (R6).
+"""Bad text in pretraining data: unreadable WebDataset captions and start-up checks of texts and shards.
 
-R3 (review-multimodal.md section 5): a ``.json`` member that is not JSON stopped the run at its first step with a bare
+Captions: a ``.json`` member that is not JSON stopped the run at its first step with a bare
 ``JSONDecodeError``. The family's convention for bad web samples (no image, corrupt image, empty caption) is a counted
 skip replaced inside its step, so an unreadable text is one too, named by shard and key (``on_bad_text='error'``
-stops instead). R6: invalid UTF-8 in ``texts.txt`` and a cut-short shard were named only when reached.
+stops instead). Start-up: invalid UTF-8 in ``texts.txt`` and a cut-short shard were named only when reached.
 """
 import io
 import logging
@@ -20,7 +20,7 @@ from beitmm.testing.shrink import ROOT
 from beitmm.testing.synthetic_pretrain import make_pretrain_data, shrink_pretrain_config
 from beitmm.testing.vl import tiny_tokenizer
 
-BAD_JSON = b'{"caption": "a red box, "key": "000000004"'  # the review's defect: a missing quote
+BAD_JSON = b'{"caption": "a red box, "key": "000000004"'  # a missing quote
 
 
 @pytest.fixture(scope='module')

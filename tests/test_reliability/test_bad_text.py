@@ -1,7 +1,7 @@
 r"""Bad text encoding in the VL annotation files: stopped at start-up, naming the file, line / byte and sample.
 
-R1 (review-multimodal.md section 5): a non-UTF-8 byte in a JSON file used to stop with a bare ``UnicodeDecodeError``
-naming no file. R2: a lone surrogate (``"\udcff"``, a valid JSON escape but no encodable text) in a question used to
+A non-UTF-8 byte in a JSON file used to stop with a bare ``UnicodeDecodeError``
+naming no file; a lone surrogate (``"\udcff"``, a valid JSON escape but no encodable text) in a question used to
 load, then crash inside SentencePiece at the first batch with "Unable to cast Python instance of type <class 'str'> to
 C++ type". The defects are planted in the files as a user meets them; the expected offsets are found in the bytes.
 """

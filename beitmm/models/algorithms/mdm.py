@@ -30,7 +30,7 @@ STREAM_NAMES = ('image', 'text', 'pair')
 
 
 def text_first(backbone) -> bool:
-    """VLMo / VL-BEiT order their tokens [text; image], BEiT-3 [image; text] (multimodal.md §0.4)."""
+    """VLMo / VL-BEiT order their tokens [text; image] (``VLMo.infer``), BEiT-3 [image; text] (``BEiT3.forward``)."""
     return not hasattr(backbone, 'encoder')
 
 

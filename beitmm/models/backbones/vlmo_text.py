@@ -1,7 +1,8 @@
 """VLMo's text branch with explicit positions and a key / value cache (s2s-ft fine-tuning and decoding).
 
 VLMo adds no absolute text position: positions enter only through the merged relative position table (text rows:
-the 1-d distance key - query, and three rows for the cls token at position 0; multimodal.md §2.2). s2s-ft needs
+the 1-d distance key - query, and three rows for the cls token at position 0; VLMo ``vlmo_module.py``
+``build_relative_position_embed``). s2s-ft needs
 positions that are not ``0..N-1`` (target tokens continue after the real source length, pseudo tokens repeat
 their target's), and a decoding step whose queries are the new tokens and whose keys are every cached token too,
 so the text bias is built here from query and key position ids.

@@ -7,7 +7,7 @@ gradient (the discriminator gives the generator no gradient), by ``torch.multino
 Hardness-aware sampling (Hao et al., "Learning to Sample Replacements for ELECTRA Pre-Training", 2021): a hardness
 head predicts ``h(w)``, the discriminator's loss if candidate ``w`` were placed at the position, and tokens are drawn
 from ``q(w) ∝ p_G(w) · h(w)^β``. The paper's exact formula could not be checked (only its abstract is available and
-no code is public); the form implemented is the one derived in the project reference (language-and-privacy.md §2.3):
+no code is public); the form implemented is beitmm's derivation (configs/electra/README.md, "The sampling rule"):
 the one-sample estimate of ``E_{w~p_G}[loss_D(w)]`` has the least variance under the proposal ``q ∝ p_G · loss_D``,
 so ``β = 1`` (``hardness_power``) is the variance-minimising choice, and the importance weight ``p_G(w) / q(w)`` on
 the discriminator's loss at that position keeps the estimate of that position's term of ELECTRA's objective unbiased.

@@ -5,7 +5,7 @@ Every token is labelled by a *segment* and a *step*:
 - ``PREFIX`` (step 0): what is conditioned on (BEiT-3: the image tokens; s2s-ft: the source text);
 - ``TARGET`` (step i = index in the target, 0-based): the generated sequence (BEiT-3: the caption from ``<s>``);
 - ``PSEUDO`` (step i): s2s-ft's pseudo-masked fine-tuning, one pseudo token per target token i
-  (language-and-privacy.md §1.3).
+  (s2s-ft ``s2s_ft/modeling.py``, ``BertForSequenceToSequenceWithPseudoMask.create_attention_mask``).
 
 A query may attend a key when the visibility table allows it (and the key is not padding):
 

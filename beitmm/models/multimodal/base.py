@@ -1,6 +1,7 @@
 """The base of every vision-language task model: a Multiway backbone, its text tokenizer and the token layout.
 
-BEiT-3 concatenates ``[image (cls + patches); text]``, VLMo ``[text; image]`` (multimodal.md §0.4); task models
+BEiT-3 concatenates ``[image (cls + patches); text]`` (torchscale ``BEiT3.forward``), VLMo ``[text; image]`` (VLMo
+``vlmo_module.py`` ``VLMo.infer``); task models
 ask this class for "the image cls", "the first text token" and never index the sequence themselves. Texts are
 tokenized here, from the raw strings the datasets give (``encode_batch``: special tokens, truncation with a counted
 warning, padding), so one dataset config serves both tokenizers.
@@ -146,7 +147,7 @@ class VLBaseModel(BaseModel):
         return fused['hidden'][:, fused['text_start']]
 
     def fusion_cls(self, fused: Fused) -> Tensor:
-        """The token a pair classifier pools: BEiT-3 reads the image cls, VLMo the text [CLS] (§0.4)."""
+        """The token a pair classifier pools: BEiT-3 reads the image cls, VLMo the text [CLS] (token 0 of each)."""
         return self.text_cls(fused) if self.text_first else self.image_cls(fused)
 
     # ------------------------------------------------------------------ helpers for subclasses

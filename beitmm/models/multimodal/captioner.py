@@ -1,4 +1,4 @@
-"""BEiT-3 image captioning: the bidirectional encoder fine-tuned as a generator (multimodal.md §1.9).
+"""BEiT-3 image captioning: the bidirectional encoder fine-tuned as a generator (unilm ``BEiT3ForCaptioning``).
 
 mmpretrain's captioners (BLIP, OFA, ...) decode with a separate text decoder; BEiT-3 has none, so this model
 trains and decodes the Multiway encoder itself, s2s-ft style: image tokens see the image, caption tokens see the

@@ -1,4 +1,4 @@
-"""VLMo's stagewise pretraining (microsoft/unilm ``vlmo/``, read from its code; multimodal.md §2.3-2.4).
+"""VLMo's stagewise pretraining (microsoft/unilm ``vlmo/``: ``run.py``, ``vlmo/modules/objectives.py``).
 
 Stage 1 (image only) is a BEiT checkpoint (beitmm's own BEiT pretraining or an official file): the 'vlmo' converter
 maps it into the attention and the vision experts when this model loads it (``init_cfg``), no offline step.

@@ -1,4 +1,7 @@
-"""s2s-ft input packing and target corruption (language-and-privacy.md §1.2-1.3), shared by the three algorithms.
+"""s2s-ft input packing and target corruption, shared by the three algorithms.
+
+As s2s-ft's ``s2s_ft/utils.py`` ``Seq2seqDatasetForBert.__getitem__`` and ``s2s_ft/modeling.py``
+``create_mask_and_position_ids``.
 
 Source ``[CLS] src [SEP]`` (causal fine-tuning: no trailing [SEP]) padded to the batch's longest; target
 ``tgt [SEP]`` (causal: input ``[SEP] tgt``, labels ``tgt [SEP]``) padded likewise; pseudo tokens (pseudo-masked)
@@ -87,7 +90,7 @@ def pack_sources(sources: List[List[int]], algorithm: str, sep_id: int, pad_id: 
 def pack(sources: List[List[int]], targets: List[List[int]], algorithm: str, mask_id: int, pad_id: int,
          sep_id: int, random_ids: Tensor, target_mask_prob: float, num_max_mask_token: int = 0,
          generator: Optional[torch.Generator] = None, device: Optional[torch.device] = None) -> Packed:
-    """Pack tokenized pairs for one algorithm (language-and-privacy.md §1.3).
+    """Pack tokenized pairs for one algorithm (s2s-ft ``Seq2seqDatasetForBert.__getitem__``, by ``--mask_way``).
 
     Args:
         sources: ``[CLS] src [SEP]`` id lists (truncated by the caller).

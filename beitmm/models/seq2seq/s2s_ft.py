@@ -1,6 +1,8 @@
 """s2s-ft: a bidirectional text encoder fine-tuned for sequence-to-sequence generation (arXiv 2110.13640).
 
-Three algorithms (``algorithm``; language-and-privacy.md §1.3): ``'pseudo-masked'`` (the default, s2s-ft v2: one
+Three algorithms (``algorithm``; s2s-ft's ``--mask_way`` in ``run_seq2seq.py``, models
+``BertForSequenceToSequenceWithPseudoMask`` and ``BertForSequenceToSequenceUniLMV1`` in ``s2s_ft/modeling.py``):
+``'pseudo-masked'`` (the default, s2s-ft v2: one
 pseudo token per target token predicts it), ``'masked'`` (v1: corrupted target tokens predicted in place) and
 ``'causal'`` (v0: each target token predicts the next). The attention masks are
 :func:`beitmm.models.generation.seq2seq_mask` (shared with BEiT-3 captioning); decoding is its

@@ -1,7 +1,7 @@
 # MaskDistill pretraining data: the BEiT pretraining loader with one random resized crop (BEiT v2 style, scale
 # (0.2, 1)) and a flip giving the student view and an identical teacher view (224 px both; the data preprocessor
 # normalises each for its network); 40% of the 14x14 patches (75 of 196) masked blockwise. No colour jitter is a
-# CHOICE (review F8: unverified against the paper; BEiT v2's pipeline and the public port use ColorJitter 0.4, see
+# CHOICE (unverified against the paper; BEiT v2's pipeline and the public port use ColorJitter 0.4, see
 # configs/maskdistill/maskdistill_clip-b16-768d_vit-b_300e_in1k.py).
 # Labels are never read: any folder of images works.
 _base_ = ['./imagenet_bs256_beit_pretrain.py']

@@ -1,7 +1,7 @@
 # NLVR2 in its released layout (lil-lab/nlvr: {train,dev,test1}.json lines, train images in images/train/{directory}/),
 # two images per statement; BEiT-3 recipe: 224 px, RandomResizedCrop (0.5, 1) + flip for training, no RandAugment
 # (unilm's NLVR2 commands do not pass --randaug: get_started_for_nlvr2.md:45-91, datasets.py:742-754).
-# dev is the validation split, test1 (test-P) the test split (multimodal.md §4.1).
+# dev is the validation split, test1 (test-P) the test split (lil-lab/nlvr nlvr2/data/).
 _base_ = ['./vl_common.py']
 dataset_type = 'beitmm.NLVR2'
 data_root = 'data/nlvr2'

@@ -1,4 +1,5 @@
-# Shared by the vision-language datasets: BEiT-3 / VLMo normalise with mean = std = 0.5 (multimodal.md §0.5; not
+# Shared by the vision-language datasets: BEiT-3 / VLMo normalise with mean = std = 0.5 (beit3/datasets.py
+# build_transform, vlmo/transforms/utils.py inception_normalize; not
 # mmpretrain's CLIP statistics), images loaded BGR and flipped to RGB in the preprocessor.
 data_preprocessor = dict(type='mmpretrain.MultiModalDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3,
                          to_rgb=True)

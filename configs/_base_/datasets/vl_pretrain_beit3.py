@@ -1,4 +1,4 @@
-# BEiT-3 masked data modeling data (multimodal.md §1.13, from the paper; no official code exists): every step holds
+# BEiT-3 masked data modeling data (from the paper, §2.2 and Table 11; no official code exists): every step holds
 # images (40% of patches masked blockwise [paper, §2.2]), texts (15% of the tokens masked [paper, §2.2]) and
 # image-text pairs (50% of the text tokens [paper, §2.2]; 40% of the patches too (interpretation): the paper gives
 # 40% "for images" and does not say whether a pair's image is masked, torchscale's BEiT3 takes masked vision
@@ -10,7 +10,8 @@
 data_root = 'data/pretrain'
 text_tokenizer = dict(type='beitmm.SentencePieceTokenizer', model_file='data/beit3/beit3.spm')
 max_text_len = 64  # (choice) BEiT-3's fine-tuning length; the paper does not give the pretraining one
-# [paper, §2.2] 40% blockwise "as in BEiT"; BEiT's own "about 40%" is 75 of 196 in its code (beit-family.md §3.1); the
+# [paper, §2.2] 40% blockwise "as in BEiT"; BEiT's own "about 40%" is 75 of 196 in its code (unilm
+# beit/run_beit_pretraining.py --num_mask_patches 75, beit/masking_generator.py MaskingGenerator); the
 # masks below draw exactly 75 (exact=True: BEiT v2's law, unilm beit2/masking_generator.py) (choice)
 num_masking_patches = 75
 # Images: "the same image augmentation as in BEiT" [paper, §2.3; Table 11: colour jitter 0.4], i.e. BEiT v1's

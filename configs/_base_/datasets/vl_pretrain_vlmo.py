@@ -1,4 +1,4 @@
-# VLMo / VL-BEiT pretraining data with VLMo's BERT WordPiece vocabulary (multimodal.md §2.3-2.6): texts for stage 2
+# VLMo / VL-BEiT pretraining data with VLMo's BERT WordPiece vocabulary (vlmo/config.py): texts for stage 2
 # (text-only MLM, max_text_len 196) and image-text pairs for stage 3 (ITC / ITM on the unmasked text, MLM on the
 # masked one, max_text_len 40). Stage configs keep the streams they use with counts (e.g. dict(image=0, text=0,
 # pair=...)); VL-BEiT uses all three (and its own pair pipeline).

@@ -1,5 +1,5 @@
 # VQAv2 in its released layout (COCO images + the official question / annotation json), BEiT-3 recipe
-# (multimodal.md §1.10): train = train + trainable_val, 480 px, RandomResizedCrop (0.5, 1) + flip + BLIP's
+# (beit3/datasets.py VQAv2Dataset): train = train + trainable_val, 480 px, RandomResizedCrop (0.5, 1) + flip + BLIP's
 # RandomAugment(2, 7) for training (--randaug, get_started_for_vqav2.md:57), a plain bicubic resize for evaluation.
 # Answers: the 3129 seen >= 9 times in train + val (unilm's answer2label.txt is read when present), soft scores.
 # Validation differs from unilm's on purpose (a choice; test-dev is unaffected), so val numbers are not comparable:

@@ -3,7 +3,7 @@
 # head to the teacher's dimensions on masked positions; targets = LayerNorm without affine of CLIP's last-layer
 # patch features; smooth-L1 loss. MaskDistill is this config of the unified algorithm.
 # The official code is TMLR supplementary material (OpenReview wmGlMhaBe0), not public on GitHub. Three values could
-# not be checked against it or the paper's appendix (review F8, P19) and are CHOICES, each one config key away
+# not be checked against it or the paper's appendix (maskdistill/README.md) and are CHOICES, each one config key away
 # (configs/maskdistill/README.md; a fourth, the teacher size for a ViT-B student, is listed there):
 #   - teacher layer: after ln_post and proj (512-d, as BEiT v2's CLIP teacher for VQ-KD); the public port that
 #     reaches 84.8 (drkostas/MaskDistill-PyTorch) takes the last block before ln_post (768-d):

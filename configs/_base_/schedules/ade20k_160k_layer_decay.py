@@ -5,7 +5,7 @@ optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=3e-5, betas=(0.9, 0.999), weight_decay=0.05),
     constructor='beitmm.LayerDecayOptimWrapperConstructor',
     # unilm's segmentation LayerDecayOptimizerConstructor exempts only 1-D tensors and biases from weight decay
-    # (review F7): the relative position tables and the cls token are decayed, so no names are exempted here.
+    # (as unilm's): the relative position tables and the cls token are decayed, so no names are exempted here.
     paramwise_cfg=dict(layer_decay_rate=0.9, no_decay_names=()))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),

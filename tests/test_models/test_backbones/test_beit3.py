@@ -134,7 +134,7 @@ def test_parameter_counts_equal_the_official_readme(arch, img, expected):
     width = model.embed_dims
     total = count_parameters(model) + 2 * width * width + 1
     assert round(total / 1e6, 1) == expected
-    if arch == 'base':  # beit-family reference: vision expert 85.3M, language expert 85.9M, text embed 49.2M
+    if arch == 'base':  # unilm beit3 builders: vision expert 85.3M, language expert 85.9M, text embed 49.2M
         experts = expert_parameters(model)
         assert (round(experts['A'] / 1e6, 1), round(experts['B'] / 1e6, 1)) == (85.3, 85.9)
         assert round(model.text_embed.weight.numel() / 1e6, 1) == 49.2

@@ -1,4 +1,4 @@
-"""BEiT-3's "BEiT initialization" for from-scratch pretraining (paper §2.3, footnote 4; review P3).
+"""BEiT-3's "BEiT initialization" for from-scratch pretraining (paper §2.3, footnote 4).
 
 Reference, transcribed in our own words from unilm ``beit/modeling_pretrain.py:78-84`` (``fix_init_weight``): the
 block at index i has layer id i + 1, and its attention output projection and its FFN's second linear are divided

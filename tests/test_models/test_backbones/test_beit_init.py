@@ -1,4 +1,4 @@
-"""unilm's initialisation (review F1): pretraining truncates at +-1 std, fine-tuning uses timm's +-2 bounds.
+"""unilm's initialisation (modeling_pretrain.py): pretraining truncates at +-1 std, fine-tuning uses timm's +-2 bounds.
 
 The reference values are analytic: a normal N(0, s^2) truncated to [-s, s] has standard deviation
 s * sqrt(1 - 2 phi(1) / (2 Phi(1) - 1)) = 0.5396 s (phi, Phi: standard normal pdf / cdf), i.e. 0.01079 for

@@ -1,4 +1,4 @@
-"""Attention masks against visibility tables written out by hand (multimodal.md §1.9, language-and-privacy §1.3).
+"""Attention masks against visibility tables written out by hand (unilm BEiT3ForCaptioning, s2s-ft modeling.py).
 
 Rows are queries, columns keys, 1 = may attend. None of the tables is derived from the implementation.
 """

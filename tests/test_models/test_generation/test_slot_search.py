@@ -110,7 +110,7 @@ def test_slots_equal_the_official_transcription(K, lp, t0, seed):
 
 
 def test_finished_slots_stay_and_change_the_answer_at_lp_1_5():
-    """The review's case (beam 5, lp 1.5): a finished hypothesis holds its slot.
+    """A case (beam 5, lp 1.5) where a finished hypothesis holds its slot.
 
     So fewer beams continue than in BeamHypotheses and the answers differ; s2s-ft's answer is the
     transcription's (the table was found by a search over seeds).

@@ -1,4 +1,4 @@
-"""The contrastive loss over ranks (review V4): BEiT-3's gather with gradients and VLMo's without, on 2 gloo ranks.
+"""The contrastive loss over ranks: BEiT-3's gather with gradients and VLMo's without, on 2 gloo ranks.
 
 Reference: the global-batch InfoNCE on one process. With DDP averaging the ranks' gradients, BEiT-3's form (unilm
 ``utils.ClipLoss`` / ``gather_features``) gives the global-loss gradient; VLMo's (``objectives.py`` ``compute_itc``

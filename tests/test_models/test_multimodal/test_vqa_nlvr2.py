@@ -23,7 +23,7 @@ def _vqa(kind: str, **kwargs):
 
 @pytest.mark.parametrize('kind', ['beit3', 'vlmo'])
 def test_vqa_pools_the_layouts_first_token(kind):
-    """BEiT-3 pools its image cls, VLMo its text [CLS]: token 0 of each one's concatenation (multimodal.md §0.4)."""
+    """BEiT-3 pools its image cls, VLMo its text [CLS]: token 0 of each one's sequence (Pooler, VLMo.infer)."""
     model = _vqa(kind)
     img = torch.randn(2, 3, 32, 32)
     ids, pad = model.tokenize(QUESTIONS)

@@ -18,7 +18,7 @@ RANDOM = torch.arange(10, 20)
 
 
 def test_packing_positions_follow_the_real_source_length():
-    """Source padding leaves no gap; each pseudo token repeats its target's position (language-and-privacy §1.2)."""
+    """Source padding leaves no gap; each pseudo token repeats its target's position (s2s-ft Seq2seqDatasetForBert)."""
     p = pack([[CLS, 5, 6, SEP], [CLS, 7, SEP]], [[8, 9, SEP], [4, SEP]], 'pseudo-masked', MASK, PAD, SEP, RANDOM,
              target_mask_prob=0.)
     assert p.ids()[:, :4].tolist() == [[CLS, 5, 6, SEP], [CLS, 7, SEP, PAD]]

@@ -95,7 +95,7 @@ def test_wrong_architecture_names_the_missing_keys():
 @pytest.mark.parametrize('kwargs,layer,dims', [(dict(), 'proj', 24), (dict(with_proj=False), 'ln_post', 32),
                                                (dict(with_proj=False, with_ln_post=False), 'block', 32)])
 def test_teacher_layer_choices(kwargs, layer, dims):
-    """MaskDistill's teacher layer (review F8): after ln_post + proj, after ln_post, or before ln_post."""
+    """MaskDistill's teacher layer (a config choice): after ln_post + proj, after ln_post, or before ln_post."""
     sd = openai_clip_state()
     model = CLIPViT(arch=TINY_CLIP, img_size=32, checkpoint=sd, **kwargs)
     img = torch.randn(2, 3, 32, 32)
