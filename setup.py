@@ -37,8 +37,11 @@ setup(
         multimodal=parse_requirements('multimodal.txt'),
         seq2seq=parse_requirements('seq2seq.txt'),
         docs=parse_requirements('docs.txt'),
+        he=parse_requirements('he.txt'),
         all=parse_requirements('tests.txt') + parse_requirements('optional.txt') + parse_requirements('multimodal.txt')
-        + parse_requirements('seq2seq.txt'),
+        + parse_requirements('seq2seq.txt') + parse_requirements('he.txt'),
+        # no 'captioning' extra: pip would pull pycocoevalcap's pycocotools, which breaks mmpretrain 1.2's imports
+        # (requirements/captioning.txt); tools/setup_env.sh installs it with --no-deps
     ),
     license='Apache License 2.0',
     zip_safe=False,

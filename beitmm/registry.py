@@ -1,6 +1,7 @@
 """beitmm registries: children of mmengine's root registries (scope ``beitmm``).
 
-``TEXT_TOKENIZERS`` is a root of its own: mmengine has no registry for text tokenizers.
+``TEXT_TOKENIZERS`` and ``CHECKPOINT_CONVERTERS`` are roots of their own: mmengine has no registry for text
+tokenizers or checkpoint converters.
 
 Only mmengine is imported here. ``locations`` are imported lazily the first time a
 registry is used, so ``type='beitmm.X'`` works from any mmseg / mmpretrain config; every location
@@ -45,3 +46,5 @@ VISUALIZERS = Registry(
     'visualizer', parent=MMENGINE_VISUALIZERS, scope='beitmm', locations=['beitmm.visualization'])
 # mmengine has no root registry for text tokenizers: build them with TEXT_TOKENIZERS.build (type='beitmm.X').
 TEXT_TOKENIZERS = Registry('text tokenizer', scope='beitmm', locations=['beitmm.text'])
+# mmengine has none for checkpoint converters either: a backbone names its converter (checkpoint_converter = 'beit')
+CHECKPOINT_CONVERTERS = Registry('checkpoint converter', scope='beitmm', locations=['beitmm.checkpoint.families'])

@@ -110,3 +110,44 @@ def test_beitmm_backbone_in_an_mmpretrain_project(backbone, imagenet_info, tmp_p
     unchanged = [k for k, v in runner.model.backbone.named_parameters()
                  if v.requires_grad and torch.equal(before[k], v)]
     assert not unchanged  # every trainable backbone weight trains
+
+
+# (host, config text, train_cfg.type before -> after, train sampler before -> after, AMP wrapper asked for)
+FOREIGN = [('mmseg', SEG_USER_CONFIG, ('IterBasedTrainLoop', 'beitmm.ResumableIterBasedTrainLoop'),
+            ('InfiniteSampler', 'beitmm.ResumableInfiniteSampler'), False),
+           ('mmpretrain', CLS_USER_CONFIG, ('(by_epoch)', 'beitmm.ResumableEpochBasedTrainLoop'),
+            ('DefaultSampler', 'beitmm.ResumableSampler'), True)]
+
+
+@pytest.mark.parametrize('case', FOREIGN, ids=lambda c: c[0])
+def test_build_runner_gives_a_foreign_config_exact_resume_and_the_guards(case, imagenet_info, ade20k_root, tmp_path):
+    """A config that is not beitmm's own gets what beitmm's configs state, logged change by change."""
+    from beitmm.engine.runner import build_runner, is_beitmm_config
+    host, text, (loop_before, loop), (sampler_before, sampler), amp = case
+    path = tmp_path / 'user_cfg.py'
+    text = _user_config(text, BACKBONES[0]).replace('NUM_CLASSES', str(len(imagenet_info['classes'])))
+    path.write_text(text.replace('DATA_ROOT', repr(ade20k_root if host == 'mmseg' else imagenet_info['root'])))
+    cfg = Config.fromfile(str(path))
+    cfg.work_dir = str(tmp_path / 'work')
+    if amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'  # mmengine's, as an mmpretrain config writes it
+    assert not is_beitmm_config(cfg)
+    runner = build_runner(cfg)
+    assert runner.cfg.train_cfg.type == loop and 'by_epoch' not in runner.cfg.train_cfg
+    assert runner.cfg.train_dataloader.sampler.type == sampler
+    hooks = [type(h).__name__ for h in runner.hooks]
+    for name in ('ResumeStateHook', 'NonFiniteLossHook', 'DataHealthHook'):
+        assert hooks.count(name) == 1, (name, hooks)
+    assert runner.cfg.optim_wrapper.get('type') == ('beitmm.AmpOptimWrapper' if amp else 'OptimWrapper')
+    with open(runner.logger.log_file) as f:
+        log = f.read()
+    expected = [f'train_cfg.type: {loop_before} -> {loop} (exact resume)',
+                f'train_dataloader.sampler.type: {sampler_before} -> {sampler} (skips trained samples on resume)',
+                'custom_hooks: + beitmm.ResumeStateHook', 'custom_hooks: + beitmm.NonFiniteLossHook',
+                'custom_hooks: + beitmm.DataHealthHook']
+    expected += ['optim_wrapper.type: AmpOptimWrapper -> beitmm.AmpOptimWrapper (counts skipped steps)'] if amp else []
+    for line in expected:
+        assert line in log, line
+    if not amp:  # AMP on a CPU without native half precision would only be slow
+        runner.train()
+        assert type(runner.train_loop).__name__ == loop.rpartition('.')[2]

@@ -1,11 +1,12 @@
 """Registry contract: every location exists, beitmm's loops live in beitmm's LOOPS, every model type runs.
 
-Every registered MODELS type builds at tiny size and runs forward (and backward when it has trainable
-parameters) without NaN.
+Every checkpoint converter is registered under the name its backbones declare. Every registered MODELS type
+builds at tiny size and runs forward (and backward when it has trainable parameters) without NaN.
 
 A type registered without an entry in ``CASES`` fails ``test_every_model_type_has_a_case``: add one.
 """
 import importlib
+import pkgutil
 from typing import Callable, Dict, Optional, Tuple
 
 import pytest
@@ -202,7 +203,7 @@ def _beitmm_registries() -> Dict[str, Registry]:
 @pytest.mark.parametrize('name', sorted(_beitmm_registries()))
 def test_every_location_exists_and_imports(name):
     registry = _beitmm_registries()[name]
-    if name == 'TEXT_TOKENIZERS':  # mmengine has no root registry for text tokenizers: a root of beitmm's own
+    if name in ('TEXT_TOKENIZERS', 'CHECKPOINT_CONVERTERS'):  # mmengine has no root registry for these: beitmm's own
         assert registry.parent is None
     else:
         assert registry.parent is not None, f'{name} must be a child of an mmengine root registry'
@@ -223,6 +224,27 @@ def test_loops_live_in_beitmms_registry():
     assert {'ResumableEpochBasedTrainLoop', 'ResumableIterBasedTrainLoop'} <= set(beitmm_registry.LOOPS.module_dict)
     assert 'ResumableEpochBasedTrainLoop' not in ROOT_LOOPS.module_dict
     assert ROOT_LOOPS.get('beitmm.ResumableIterBasedTrainLoop').__name__ == 'ResumableIterBasedTrainLoop'
+
+
+def test_every_checkpoint_converter_is_registered_under_the_name_backbones_declare():
+    import beitmm.checkpoint.families as families
+    from beitmm.checkpoint import CheckpointConverter
+    registry = beitmm_registry.CHECKPOINT_CONVERTERS
+    registry.import_from_location()
+    registered = registry.module_dict
+    assert sorted(registered) == ['beit', 'beit3', 'bert', 'vlmo']
+    for key, cls in registered.items():
+        assert issubclass(cls, CheckpointConverter) and cls.name == key, f'{cls.__name__}.name != its key {key!r}'
+    prefix = families.__name__ + '.'
+    modules = [importlib.import_module(m.name) for m in pkgutil.walk_packages(families.__path__, prefix)]
+    defined = {c for m in modules for c in vars(m).values()
+               if isinstance(c, type) and issubclass(c, CheckpointConverter) and c is not CheckpointConverter}
+    assert defined == set(registered.values()), 'a converter class in beitmm.checkpoint.families is not registered'
+    MODELS.import_from_location()
+    declared = {c.__name__: c.checkpoint_converter for c in MODELS.module_dict.values()
+                if isinstance(getattr(c, 'checkpoint_converter', None), str)}
+    assert {'BEiT', 'BEiT3', 'BertEncoder', 'VLMo', 'VLBEiT'} <= set(declared)
+    assert set(declared.values()) <= set(registered), f'backbones declare unregistered converters: {declared}'
 
 
 def test_every_model_type_has_a_case():
@@ -258,3 +280,97 @@ def test_model_type_builds_runs_forward_and_backward(name):
         assert not out.requires_grad, f'{name} is frozen but its output requires grad'
     elif out.requires_grad:  # parameter-free (losses): the gradient reaches the inputs
         out.backward()
+
+
+# ---------------------------------------------------------------------- declared interfaces
+def _registered_classes() -> Dict[str, type]:
+    MODELS.import_from_location()
+    return dict(MODELS.module_dict)
+
+
+def test_every_declared_checkpoint_converter_is_registered():
+    from beitmm.checkpoint import converter_for
+    declaring = {n: c for n, c in _registered_classes().items() if getattr(c, 'checkpoint_converter', None)}
+    assert {'BEiT', 'BEiT3', 'BertEncoder', 'VLMo', 'VLBEiT'} <= set(declaring)
+    for name, cls in declaring.items():
+        assert converter_for(cls) is not None, f'{name}.checkpoint_converter names no registered converter'
+
+
+def _text_backbones() -> Dict[str, type]:
+    from beitmm.models.backbones import TextBackbone
+    return {n: c for n, c in _registered_classes().items() if isinstance(c, type) and issubclass(c, TextBackbone)}
+
+
+def test_text_backbones_are_the_text_capable_ones():
+    from beitmm.models.backbones import TextBackbone
+    assert set(_text_backbones()) == {'BertEncoder', 'BEiT3', 'VLMo', 'VLBEiT'}
+    for name, cls in _registered_classes().items():  # a declaration outside the interface would be read by nobody
+        if any(hasattr(cls, a) for a in ('token_order', 'encode_text', 'word_embeddings_path')):
+            assert issubclass(cls, TextBackbone), f'{name} declares text members but is no TextBackbone'
+
+
+def _depends_on(out: torch.Tensor, source: torch.Tensor) -> list:
+    """For each token position j of ``out`` [B, N, C]: whether it depends on ``source`` (a nonzero gradient).
+
+    A random read-out of each token, not its sum: the sum of a LayerNorm's output has no gradient.
+    """
+    found, readout = [], torch.randn(out.shape[-1], generator=torch.Generator().manual_seed(2))
+    for j in range(out.shape[1]):
+        grad, = torch.autograd.grad((out[:, j] @ readout).sum(), source, retain_graph=True, allow_unused=True)
+        found.append(grad is not None and bool(grad.abs().sum() > 0))
+    return found
+
+
+@pytest.mark.parametrize('name', sorted(_text_backbones()))
+def test_text_backbone_implements_what_it_declares(name):
+    from beitmm.checkpoint import converter_for
+    from beitmm.models.backbones import FAMILIES, TOKEN_ORDERS
+    cls = _text_backbones()[name]
+    assert cls.family in FAMILIES and cls.token_order in TOKEN_ORDERS and converter_for(cls) is not None
+    torch.manual_seed(0)
+    model = MODELS.build(CASES[name][0]).eval()  # no dropout: runs compare exactly
+    model.init_weights()
+    C, V = model.embed_dims, model.vocab_size
+    assert isinstance(C, int) and isinstance(V, int) and model.mlm_head_eps > 0 and isinstance(model.uses_segments,
+                                                                                                 bool)
+    words = model.word_embeddings
+    assert isinstance(words, torch.nn.Embedding) and words.num_embeddings == V
+    assert model.get_submodule(cls.word_embeddings_path) is words
+    ids = torch.randint(4, V, (2, 5), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        out = model.encode_text(ids)
+        assert out.shape == (2, 5, C) and torch.isfinite(out).all()
+        torch.testing.assert_close(model.encode_text(ids, positions=torch.arange(5)), out)  # the default positions
+        # padding: the keys are never attended, so a padded text's real tokens read as the text alone
+        pad = torch.tensor([[False] * 5, [False] * 3 + [True] * 2])
+        padded = model.encode_text(ids, padding=pad)
+        torch.testing.assert_close(padded[0], out[0])
+        torch.testing.assert_close(padded[1, :3], model.encode_text(ids[1:, :3])[0])
+        # segments are read exactly when declared
+        ones = model.encode_text(ids, segments=torch.ones_like(ids))
+        assert torch.equal(ones, model.encode_text(ids, segments=torch.zeros_like(ids))) != model.uses_segments
+        # the setter ties a new embedding: encode_text reads through it, no second copy is registered
+        tied = torch.nn.Embedding(V, words.embedding_dim)
+        tied.weight.copy_(words.weight)
+        model.word_embeddings = tied
+        assert model.word_embeddings is tied and model.get_submodule(cls.word_embeddings_path) is tied
+        assert 'word_embeddings' not in model._modules
+        torch.testing.assert_close(model.encode_text(ids), out)
+        tied.weight.add_(torch.randn(tied.weight.shape, generator=torch.Generator().manual_seed(3)))
+        assert not torch.allclose(model.encode_text(ids), out)
+    if cls.token_order == 'text_only':
+        with pytest.raises(ValueError, match='encodes no image'):
+            model.image_slice(5, 5)
+        return
+    # token_order against the output: with each token attending only to itself, the patch outputs (and only they)
+    # depend on the image, the text outputs (and only they) on the token embedding
+    assert isinstance(model.patch_size, int) and isinstance(model.use_mask_token, bool) and model.out_type == 'raw'
+    image = torch.randn(1, 3, 32, 32, requires_grad=True)
+    n = 1 + (32 // model.patch_size) ** 2 + 5
+    hidden = model(image=image, text=ids[:1], attn_mask=torch.eye(n, dtype=torch.bool)[None, None])[-1]
+    assert hidden.shape == (1, n, C)
+    image_part, text_part = model.image_slice(n, 5), model.text_slice(n, 5)
+    assert len(range(n)[image_part]) == n - 5 and len(range(n)[text_part]) == 5
+    expected_image = [j in range(n)[image_part][1:] for j in range(n)]  # patches; the cls sees no pixel
+    assert _depends_on(hidden, image) == expected_image
+    assert _depends_on(hidden, tied.weight) == [j in range(n)[text_part] for j in range(n)]

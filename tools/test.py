@@ -3,15 +3,13 @@
 python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--cfg-options k=v ...]
 bash tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS
 """
-import os.path as _osp
-import sys as _sys
-
-_sys.path.append(_osp.dirname(_osp.abspath(__file__)))  # tools/
 import argparse
 import os
 import os.path as osp
+import runpy
 
-import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
+runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), '_bootstrap.py'))  # .venv/bin/python where needed
+
 from mmengine.config import Config, DictAction
 
 

@@ -3,16 +3,14 @@
 python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--deterministic] [--cfg-options k=v ...]
 bash tools/dist_train.sh CONFIG NUM_PROCS [same options]
 """
-import os.path as _osp
-import sys as _sys
-
-_sys.path.append(_osp.dirname(_osp.abspath(__file__)))  # tools/
 import argparse
 import os
 import os.path as osp
+import runpy
+import sys
 from typing import List
 
-import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
+runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), '_bootstrap.py'))  # .venv/bin/python where needed
 
 
 def _early_deterministic_env(argv: List[str]) -> None:
@@ -28,9 +26,9 @@ def _early_deterministic_env(argv: List[str]) -> None:
         apply_deterministic_env()
 
 
-_early_deterministic_env(_sys.argv[1:])
+_early_deterministic_env(sys.argv[1:])
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config, DictAction
 
 
 def parse_args() -> argparse.Namespace:

@@ -35,9 +35,8 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None, dev
     init_default_scope(cfg.get('default_scope', 'beitmm'))
     from beitmm.checkpoint import load_checkpoint_file, register_safe_globals
     register_safe_globals()
-    from beitmm.engine.config_fit import fit_widths_to_backbone
-    for change in fit_widths_to_backbone(cfg):
-        print(f'[beitmm] {change}')
+    from beitmm.engine.config_fit import resolve_widths
+    resolve_widths(cfg)  # widths that follow the backbone (dict(follows='backbone')); explicit numbers are kept
     if checkpoint is not None:
         cfg.model.get('backbone', {}).pop('init_cfg', None)  # the checkpoint replaces pretrained init
     if cfg.get('data_preprocessor') is not None:  # as mmengine's Runner does

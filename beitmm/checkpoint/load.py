@@ -17,9 +17,9 @@ import torch.nn as nn
 from mmengine.logging import MMLogger, print_log
 
 from .converters import converter_for, unwrap_checkpoint
+from .io.safe_load import load_checkpoint_file
+from .io.shapes import clean_fsdp_name
 from .report import ConversionReport
-from .safe_load import load_checkpoint_file
-from .shapes import clean_fsdp_name
 
 
 class IncompleteCheckpointError(RuntimeError):

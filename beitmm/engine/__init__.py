@@ -4,9 +4,10 @@ from .hooks import AtomicCheckpointHook, AtomicLocalBackend
 from .loops import ResumableEpochBasedTrainLoop, ResumableIterBasedTrainLoop
 from .optim_wrapper import AmpOptimWrapper
 from .optimizers import LayerDecayOptimWrapperConstructor
+from .schedulers import CosineAnnealingLR
 
 __all__ = [
     'AtomicCheckpointHook', 'AtomicLocalBackend', 'LayerDecayOptimWrapperConstructor', 'ResumableEpochBasedTrainLoop',
-    'ResumableIterBasedTrainLoop', 'AmpOptimWrapper',
+    'ResumableIterBasedTrainLoop', 'AmpOptimWrapper', 'CosineAnnealingLR',
     'FSDPStrategy', 'fit_fsdp_to_device', 'wrap_transformer_blocks'
 ]

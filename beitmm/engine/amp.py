@@ -33,25 +33,25 @@ def preferred_amp_dtype(device: Optional[str] = None) -> Optional[str]:
 
 
 def amp_optim_wrapper(optim_wrapper: dict, device: Optional[str] = None) -> dict:
-    """Turn an ``OptimWrapper`` config into an ``AmpOptimWrapper`` one with the preferred dtype.
+    """Turn an ``OptimWrapper`` config into a ``beitmm.AmpOptimWrapper`` one with the preferred dtype.
 
     Args:
         optim_wrapper: The config's ``optim_wrapper`` dict.
         device: 'cuda' or 'cpu'; default: CUDA when available.
 
     Returns:
-        A new dict; an existing ``AmpOptimWrapper`` with an explicit dtype is kept as is. Where no
-        reduced precision is native (AVX2-only CPUs) the wrapper stays fp32, with a warning.
+        A new dict; an existing ``AmpOptimWrapper`` (mmengine's or beitmm's) with an explicit dtype is kept as
+        is. Where no reduced precision is native (AVX2-only CPUs) the wrapper stays fp32, with a warning.
     """
     cfg = dict(optim_wrapper)
-    if cfg.get('type') == 'AmpOptimWrapper' and cfg.get('dtype'):
+    if str(cfg.get('type')).rpartition('.')[2] == 'AmpOptimWrapper' and cfg.get('dtype'):
         return cfg
     dtype = preferred_amp_dtype(device)
     if dtype is None:
         warnings.warn('--amp: this CPU has no native bf16/fp16 matrix units (emulated reduced precision is many '
                       'times slower than fp32), so training stays in fp32', stacklevel=2)
         return cfg
-    cfg['type'] = 'AmpOptimWrapper'
+    cfg['type'] = 'beitmm.AmpOptimWrapper'  # mmengine's, also counting the steps skipped on overflow
     cfg['dtype'] = dtype
     if dtype == 'float16':
         cfg.setdefault('loss_scale', 'dynamic')

@@ -1,7 +1,7 @@
 """Fully sharded training through mmengine's FlexibleRunner + FSDPStrategy, for models that do not fit one device.
 
 A config asks for it with ``runner_type='FlexibleRunner'`` and ``strategy=dict(type='beitmm.FSDPStrategy', ...)``
-(see ``configs/beit3/beit3-l_in1k_fsdp.py``). beitmm adds what mmengine 0.10 lacks:
+(see ``configs/beit3/beit3-l_fsdp_in1k.py``). beitmm adds what mmengine 0.10 lacks:
 
 - :class:`FSDPStrategy`, mmengine's with resume fixed: mmengine calls ``FSDP.optim_state_dict_to_load`` with
   torch 1.x's argument order, which fails on torch 2 ("unhashable type: 'dict'"); and on CPU ranks the optimizer

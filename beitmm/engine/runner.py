@@ -28,8 +28,27 @@ def _short(type_name) -> str:
     return type_name.rpartition('.')[2] if isinstance(type_name, str) else getattr(type_name, '__name__', '')
 
 
+def is_beitmm_config(cfg: Config) -> bool:
+    """Whether ``cfg`` is beitmm's own: it inherits ``configs/_base_/default_runtime.py`` (``beitmm_config = True``).
+
+    Args:
+        cfg: A loaded config.
+
+    Returns:
+        True when the config states beitmm's loops, samplers, hooks and optim wrapper itself.
+    """
+    return bool(cfg.get('beitmm_config', False))
+
+
+RELIABILITY_HOOKS = ('ResumeStateHook', 'NonFiniteLossHook', 'DataHealthHook')
+
+
 def _make_reliable(cfg: Config) -> List[str]:
-    """Exact-resume loops and samplers, reliability hooks and the counting AMP wrapper (in place).
+    """Give a config that is not beitmm's own what beitmm's configs state (in place).
+
+    Exact-resume loops and samplers, the reliability hooks and the counting AMP wrapper, for mmseg / mmpretrain /
+    mmdet projects that use beitmm components with their own runtime. beitmm's configs state all of these in
+    ``_base_/default_runtime.py``, the schedules and the dataset bases, and are not changed.
 
     Returns:
         One line per change made to the config, for the log.
@@ -57,8 +76,8 @@ def _make_reliable(cfg: Config) -> List[str]:
                            '(skips trained samples on resume)')
             sampler['type'] = new
     hooks = list(cfg.get('custom_hooks') or [])
-    present = {_short(h.get('type')) for h in hooks}
-    for name in ('ResumeStateHook', 'NonFiniteLossHook', 'DataHealthHook'):
+    present = {_short(h.get('type')) for h in hooks + [h for h in (cfg.get('default_hooks') or {}).values() if h]}
+    for name in RELIABILITY_HOOKS:
         if name not in present:
             hooks.append(dict(type=f'beitmm.{name}'))
             changes.append(f'custom_hooks: + beitmm.{name}')
@@ -68,13 +87,27 @@ def _make_reliable(cfg: Config) -> List[str]:
             optim_wrapper.get('type') != 'beitmm.AmpOptimWrapper':
         changes.append(f"optim_wrapper.type: {optim_wrapper['type']} -> beitmm.AmpOptimWrapper (counts skipped steps)")
         optim_wrapper['type'] = 'beitmm.AmpOptimWrapper'
+    return changes
+
+
+def _fit_to_machine(cfg: Config) -> List[str]:
+    """What depends on the machine and the launch, for every config (in place).
+
+    ``num_workers=0`` turns ``persistent_workers`` off, ``randomness.deterministic`` sets the environment of
+    deterministic kernels, ``BEITMM_DIST_TIMEOUT`` sets the process group's timeout; without CUDA a distributed
+    launch uses gloo and SyncBN layers become BN.
+
+    Returns:
+        One line per change made to the config, for the log.
+    """
+    changes = []
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(key)
         if loader and loader.get('persistent_workers') and not loader.get('num_workers'):
             loader['persistent_workers'] = False
             changes.append(f'{key}.persistent_workers: True -> False (num_workers=0 has no workers to keep)')
             warnings.warn(f'{key}: persistent_workers=True needs num_workers > 0; turned off for num_workers=0',
-                          stacklevel=2)
+                          stacklevel=3)
     randomness = cfg.get('randomness') or {}
     if randomness.get('deterministic'):
         from beitmm.engine.rng import apply_deterministic_env
@@ -87,6 +120,17 @@ def _make_reliable(cfg: Config) -> List[str]:
     if timeout:
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['timeout'] = int(timeout)
         changes.append(f'env_cfg.dist_cfg.timeout: {timeout} s (BEITMM_DIST_TIMEOUT)')
+    if cfg.get('launcher', 'none') != 'none' and not torch.cuda.is_available():
+        replaced = _sync_bn_to_bn(cfg._cfg_dict)
+        if replaced:
+            changes.append(f'SyncBN -> BN in {replaced} layers (no CUDA device)')
+        cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+        changes.append('env_cfg.dist_cfg.backend: gloo (no CUDA device)')
+        wrapper = cfg.get('model_wrapper_cfg') or dict(
+            type='MMDistributedDataParallel', broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+        wrapper.setdefault('device_ids', None)  # CPU modules take no device ids
+        cfg.model_wrapper_cfg = wrapper
     return changes
 
 
@@ -115,18 +159,18 @@ def _distinct_experiment_name(cfg: Config) -> None:
 
 
 def build_runner(cfg: Config) -> Runner:
-    """Build a Runner with beitmm's safe checkpoint loading in force.
+    """Build the Runner of a config, with beitmm's safe checkpoint loading in force.
 
-    Every ``type`` of the config is checked first (unknown names stop with close matches). Runs get
-    exact resume (``ResumableEpochBasedTrainLoop`` / ``ResumableIterBasedTrainLoop`` with resumable,
-    per-sample-seeded samplers in place of mmengine's defaults, random states in checkpoints), a
-    NaN / Inf loss guard, segmentation label checks, and overflow-counting mixed precision.
-    ``randomness.deterministic=True`` also sets the environment of deterministic kernels
-    (:data:`beitmm.engine.rng.DETERMINISTIC_ENV`: ``MKL_CBWR=AUTO``, ``CUBLAS_WORKSPACE_CONFIG``)
-    unless already set; the thread count, MKL mode and deterministic-algorithm flag are logged.
-    ``BEITMM_DIST_TIMEOUT`` (seconds) overrides ``env_cfg.dist_cfg.timeout``, after which ranks
-    waiting for a dead one fail instead of hanging. On machines without CUDA, a distributed launch
-    uses gloo and SyncBN layers become BN.
+    Every ``type`` of the config is checked first (unknown names stop with close matches), and the width relations
+    of the model (``dict(follows='backbone')``, :mod:`beitmm.engine.config_fit`) are resolved. A beitmm config
+    (:func:`is_beitmm_config`) is then built as it reads, except for what depends on the machine: ``num_workers=0``
+    turns ``persistent_workers`` off; ``randomness.deterministic=True`` also sets the environment of deterministic
+    kernels (:data:`beitmm.engine.rng.DETERMINISTIC_ENV`) unless already set; ``BEITMM_DIST_TIMEOUT`` (seconds)
+    overrides ``env_cfg.dist_cfg.timeout``; without CUDA a distributed launch uses gloo and SyncBN layers become
+    BN, and FSDP shards over CPU ranks. A config that is not beitmm's (an mmseg / mmpretrain / mmdet project using
+    beitmm components) also gets what beitmm's configs state: exact-resume loops and samplers, the
+    ``ResumeStateHook`` / ``NonFiniteLossHook`` / ``DataHealthHook`` and the counting ``beitmm.AmpOptimWrapper``.
+    Every change is logged; so are the thread count, MKL mode and deterministic-algorithm flag.
 
     Args:
         cfg: A loaded config (``Config.fromfile``) with ``work_dir`` set.
@@ -141,26 +185,21 @@ def build_runner(cfg: Config) -> Runner:
     from beitmm.engine import loops  # noqa: F401  registers the resumable loops in beitmm's LOOPS
     from beitmm.engine.config_check import check_config_types
     check_config_types(cfg)
-    from beitmm.engine.config_fit import fit_widths_to_backbone
+    from beitmm.engine.config_fit import resolve_widths
     from beitmm.engine.fsdp import fit_fsdp_to_device
-    changes = fit_widths_to_backbone(cfg) + _make_reliable(cfg) + fit_fsdp_to_device(cfg)
-    if cfg.get('launcher', 'none') != 'none' and not torch.cuda.is_available():
-        if _sync_bn_to_bn(cfg._cfg_dict):
-            print('[beitmm] no CUDA device: SyncBN layers are built as BN')
-        cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
-        wrapper = cfg.get('model_wrapper_cfg') or dict(
-            type='MMDistributedDataParallel', broadcast_buffers=False,
-            find_unused_parameters=cfg.get('find_unused_parameters', False))
-        wrapper.setdefault('device_ids', None)  # CPU modules take no device ids
-        cfg.model_wrapper_cfg = wrapper
-        if cfg.launcher == 'pytorch':
-            _init_cpu_dist(cfg)
+    widths = resolve_widths(cfg)
+    changes = [] if is_beitmm_config(cfg) else _make_reliable(cfg)
+    changes += _fit_to_machine(cfg) + fit_fsdp_to_device(cfg)
+    if cfg.get('launcher', 'none') == 'pytorch' and not torch.cuda.is_available():
+        _init_cpu_dist(cfg)
     _distinct_experiment_name(cfg)
     if 'runner_type' in cfg:
         from beitmm.registry import RUNNERS
         runner = RUNNERS.build(cfg)
     else:
         runner = Runner.from_cfg(cfg)
+    if widths:
+        runner.logger.info('beitmm.engine.runner.build_runner resolved the width relations:\n  ' + '\n  '.join(widths))
     if changes:
         runner.logger.info('beitmm.engine.runner.build_runner changed the config:\n  ' + '\n  '.join(changes))
     from beitmm.engine.rng import compute_settings

@@ -42,7 +42,7 @@ def shrink_electra_config(cfg, data_root: str, work_dir: str, batch_size: int = 
     m.max_len = 16
     cfg.train_dataloader.update(batch_size=batch_size, num_workers=0, persistent_workers=False)
     cfg.train_dataloader.dataset.data_root = data_root
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters)
+    cfg.train_cfg = dict(type='beitmm.ResumableIterBasedTrainLoop', max_iters=iters)
     cfg.param_scheduler = []
     cfg.default_hooks.checkpoint.update(interval=1, by_epoch=False, max_keep_ckpts=-1)
     cfg.default_hooks.logger.interval = 1

@@ -116,7 +116,7 @@ def shrink_pretrain_model(cfg, work_dir: str, max_iters: int = 2):
         cfg.model.mim_head.update(in_channels=32, out_channels=16)
     cfg.optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05))
     cfg.param_scheduler = []
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
+    cfg.train_cfg = dict(type='beitmm.ResumableIterBasedTrainLoop', max_iters=max_iters)
     cfg.default_hooks.checkpoint = dict(type='beitmm.AtomicCheckpointHook', by_epoch=False, interval=max_iters)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     cfg.work_dir = work_dir

@@ -1,26 +1,51 @@
 """Shrink the real configs to tiny shapes and tiny generated data for Runner smoke tests.
 
-Needs a checkout of the repository: the configs are read from ``configs/``.
+The configs are read from a ``configs/`` folder: the one named by ``BEITMM_CONFIGS``, else the ``configs/`` of the
+checkout this package was imported from (an editable install or a source tree). An installed copy of the package
+without either fails with a message saying so.
 """
+import os
 import os.path as osp
 from typing import Optional
 
 from mmengine.config import Config
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))  # repository root (configs/)
+# The checkout this package was imported from (its configs/, tools/), when it was imported from one.
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
 
 
-def config_path(rel: str) -> str:
-    """Absolute path of a config of the checkout.
+def configs_root(configs: Optional[str] = None) -> str:
+    """The ``configs/`` folder the shrunk configs are read from.
+
+    Args:
+        configs: The folder; default ``$BEITMM_CONFIGS``, else ``configs/`` of the checkout beitmm was imported from.
+
+    Returns:
+        Its path.
+
+    Raises:
+        FileNotFoundError: No such folder (beitmm installed without the repository, and no ``BEITMM_CONFIGS``).
+    """
+    configs = configs or os.environ.get('BEITMM_CONFIGS') or osp.join(ROOT, 'configs')
+    if not osp.isdir(osp.join(configs, '_base_')):
+        raise FileNotFoundError(
+            f'beitmm.testing.shrink reads the repository\'s configs/, and {configs} is not one (no _base_/ in it): '
+            'use a checkout of the repository (pip install -e .), or set BEITMM_CONFIGS to its configs/ folder')
+    return configs
+
+
+def config_path(rel: str, configs: Optional[str] = None) -> str:
+    """Absolute path of a shipped config.
 
     Args:
         rel: Path relative to ``configs/`` (e.g. ``'beit/beit-b_in1k.py'``).
+        configs: The ``configs/`` folder (default: :func:`configs_root`'s).
 
     Returns:
-        ``<repository root>/configs/<rel>``.
+        ``<configs>/<rel>``.
     """
-    return osp.join(ROOT, 'configs', rel)
+    return osp.join(configs_root(configs), rel)
 
 
 def _loaders(cfg: Config, root: str, batch: int = 2) -> None:

@@ -10,9 +10,7 @@ model = dict(
         drop_path_rate=0.2,
         layer_scale_init_value=1e-6,
         init_cfg=dict(type='Pretrained', checkpoint='pretrain/beit_large_patch16_224_pt22k_ft22k.pth')),
-    neck=dict(embed_dim=1024),
-    decode_head=dict(in_channels=[1024, 1024, 1024, 1024], channels=1024),
-    auxiliary_head=dict(in_channels=1024))
+    decode_head=dict(channels=1024))  # the input widths follow the backbone
 optim_wrapper = dict(optimizer=dict(lr=2e-5), paramwise_cfg=dict(layer_decay_rate=0.95))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=3000),

@@ -27,11 +27,6 @@ model = dict(
     length_penalty=0.6,  # run_beit3_finetuning.py:189
     backbone=dict(img_size=480, normalize_output=True, drop_path_rate=0.1))
 optim_wrapper = dict(optimizer=dict(lr=4e-5, weight_decay=0.05), paramwise_cfg=dict(layer_decay_rate=1.0))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, end=10, eta_min_ratio=1e-6 / 4e-5,
-         convert_to_iter_based=True),
-]
 train_cfg = dict(max_epochs=10)
 default_hooks = dict(checkpoint=dict(save_best='caption/CIDEr', rule='greater'))
 auto_scale_lr = dict(enable=False, base_batch_size=256)

@@ -17,7 +17,7 @@ train_dataloader = dict(batch_size=192)
 optim_wrapper = dict(optimizer=dict(lr=2e-4, weight_decay=0.05), paramwise_cfg=dict(layer_decay_rate=0.65))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=3, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=3, end=15, eta_min_ratio=1e-6 / 2e-4,
+    dict(type='beitmm.CosineAnnealingLR', by_epoch=True, begin=3, end=15, min_lr=1e-6,
          convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=15)

@@ -29,7 +29,7 @@ optim_wrapper = dict(
                        custom_keys={'embed_positions.A': dict(decay_mult=0.)}))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=5, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=5, end=50, eta_min_ratio=1e-6 / 7e-4,  # min_lr 1e-6
+    dict(type='beitmm.CosineAnnealingLR', by_epoch=True, begin=5, end=50, min_lr=1e-6,
          convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=50)

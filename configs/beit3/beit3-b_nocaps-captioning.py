@@ -17,8 +17,3 @@ test_dataloader = dict(dataset=dict(_delete_=True, type='beitmm.NoCapsCaption', 
 val_evaluator = dict(type='beitmm.CaptionMetric')
 test_evaluator = dict(type='beitmm.CaptionMetric', file_path='work_dirs/nocaps_test_predictions.json')
 optim_wrapper = dict(optimizer=dict(lr=1e-5))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, end=10, eta_min_ratio=1e-6 / 1e-5,
-         convert_to_iter_based=True),
-]

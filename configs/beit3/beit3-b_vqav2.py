@@ -16,11 +16,6 @@ model = dict(
 optim_wrapper = dict(
     optimizer=dict(lr=3e-5, betas=(0.9, 0.98), weight_decay=0.01),
     paramwise_cfg=dict(layer_decay_rate=1.0, custom_keys={'head.': dict(lr_mult=20.)}))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, end=10, eta_min_ratio=1e-6 / 3e-5,
-         convert_to_iter_based=True),
-]
 train_cfg = dict(max_epochs=10)
 default_hooks = dict(checkpoint=dict(save_best='vqa/accuracy', rule='greater'))
 auto_scale_lr = dict(enable=False, base_batch_size=128)  # 8 GPUs x 16; --auto-scale-lr for other totals

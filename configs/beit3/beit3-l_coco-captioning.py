@@ -2,8 +2,3 @@
 _base_ = ['./beit3-b_coco-captioning.py']
 model = dict(backbone=dict(arch='large', init_cfg=dict(checkpoint='pretrain/beit3_large_patch16_224.pth')))
 optim_wrapper = dict(optimizer=dict(lr=8e-6))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, end=10, eta_min_ratio=1e-6 / 8e-6,
-         convert_to_iter_based=True),
-]

@@ -6,8 +6,3 @@ _base_ = ['./beit3-b_coco-retrieval.py']
 train_dataloader = dict(batch_size=96)  # --batch_size 96 (get_started_for_retrieval.md:104)
 model = dict(backbone=dict(arch='large', init_cfg=dict(checkpoint='pretrain/beit3_large_itc_patch16_224.pth')))
 optim_wrapper = dict(optimizer=dict(lr=5e-5), paramwise_cfg=dict(layer_decay_rate=0.85))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=3, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=3, end=15, eta_min_ratio=1e-6 / 5e-5,
-         convert_to_iter_based=True),
-]

@@ -4,8 +4,3 @@ _base_ = ['./beit3-b_vqav2.py']
 model = dict(backbone=dict(arch='large', drop_path_rate=0.15,
                            init_cfg=dict(checkpoint='pretrain/beit3_large_patch16_224.pth')))
 optim_wrapper = dict(optimizer=dict(lr=2e-5))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, end=10, eta_min_ratio=1e-6 / 2e-5,
-         convert_to_iter_based=True),
-]

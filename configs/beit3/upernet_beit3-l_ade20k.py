@@ -5,7 +5,5 @@ _base_ = ['./upernet_beit3-b_ade20k.py']
 model = dict(
     backbone=dict(arch='large', out_indices=(7, 11, 15, 23), drop_path_rate=0.2,
                   init_cfg=dict(type='Pretrained', checkpoint='pretrain/beit3_large_patch16_224.pth')),
-    neck=dict(embed_dim=1024),
-    decode_head=dict(in_channels=[1024, 1024, 1024, 1024], channels=1024),
-    auxiliary_head=dict(in_channels=1024))
+    decode_head=dict(channels=1024))  # the input widths follow the backbone
 optim_wrapper = dict(optimizer=dict(lr=3e-4), paramwise_cfg=dict(layer_decay_rate=0.9))

@@ -21,11 +21,12 @@ model = dict(
         use_abs_pos_emb=False,
         use_rel_pos_bias=True,
         init_cfg=dict(type='Pretrained', checkpoint='work_dirs/beitv2-b_pretrain-1600e_in1k/epoch_1600.pth')),
-    neck=dict(type='beitmm.LinearProbeNeck', in_channels=768),
+    # widths follow the backbone's (beitmm.engine.config_fit): --cfg-options model.backbone.arch=... refits them
+    neck=dict(type='beitmm.LinearProbeNeck', in_channels=dict(follows='backbone')),
     head=dict(
         type='LinearClsHead',
         num_classes=1000,
-        in_channels=1536,
+        in_channels=dict(follows='backbone', factor=2),  # [cls ; mean patch]
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         init_cfg=dict(type='Normal', layer='Linear', std=0.01)))
 data_preprocessor = dict(num_classes=1000, mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
@@ -40,7 +41,7 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=10, convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', by_epoch=True, begin=10, end=100, eta_min=0., convert_to_iter_based=True),
 ]
-train_cfg = dict(by_epoch=True, max_epochs=100, val_interval=10)
+train_cfg = dict(type='beitmm.ResumableEpochBasedTrainLoop', max_epochs=100, val_interval=10)
 val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(enable=True, base_batch_size=1024)

@@ -1,6 +1,6 @@
 # BEiT v2-B pretraining on ImageNet-1k, 300 epochs (betas (0.9, 0.98), drop path 0), 8 GPUs x 256
-# (unilm: 16 x 128). Targets: VQ-KD tokens (official CLIP tokenizer or your vqkd_clip-b16_in1k.py checkpoint:
-# --cfg-options model.target_generator.checkpoint=work_dirs/vqkd_clip-b16_in1k/epoch_100.pth).
+# (unilm: 16 x 128). Targets: VQ-KD tokens (official CLIP tokenizer or your vqkd_clip-b16_vit-b_in1k.py checkpoint:
+# --cfg-options model.target_generator.checkpoint=work_dirs/vqkd_clip-b16_vit-b_in1k/epoch_100.pth).
 # Fine-tune with beitv2-b_in1k.py (paper: 85.0 top-1 for 300 epochs) or upernet_beitv2-b_ade20k.py;
 # the CLS-pretraining branch (neck.*) and the LM head are dropped at load time.
 _base_ = [

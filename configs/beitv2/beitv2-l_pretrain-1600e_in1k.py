@@ -2,5 +2,4 @@
 _base_ = ['./beitv2-b_pretrain-1600e_in1k.py']
 model = dict(
     backbone=dict(arch='large', layer_scale_init_value=1e-5),
-    neck=dict(arch='large', early_layers=21, layer_scale_init_value=1e-5),
-    head=dict(in_channels=1024))
+    neck=dict(arch='large', early_layers=21, layer_scale_init_value=1e-5))  # the head's width follows the backbone

@@ -8,7 +8,5 @@ model = dict(
         layer_scale_init_value=1e-5,
         out_indices=[7, 11, 15, 23],
         init_cfg=dict(type='Pretrained', checkpoint='work_dirs/beitv2-l_pretrain-1600e_in1k/epoch_1600.pth')),
-    neck=dict(embed_dim=1024),
-    decode_head=dict(in_channels=[1024, 1024, 1024, 1024], channels=1024),
-    auxiliary_head=dict(in_channels=1024))
+    decode_head=dict(channels=1024))  # the input widths follow the backbone
 optim_wrapper = dict(optimizer=dict(lr=4e-5), paramwise_cfg=dict(layer_decay_rate=0.9))

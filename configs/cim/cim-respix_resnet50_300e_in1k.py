@@ -1,5 +1,5 @@
 # CIM-ResPix with a ResNet-50 enhancer (mmpretrain's ResNet; its keys load into mmpretrain's ImageNet ResNet-50
-# configs, see resnet50_cim-pt_rsb-a2-300e_in1k.py). Paper: 80.6 top-1 after fine-tuning.
+# configs, see resnet50_cim-pt-rsb-a2-300e_in1k.py). Paper: 80.6 top-1 after fine-tuning.
 # The enhancer's last stage (stride 32, 2048 channels) predicts each 32 x 32 pixel block (1x1 conv + pixel shuffle).
 _base_ = ['./cim-respix_vit-b_300e_in1k.py']
 model = dict(

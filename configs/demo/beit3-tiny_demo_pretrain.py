@@ -1,11 +1,12 @@
 # Demo: BEiT-3 masked data modeling of the tiny BEiT-3 of the VL demos (4 layers, width 96, patch 8 at 64 px) on
 # generated scenes, captions and texts (data/demo/vl_pretrain, written by beitmm.testing.synthetic_pretrain: the
 # scenes and captions of the VL demo, never its fine-tuning images). Same algorithm, streams and masking ratios as
-# configs/beit3/beit3-b_pretrain.py (from the paper; no official code exists), sized for 2 CPU cores. Demo choices:
+# configs/beit3/beit3-b_pretrain_vl-corpus.py (from the paper; no official code exists), sized for 2 CPU cores.
+# Demo choices:
 # the visual tokens come from a k-means vocabulary of 8x8 patches (tools/misc/fit_kmeans_tokenizer.py, fitted in
 # seconds; a VQ-KD needs a CLIP teacher, which cannot be downloaded here), 16 + 16 + 16 samples per step.
 # `python tools/demo.py --task vl-pretrain` runs it, then fine-tunes VQA and retrieval from it and from scratch.
-_base_ = ['../beit3/beit3-b_pretrain.py', '../_base_/models/beit3-tiny_vl_demo.py']
+_base_ = ['../beit3/beit3-b_pretrain_vl-corpus.py', '../_base_/models/beit3-tiny_vl_demo.py']
 data_root = 'data/demo/vl_pretrain'
 img_size = 64
 model = dict(
@@ -50,7 +51,7 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=100),
     dict(type='CosineAnnealingLR', by_epoch=False, begin=100, end=max_iters, eta_min=1e-5),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
+train_cfg = dict(type='beitmm.ResumableIterBasedTrainLoop', max_iters=max_iters)
 default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
 custom_hooks = [dict(type='beitmm.CheckpointConvertHook')]  # no codebook to watch: k-means targets
 log_processor = dict(window_size=20)

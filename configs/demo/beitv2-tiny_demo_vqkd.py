@@ -1,11 +1,11 @@
 # Demo step 1/4 of the BEiT v2 chain: train a tiny VQ-KD tokenizer (64-d 2-block encoder, 1-block decoder,
 # 64 codes of 32 dims, 8 px patches on 64 px images) on the generated unlabeled images (data/demo/unlabeled),
-# sized for 2 CPU cores. Same config family as configs/beitv2/vqkd_clip-b16_in1k.py. The teacher is a tiny CLIP
+# sized for 2 CPU cores. Same config family as configs/beitv2/vqkd_clip-b16_vit-b_in1k.py. The teacher is a tiny CLIP
 # ViT with random (seeded) weights, as CLIP weights cannot be downloaded here; any checkpoint works:
 #   --cfg-options model.teacher.checkpoint=PATH
 # The log prints codebook usage / perplexity / dead-code restarts every epoch.
 # Next: configs/demo/beitv2-tiny_demo_pretrain.py (uses work_dirs/beitv2-tiny_demo_vqkd/epoch_10.pth as is).
-_base_ = ['../beitv2/vqkd_clip-b16_in1k.py']
+_base_ = ['../beitv2/vqkd_clip-b16_vit-b_in1k.py']
 enc_arch = dict(_delete_=True, embed_dims=64, num_layers=2, num_heads=2, feedforward_channels=256)
 model = dict(
     encoder=dict(arch=enc_arch, img_size=64, patch_size=8),

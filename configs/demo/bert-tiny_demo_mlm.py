@@ -13,7 +13,7 @@ model = dict(
     tokenizer=dict(type='beitmm.WordPieceTokenizer', vocab_file='data/demo/s2s/vocab.txt'))
 train_dataloader = dict(
     batch_size=64, num_workers=1, persistent_workers=True, drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='beitmm.ResumableSampler', shuffle=True),
     dataset=dict(type='beitmm.Seq2SeqDataset', data_root=data_root, ann_file='corpus.source', test_mode=True,
                  pipeline=[dict(type='PackInputs', algorithm_keys=['src'], meta_keys=['line'])]))
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.01),
@@ -22,6 +22,6 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=50),
     dict(type='LinearLR', start_factor=1.0, end_factor=0.01, by_epoch=False, begin=50, end=600),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=600)
+train_cfg = dict(type='beitmm.ResumableIterBasedTrainLoop', max_iters=600)
 default_hooks = dict(logger=dict(interval=20), checkpoint=dict(by_epoch=False, interval=600, max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)

@@ -2,7 +2,7 @@
 # the scene's shapes, sorted ("a blue square right of a red circle." -> "blue square , red circle"). Same model,
 # packing, masks, loss, decoding and metric as configs/s2s/; tools/demo.py sets model.algorithm to each of
 # 'pseudo-masked', 'masked', 'causal' and load_from to the MLM checkpoint.
-_base_ = ['../s2s/s2s-ft_pseudo-masked_unilm1.2-b_xsum.py']
+_base_ = ['../s2s/s2s-ft-pseudo-masked_unilm1.2-b_xsum.py']
 data_root = 'data/demo/s2s'
 model = dict(
     max_source_len=40, max_target_len=20, num_beams=3, no_repeat_ngram_size=0, ngram_ignore_words=(),

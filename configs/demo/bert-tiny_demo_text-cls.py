@@ -17,7 +17,7 @@ model = dict(
 text_pipeline = [dict(type='PackInputs', algorithm_keys=['text'], meta_keys=['line'])]
 train_dataloader = dict(
     batch_size=32, num_workers=0, drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='beitmm.ResumableSampler', shuffle=True),
     dataset=dict(type='beitmm.TextClassificationDataset', data_root=data_root, ann_file='cls_train.jsonl',
                  pipeline=text_pipeline))
 val_dataloader = dict(
@@ -33,7 +33,7 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=20),
     dict(type='LinearLR', start_factor=1.0, end_factor=0.01, by_epoch=False, begin=20, end=200),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=200, val_interval=200)
+train_cfg = dict(type='beitmm.ResumableIterBasedTrainLoop', max_iters=200, val_interval=200)
 val_cfg = dict()
 test_cfg = dict()
 default_hooks = dict(logger=dict(interval=20), checkpoint=dict(by_epoch=False, interval=200, max_keep_ckpts=1))

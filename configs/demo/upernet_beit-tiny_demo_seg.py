@@ -40,7 +40,7 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=50),
     dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=50, end=600),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=600, val_interval=600)
+train_cfg = dict(type='beitmm.ResumableIterBasedTrainLoop', max_iters=600, val_interval=600)
 auto_scale_lr = dict(enable=False)
 # logs every 20 iterations: tools/demo.py shows progress (loss, ETA) from these lines
 default_hooks = dict(logger=dict(interval=20), checkpoint=dict(by_epoch=False, interval=600, max_keep_ckpts=1))

@@ -1,6 +1,6 @@
 # MaskDistill: ViT-B/16 student, frozen CLIP ViT-B/16 teacher, ImageNet-1k, 300 epochs, 8 GPUs x 256 = 2048.
-# Paper: 85.3 top-1 after fine-tuning (maskdistill_vit-b_in1k.py), 53.8 mIoU on ADE20K
-# (upernet_maskdistill_vit-b_512_ade20k.py); both load this checkpoint's backbone directly.
+# Paper: 85.3 top-1 after fine-tuning (vit-b_maskdistill-pt_in1k.py), 53.8 mIoU on ADE20K
+# (upernet_vit-b_maskdistill-pt-512_ade20k.py); both load this checkpoint's backbone directly.
 # Use --amp for bf16 (fp16 where bf16 is unsupported) mixed precision.
 _base_ = [
     '../_base_/models/maskdistill_vit-b.py', '../_base_/datasets/imagenet_bs256_maskdistill.py',

@@ -4,7 +4,7 @@ _base_ = ['./maskdistill_clip-b16_vit-b_300e_in1k.py']
 huge = dict(_delete_=True, embed_dims=1280, num_layers=32, num_heads=16, feedforward_channels=5120)
 model = dict(
     backbone=dict(arch=huge, patch_size=14, layer_scale_init_value=1e-5),
-    head=dict(in_channels=1280, out_channels=768),
+    head=dict(out_channels=768),  # in_channels follows the backbone
     target_generator=dict(
         teacher=dict(arch='large', patch_size=14, img_size=224, checkpoint='pretrain/clip/ViT-L-14.pt'),
         student_patch_size=14))

@@ -3,7 +3,7 @@
 _base_ = ['./maskdistill_clip-b16_vit-b_300e_in1k.py']
 model = dict(
     backbone=dict(arch='large', layer_scale_init_value=1e-5),
-    head=dict(in_channels=1024, out_channels=768),
+    head=dict(out_channels=768),  # in_channels follows the backbone
     target_generator=dict(
         teacher=dict(arch='large', patch_size=14, img_size=224, checkpoint='pretrain/clip/ViT-L-14.pt'),
         teacher_img_size=196))

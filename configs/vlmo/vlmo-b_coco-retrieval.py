@@ -33,7 +33,7 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=300),
     dict(type='PolyLR', power=1.0, eta_min=0., by_epoch=False, begin=300, end=3000),
 ]
-train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=3000, val_interval=500)
+train_cfg = dict(_delete_=True, type='beitmm.ResumableIterBasedTrainLoop', max_iters=3000, val_interval=500)
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=500, save_best='t2i/r_mean', rule='greater'))
 log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(enable=False, base_batch_size=3072)

@@ -53,6 +53,8 @@ def registry_for(path: str) -> Optional[Registry]:
     """The root registry that builds the component at config key ``path`` (None: unknown kind)."""
     if 'init_cfg' in path:
         return WEIGHT_INITIALIZERS
+    if path.startswith(('custom_hooks', 'default_hooks')):  # before the loss rule: default_hooks.non_finite_loss
+        return HOOKS
     if 'norm_cfg' in path or 'act_cfg' in path or 'loss' in path.rsplit('.', 1)[-1]:
         return MODELS
     if 'pipeline' in path or path.startswith(('train_pipeline', 'test_pipeline', 'val_pipeline')):

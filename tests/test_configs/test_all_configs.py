@@ -64,3 +64,20 @@ def eval_path(cfg: Config, path: str) -> dict:
     for part in path.replace('[', '.[').split('.'):
         node = node[int(part[1:-1])] if part.startswith('[') else node[part]
     return node
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=[osp.relpath(p, osp.join(ROOT, 'configs')) for p in CONFIGS])
+def test_every_config_states_what_runs(path):
+    """Issue 30: loops, samplers, hooks and the AMP wrapper are in the config; build_runner adds none of them."""
+    from beitmm.engine.runner import _make_reliable, is_beitmm_config
+    cfg = Config.fromfile(path)
+    assert is_beitmm_config(cfg)
+    assert _make_reliable(cfg.copy()) == []  # what a foreign config would get: nothing missing here
+    assert cfg.train_cfg.type in ('beitmm.ResumableEpochBasedTrainLoop', 'beitmm.ResumableIterBasedTrainLoop')
+    assert cfg.train_dataloader.sampler.type in (  # the others have no resumable version
+        'beitmm.ResumableSampler', 'beitmm.ResumableInfiniteSampler', 'beitmm.MultiSourceStepSampler',
+        'RepeatAugSampler')
+    hooks = [h['type'] for h in cfg.default_hooks.values() if h] + [h['type'] for h in cfg.get('custom_hooks', [])]
+    for name in ('ResumeStateHook', 'NonFiniteLossHook', 'DataHealthHook'):
+        assert hooks.count(f'beitmm.{name}') == 1, name
+    assert cfg.optim_wrapper.get('type', 'OptimWrapper') in ('OptimWrapper', 'beitmm.AmpOptimWrapper')

@@ -20,7 +20,7 @@ TABLE_11 = dict(lr=1e-3, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.05, clip=3.
 
 @pytest.fixture(scope='module')
 def cfg():
-    return Config.fromfile(config_path('beit3/beit3-b_pretrain.py'))
+    return Config.fromfile(config_path('beit3/beit3-b_pretrain_vl-corpus.py'))
 
 
 def _kinds(steps):

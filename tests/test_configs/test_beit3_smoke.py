@@ -4,6 +4,7 @@ import os.path as osp
 
 import pytest
 import torch
+from mmengine.config import Config
 
 from beitmm.engine.runner import build_runner
 from beitmm.models.backbones import BEiT3
@@ -28,7 +29,8 @@ def test_classification_with_the_tiny_arch(name, imagenet_info, tmp_path):
     cfg = tiny_cls_config(config_path(name), imagenet_info['root'], str(tmp_path),
                           num_classes=len(imagenet_info['classes']))
     cfg.model.backbone.update(arch='tiny')  # --cfg-options model.backbone.arch=tiny
-    cfg.model.head.in_channels = 1024 if '-l_' in name else 768  # as shipped: refitted to the tiny width
+    cfg.model.head.in_channels = Config.fromfile(config_path(name)).model.head.in_channels  # as shipped
+    assert cfg.model.head.in_channels == dict(follows='backbone')  # refitted to the tiny width
     cfg.train_dataloader.dataset.indices = 8
     runner = build_runner(cfg)
     assert runner.model.head.fc.in_features == 192 and runner.model.backbone.num_layers == 12
@@ -40,11 +42,11 @@ def test_classification_with_the_tiny_arch(name, imagenet_info, tmp_path):
 @pytest.mark.parametrize('name', ['beit3/upernet_beit3-b_ade20k.py', 'beit3/upernet_beit3-l_ade20k.py'])
 def test_segmentation_with_the_tiny_arch(name, ade20k_root, tmp_path):
     cfg = tiny_seg_config(config_path(name), ade20k_root, str(tmp_path), size=32)
-    width = 1024 if '-l_' in name else 768
+    shipped = Config.fromfile(config_path(name)).model
     cfg.model.backbone.update(arch='tiny', out_indices=(3, 5, 7, 11))
-    cfg.model.neck.embed_dim = width
-    cfg.model.decode_head.in_channels = [width] * 4
-    cfg.model.auxiliary_head.in_channels = width
+    cfg.model.neck.embed_dim = shipped.neck.embed_dim  # as shipped: dict(follows='backbone'), refitted
+    cfg.model.decode_head.in_channels = shipped.decode_head.in_channels
+    cfg.model.auxiliary_head.in_channels = shipped.auxiliary_head.in_channels
     runner = build_runner(cfg)
     assert runner.model.neck.upsample_4x[0].in_channels == 192
     runner.train()

@@ -26,7 +26,7 @@ def _state(ckpt):
 @pytest.fixture(scope='module')
 def vqkd(unlabeled_root, tmp_path_factory):
     work = str(tmp_path_factory.mktemp('vqkd'))
-    cfg = shrink_vqkd_config(config_path('beitv2/vqkd_clip-b16_in1k.py'), unlabeled_root, work, epochs=2)
+    cfg = shrink_vqkd_config(config_path('beitv2/vqkd_clip-b16_vit-b_in1k.py'), unlabeled_root, work, epochs=2)
     runner = build_runner(cfg)
     runner.train()
     return dict(work=work, ckpt=osp.join(work, 'epoch_2.pth'), model_cfg=cfg.model.to_dict(), runner=runner)
@@ -58,7 +58,7 @@ def test_vqkd_training_logs_codebook_health_every_epoch(vqkd):
 
 
 def test_dino_vqkd_config_trains(unlabeled_root, tmp_path):
-    cfg = shrink_vqkd_config(config_path('beitv2/vqkd_dino-b16_in1k.py'), unlabeled_root, str(tmp_path))
+    cfg = shrink_vqkd_config(config_path('beitv2/vqkd_dino-b16_vit-b_in1k.py'), unlabeled_root, str(tmp_path))
     cfg.train_dataloader.dataset.pipeline[1]['scale'] = 32
     runner = build_runner(cfg)
     assert type(runner.model.teacher).__name__ == 'DINOViT' and runner.model.decoder.num_layers == 1
@@ -141,12 +141,15 @@ def test_segmentation_from_v2_pretraining(pretrained, ade20k_root, tmp_path):
 
 def test_large_and_1600e_variants_follow_the_recipe():
     from mmengine.config import Config
+
+    from beitmm.engine.config_fit import resolve_widths
     big = Config.fromfile(config_path('beitv2/beitv2-l_pretrain-1600e_in1k.py'))
     assert (big.model.neck.early_layers, big.model.neck.arch, big.model.backbone.drop_path_rate) == (21, 'large', 0.1)
     assert big.optim_wrapper.optimizer.betas == (0.9, 0.999) and big.train_cfg.max_epochs == 1600
     short = Config.fromfile(config_path('beitv2/beitv2-b_pretrain_in1k.py'))
     assert short.optim_wrapper.optimizer.betas == (0.9, 0.98) and short.model.backbone.drop_path_rate == 0.
-    assert Config.fromfile(config_path('beitv2/beitv2-b-1600e_in1k.py')).optim_wrapper.paramwise_cfg.layer_decay_rate \
-        == 0.6
+    long_run = Config.fromfile(config_path('beitv2/beitv2-b_1600e-pt_in1k.py'))
+    assert long_run.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.6
     seg_l = Config.fromfile(config_path('beitv2/upernet_beitv2-l_ade20k.py'))
+    resolve_widths(seg_l)
     assert seg_l.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.9 and seg_l.model.neck.embed_dim == 1024

@@ -115,7 +115,7 @@ def test_vit_enhancer_initialises_classification(respix_vit, imagenet_info, tmp_
 
 def test_vit_enhancer_initialises_upernet(respix_vit, ade20k_root, tmp_path):
     """init_cfg route with prefix='backbone.': every backbone weight found, tables resized 4x4 -> 6x6."""
-    rel = 'cim/upernet_vit-b_cim-pt_512_ade20k.py'
+    rel = 'cim/upernet_vit-b_cim-pt-512_ade20k.py'
     init = Config.fromfile(config_path(rel)).model.backbone.init_cfg
     assert init.prefix == 'backbone.' and init.checkpoint.startswith('work_dirs/cim-respix_vit-b')
     cfg = tiny_seg_config(config_path(rel), ade20k_root, str(tmp_path), size=96)
@@ -133,7 +133,7 @@ def test_vit_enhancer_initialises_upernet(respix_vit, ade20k_root, tmp_path):
 def test_resnet_enhancer_keys_are_mmpretrain_resnet50_keys():
     """Full-size check: the CIM ResNet-50 enhancer's keys are mmpretrain's ImageNet ResNet-50 backbone keys."""
     cim = Config.fromfile(config_path('cim/cim-respix_resnet50_300e_in1k.py')).model.backbone
-    cls = Config.fromfile(config_path('cim/resnet50_cim-pt_rsb-a2-300e_in1k.py')).model.backbone
+    cls = Config.fromfile(config_path('cim/resnet50_cim-pt-rsb-a2-300e_in1k.py')).model.backbone
     cls.pop('init_cfg')
     shapes = [{k: v.shape for k, v in MODELS.build(dict(c, type='mmpretrain.ResNet')).state_dict().items()}
               for c in (cim, cls)]
@@ -141,7 +141,7 @@ def test_resnet_enhancer_keys_are_mmpretrain_resnet50_keys():
 
 
 def test_resnet_enhancer_initialises_mmpretrain_resnet50(respix_resnet, imagenet_info, tmp_path):
-    cfg = Config.fromfile(config_path('cim/resnet50_cim-pt_rsb-a2-300e_in1k.py'))
+    cfg = Config.fromfile(config_path('cim/resnet50_cim-pt-rsb-a2-300e_in1k.py'))
     cfg.work_dir = str(tmp_path)
     cfg.model.backbone.update(norm_cfg=dict(type='BN', requires_grad=True), **RESNET_WIDTH)
     cfg.model.backbone.init_cfg.checkpoint = respix_resnet['ckpt']
@@ -178,8 +178,9 @@ def test_resnet_enhancer_initialises_mmpretrain_resnet50(respix_resnet, imagenet
     assert 'accuracy/top1' in runner.val_loop.run()
 
 
-@pytest.mark.parametrize('rel', ['demo/cim-tiny_respix_demo.py', 'demo/cim-tiny_revdet_demo.py',
-                                 'demo/cim-tiny_resnet_demo.py'])
+@pytest.mark.parametrize('rel', ['demo/cim-respix_beit-tiny_demo_pretrain.py',
+                                 'demo/cim-revdet_beit-tiny_demo_pretrain.py',
+                                 'demo/cim-respix_resnet50-tiny_demo_pretrain.py'])
 def test_demo_configs_take_a_step(rel):
     from mmengine.structures import BaseDataElement
     cfg = Config.fromfile(config_path(rel))
@@ -197,10 +198,10 @@ def test_demo_configs_take_a_step(rel):
 
 def test_demo_enhancer_initialises_the_demo_classifier(tmp_path):
     torch.manual_seed(0)
-    cim = MODELS.build(Config.fromfile(config_path('demo/cim-tiny_respix_demo.py')).model)
+    cim = MODELS.build(Config.fromfile(config_path('demo/cim-respix_beit-tiny_demo_pretrain.py')).model)
     ckpt = str(tmp_path / 'epoch_4.pth')
     torch.save(dict(state_dict=cim.state_dict()), ckpt)
-    cfg = Config.fromfile(config_path('demo/cim-tiny_demo_cls.py'))
+    cfg = Config.fromfile(config_path('demo/beit-tiny_demo-cim-pt_cls.py'))
     assert cfg.model.backbone.init_cfg.prefix == 'backbone.'
     cfg.model.backbone.init_cfg.checkpoint = ckpt
     from mmengine.registry import DefaultScope

@@ -17,8 +17,8 @@ from beitmm.testing.shrink import config_path
 from .test_cim_smoke import tiny_cim_config
 
 TEXT = sorted(osp.relpath(p, config_path('')) for p in glob.glob(config_path('electra/*.py')))
-CIM = ['cim/cim-revdet_hardness_vit-b_300e_in1k.py', 'cim/cim-revdet_focal_vit-b_300e_in1k.py',
-       'cim/cim-respix_hardness_vit-b_300e_in1k.py', 'cim/cim-respix_focal_vit-b_300e_in1k.py']
+CIM = ['cim/cim-revdet-hardness_vit-b_300e_in1k.py', 'cim/cim-revdet-focal_vit-b_300e_in1k.py',
+       'cim/cim-respix-hardness_vit-b_300e_in1k.py', 'cim/cim-respix-focal_vit-b_300e_in1k.py']
 CURVES = {'resample_correct', 'disc_replaced', 'disc_kept'}
 
 

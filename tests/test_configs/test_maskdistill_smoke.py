@@ -82,8 +82,8 @@ def test_pretraining_runs_and_saves_the_student_only(pretrained):
 
 @pytest.mark.parametrize('name', [
     'maskdistill_dino-b16_vit-b_300e_in1k.py', 'maskdistill_pixel_vit-b_300e_in1k.py',
-    'maskdistill_clip-b16_vit-b_no-norm_300e_in1k.py', 'maskdistill_clip-b16_vit-b_mse_300e_in1k.py',
-    'maskdistill_clip-b16_vit-b_cosine_300e_in1k.py', 'maskfeat-style_dino-b16_vit-b_300e_in1k.py',
+    'maskdistill-no-norm_clip-b16_vit-b_300e_in1k.py', 'maskdistill-mse_clip-b16_vit-b_300e_in1k.py',
+    'maskdistill-cosine_clip-b16_vit-b_300e_in1k.py', 'maskfeat-style_dino-b16_vit-b_300e_in1k.py',
     'maskdistill_clip-l14_vit-l_300e_in1k.py'])
 def test_unified_view_variants_by_config(name):
     cfg = shrink_mim(Config.fromfile(config_path('maskdistill/' + name)))
@@ -110,7 +110,7 @@ def test_beitmm_checkpoint_as_teacher(pretrained):
 
 
 def test_checkpoint_initialises_classification(pretrained, imagenet_info, tmp_path):
-    cfg = tiny_cls_config(config_path('maskdistill/maskdistill_vit-b_in1k.py'), imagenet_info['root'],
+    cfg = tiny_cls_config(config_path('maskdistill/vit-b_maskdistill-pt_in1k.py'), imagenet_info['root'],
                           str(tmp_path), num_classes=len(imagenet_info['classes']), size=64)
     assert cfg.data_preprocessor.mean == [123.675, 116.28, 103.53]
     cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=pretrained['ckpt'])
@@ -129,7 +129,7 @@ def test_checkpoint_initialises_classification(pretrained, imagenet_info, tmp_pa
 
 
 def test_checkpoint_initialises_segmentation(pretrained, ade20k_root, tmp_path):
-    cfg = tiny_seg_config(config_path('maskdistill/upernet_maskdistill_vit-b_512_ade20k.py'), ade20k_root,
+    cfg = tiny_seg_config(config_path('maskdistill/upernet_vit-b_maskdistill-pt-512_ade20k.py'), ade20k_root,
                           str(tmp_path), size=64)
     cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=pretrained['ckpt'])
     runner = build_runner(cfg)

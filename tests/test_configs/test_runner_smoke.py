@@ -100,6 +100,8 @@ def test_load_from_runs_conversion(trained_cls, ade20k_root, tmp_path):
 def test_all_configs_parse():
     """Every shipped config loads, and its model builds at full size without touching data."""
     from mmengine.registry import MODELS, init_default_scope
+
+    from beitmm.engine.config_fit import resolve_widths
     paths = sorted(glob.glob(config_path('*/*.py')))
     assert len(paths) >= 6
     for path in paths:
@@ -113,6 +115,7 @@ def test_all_configs_parse():
     init_default_scope('mmseg')
     cfg = Config.fromfile(config_path('beit/upernet_beit-b_ade20k.py'))
     cfg.model.backbone.init_cfg = None
+    resolve_widths(cfg)  # the decode heads' widths follow the backbone (dict(follows='backbone'))
     model = MODELS.build(cfg.model)
     n = sum(p.numel() for p in model.backbone.parameters())
     assert 85e6 < n < 90e6  # BEiT-B with per-layer 640 px tables (86M + 12 x 6244 x 12)

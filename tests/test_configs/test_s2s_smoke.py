@@ -13,10 +13,10 @@ from beitmm.engine.runner import build_runner
 from beitmm.testing.shrink import config_path
 from beitmm.testing.vl import corpus, shrink_s2s_config
 
-CONFIGS = ['s2s/s2s-ft_pseudo-masked_unilm1.2-b_xsum.py', 's2s/s2s-ft_masked_unilm1.2-b_xsum.py',
-           's2s/s2s-ft_causal_unilm1.2-b_xsum.py', 's2s/s2s-ft_pseudo-masked_minilm-l12_xsum.py',
-           's2s/s2s-ft_pseudo-masked_unilm1.2-b_cnndm.py', 's2s/s2s-ft_masked_unilm1-l_squad-qg.py',
-           's2s/s2s-ft_pseudo-masked_beit3-b-text_xsum.py', 's2s/s2s-ft_pseudo-masked_vlmo-b-text_xsum.py']
+CONFIGS = ['s2s/s2s-ft-pseudo-masked_unilm1.2-b_xsum.py', 's2s/s2s-ft-masked_unilm1.2-b_xsum.py',
+           's2s/s2s-ft-causal_unilm1.2-b_xsum.py', 's2s/s2s-ft-pseudo-masked_minilm-l12_xsum.py',
+           's2s/s2s-ft-pseudo-masked_unilm1.2-b_cnndm.py', 's2s/s2s-ft-masked_unilm1-l_squad-qg.py',
+           's2s/s2s-ft-pseudo-masked_beit3-b-text_xsum.py', 's2s/s2s-ft-pseudo-masked_vlmo-b-text_xsum.py']
 
 
 def _write(root, fmt: str) -> None:
@@ -47,7 +47,7 @@ def test_s2s_config_trains_and_writes_one_prediction_per_line(name, tmp_path):
     cfg.default_hooks.checkpoint.interval = 2
     cfg.default_hooks.logger.interval = 1
     runner = build_runner(cfg)
-    assert runner.model.algorithm == ('causal' if 'causal' in name else 'masked' if '_masked' in name
+    assert runner.model.algorithm == ('causal' if 'causal' in name else 'masked' if 's2s-ft-masked' in name
                                       else 'pseudo-masked')
     runner.train()
     metrics = runner.test()
@@ -76,7 +76,7 @@ def test_squad_qg_config_is_the_unilm_v1_recipe():
     4 GPUs: 32 pairs a step; t_total = int(ceil(N / 16) * 10 / 2) (run_seq2seq.py:296-298), warm-up 10%.
     """
     import math
-    cfg = Config.fromfile(config_path('s2s/s2s-ft_masked_unilm1-l_squad-qg.py'))
+    cfg = Config.fromfile(config_path('s2s/s2s-ft-masked_unilm1-l_squad-qg.py'))
     assert cfg.model.backbone.type_vocab_size == 6
     assert (cfg.model.source_type_id, cfg.model.target_type_id) == (4, 5)
     assert cfg.train_dataloader.batch_size * 4 == cfg.auto_scale_lr.base_batch_size == 32

@@ -1,4 +1,4 @@
-"""configs/beit/upernet_beit-b_ade20k_cp.py: the same UperNet losses and gradients as the plain config.
+"""configs/beit/upernet_beit-b_cp_ade20k.py: the same UperNet losses and gradients as the plain config.
 
 And it trains.
 """
@@ -27,7 +27,7 @@ def _batch(model, seed=0):
 
 def test_checkpointed_config_same_losses_and_gradients(ade20k_root, tmp_path):
     plain_cfg = tiny_seg_config(config_path('beit/upernet_beit-b_ade20k.py'), ade20k_root, str(tmp_path / 'a'))
-    cp_cfg = tiny_seg_config(config_path('beit/upernet_beit-b_ade20k_cp.py'), ade20k_root, str(tmp_path / 'b'))
+    cp_cfg = tiny_seg_config(config_path('beit/upernet_beit-b_cp_ade20k.py'), ade20k_root, str(tmp_path / 'b'))
     assert cp_cfg.model.backbone.with_cp and cp_cfg.model.decode_head.with_cp and cp_cfg.model.auxiliary_head.with_cp
     from mmseg.registry import MODELS
     with DefaultScope.overwrite_default_scope('mmseg'):
@@ -57,7 +57,7 @@ def test_checkpointed_config_same_losses_and_gradients(ade20k_root, tmp_path):
 
 
 def test_checkpointed_config_trains(ade20k_root, tmp_path):
-    cfg = tiny_seg_config(config_path('beit/upernet_beit-b_ade20k_cp.py'), ade20k_root, str(tmp_path))
+    cfg = tiny_seg_config(config_path('beit/upernet_beit-b_cp_ade20k.py'), ade20k_root, str(tmp_path))
     runner = build_runner(cfg)
     runner.train()
     assert runner.iter == 2

@@ -6,8 +6,8 @@ import torch
 from mmengine.config import Config
 
 from beitmm.engine.runner import build_runner
+from beitmm.models.algorithms import load_student
 from beitmm.models.the_x import THEXAffineNorm
-from beitmm.models.the_x.distill import load_student
 from beitmm.testing.shrink import config_path
 
 
@@ -30,11 +30,11 @@ def _ckpt(work: str) -> str:
 
 def test_the_x_teacher_then_two_distillation_stages(imagenet_root, tmp_path):
     teacher_work = str(tmp_path / 'teacher')
-    build_runner(_cfg('the_x/beit-tiny_the-x_demo_cls.py', imagenet_root, teacher_work)).train()
+    build_runner(_cfg('demo/beit-tiny_demo-the-x_cls.py', imagenet_root, teacher_work)).train()
     teacher_ckpt = _ckpt(teacher_work)
     teacher_state = torch.load(teacher_ckpt, map_location='cpu', weights_only=False)['state_dict']
 
-    s1 = _cfg('the_x/beit-tiny_the-x_distill_stage1.py', imagenet_root, str(tmp_path / 's1'))
+    s1 = _cfg('demo/the-x_beit-tiny_demo-stage1_cls.py', imagenet_root, str(tmp_path / 's1'))
     s1.model.teacher_checkpoint = teacher_ckpt
     runner = build_runner(s1)
     runner.train()
@@ -49,7 +49,7 @@ def test_the_x_teacher_then_two_distillation_stages(imagenet_root, tmp_path):
     assert not any(torch.equal(state1[f'student.{k}'], teacher_state[k]) for k in teacher_state
                    if k.endswith('norm1.weight'))  # affine maps [d, d] now, not gamma [d]
 
-    s2 = _cfg('the_x/beit-tiny_the-x_distill_stage2.py', imagenet_root, str(tmp_path / 's2'))
+    s2 = _cfg('demo/the-x_beit-tiny_demo-stage2_cls.py', imagenet_root, str(tmp_path / 's2'))
     s2.model.teacher_checkpoint = teacher_ckpt
     s2.load_from = _ckpt(s1.work_dir)
     build_runner(s2).train()

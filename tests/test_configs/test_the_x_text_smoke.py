@@ -6,8 +6,8 @@ import torch
 from mmengine.config import Config
 
 from beitmm.engine.runner import build_runner
+from beitmm.models.algorithms import load_student
 from beitmm.models.the_x import THEXAffineNorm, THEXSoftmax
-from beitmm.models.the_x.distill import load_student
 from beitmm.testing.electra import shrink_text_cls_config, write_text_cls_data
 from beitmm.testing.shrink import config_path
 
@@ -18,10 +18,10 @@ def _cfg(rel: str, root: str, work: str) -> Config:
 
 def test_text_classifier_distils_to_the_x(tmp_path):
     write_text_cls_data(tmp_path)
-    teacher = _cfg('the_x/vlmo-tiny_the-x_text-cls.py', str(tmp_path), str(tmp_path / 'teacher'))
+    teacher = _cfg('demo/vlmo-tiny_demo-the-x_text-cls.py', str(tmp_path), str(tmp_path / 'teacher'))
     build_runner(teacher).train()
     teacher_ckpt = str(tmp_path / 'teacher' / 'iter_2.pth')
-    cfg = _cfg('the_x/vlmo-tiny_the-x_text-cls_distill.py', str(tmp_path), str(tmp_path / 'distill'))
+    cfg = _cfg('demo/the-x_vlmo-tiny_demo_text-cls.py', str(tmp_path), str(tmp_path / 'distill'))
     cfg.model.teacher_checkpoint = teacher_ckpt
     runner = build_runner(cfg)
     runner.train()

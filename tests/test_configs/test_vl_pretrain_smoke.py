@@ -37,8 +37,8 @@ def _logged(runner):
     return runner.message_hub.log_scalars
 
 
-@pytest.mark.parametrize('name, kind', [('beit3/beit3-b_pretrain.py', 'spm'), ('vlbeit/vlbeit-b_pretrain.py',
-                                                                                'wordpiece')])
+@pytest.mark.parametrize('name, kind', [('beit3/beit3-b_pretrain_vl-corpus.py', 'spm'),
+                                        ('vlbeit/vlbeit-b_pretrain_vl-corpus.py', 'wordpiece')])
 def test_masked_data_modeling_configs_train_three_streams(name, kind, data, tmp_path):
     runner = _runner(name, data, tmp_path, kind, dict(image=2, text=2, pair=2))
     runner.train()
@@ -59,14 +59,14 @@ def test_vlmo_stage2_then_stage3_through_the_runner(data, tmp_path):
     beit.init_weights()
     stage1 = str(tmp_path / 'beit_stage1.pth')
     torch.save(dict(state_dict={'backbone.' + k: v for k, v in beit.state_dict().items()}), stage1)
-    runner = _runner('vlmo/vlmo-b_pretrain-stage2.py', data, tmp_path / 's2', 'wordpiece',
+    runner = _runner('vlmo/vlmo-b_pretrain-stage2_text.py', data, tmp_path / 's2', 'wordpiece',
                      dict(image=0, text=3, pair=0), init_cfg=dict(type='Pretrained', checkpoint=stage1))
     runner.train()
     assert 'train/loss_textmlm' in _logged(runner) and 'train/loss_itc' not in _logged(runner)
     vision = runner.model.backbone.transformer.blocks[0].mlp_imag.fc1.weight
     torch.testing.assert_close(vision, beit.state_dict()['blocks.0.mlp.fc1.weight'])  # frozen through training
     stage2 = str(tmp_path / 's2' / 'iter_2.pth')
-    runner = _runner('vlmo/vlmo-b_pretrain-stage3.py', data, tmp_path / 's3', 'wordpiece',
+    runner = _runner('vlmo/vlmo-b_pretrain-stage3_pairs.py', data, tmp_path / 's3', 'wordpiece',
                      dict(image=0, text=0, pair=3), init_cfg=dict(type='Pretrained', checkpoint=stage2))
     runner.train()
     logs = _logged(runner)

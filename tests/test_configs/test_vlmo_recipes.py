@@ -33,7 +33,7 @@ def test_retrieval_recipes_are_vlmos(name):
     ('vlmo/vlmo-b_vqav2.py', 'train_dataloader', 480), ('vlmo/vlmo-b_nlvr2.py', 'train_dataloader', 384),
     ('vlmo/vlmo-b_coco-retrieval.py', 'train_dataloader', 384),
     ('vlmo/vlmo-b_flickr30k-retrieval.py', 'train_dataloader', 384),
-    ('vlmo/vlmo-b_pretrain-stage3.py', 'pair', 224)])
+    ('vlmo/vlmo-b_pretrain-stage3_pairs.py', 'pair', 224)])
 def test_train_images_go_through_vlmos_square_transform_randaug(name, loader, size):
     """vlmo/transforms/square_transform.py:21-31, for every VLMo task and the stage-3 pairs (vlmo/config.py).
 
@@ -57,7 +57,7 @@ def test_train_images_go_through_vlmos_square_transform_randaug(name, loader, si
     assert pipeline[crop + 2] == common.train_pipeline_randaug
 
 
-@pytest.mark.parametrize('name', ['vlmo/vlmo-b_pretrain-stage2.py', 'vlmo/vlmo-b_pretrain-stage3.py'])
+@pytest.mark.parametrize('name', ['vlmo/vlmo-b_pretrain-stage2_text.py', 'vlmo/vlmo-b_pretrain-stage3_pairs.py'])
 def test_pretraining_masks_as_vlmos_whole_word_collator(name):
     cfg = Config.fromfile(config_path(name))
     for source in ('text', 'pair'):

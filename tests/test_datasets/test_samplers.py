@@ -30,3 +30,25 @@ def test_epoch_sampler_skip_applies_once():
     sampler.skip(3)
     assert [int(i) for i in sampler] == [3, 4, 5, 6, 7]
     assert [int(i) for i in sampler] == list(range(8))
+
+
+def test_seeded_random_seeds_the_cpu_streams_and_restores_them(monkeypatch):
+    """Inside: python / numpy / torch CPU streams from the key; after: the caller's; CUDA's is never touched."""
+    import random
+
+    import numpy as np
+    import torch
+
+    from beitmm.datasets.samplers import sample_seed, seeded_random
+    seed = sample_seed((3, 1, 7))
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.default_generator.manual_seed(seed)
+    expected = (random.random(), np.random.rand(), torch.rand(1).item())
+    torch.manual_seed(123)
+    outside = torch.get_rng_state()
+    cuda_seeds = []
+    monkeypatch.setattr(torch.cuda, 'manual_seed_all', cuda_seeds.append)  # what torch.manual_seed also calls
+    with seeded_random((3, 1, 7)):
+        assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
+    assert torch.equal(torch.get_rng_state(), outside) and cuda_seeds == []

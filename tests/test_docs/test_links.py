@@ -189,8 +189,8 @@ def test_hook_rewrites_links_for_the_site():
     spec = importlib.util.spec_from_file_location('beitmm_docs_hooks', osp.join(ROOT, 'docs', 'hooks.py'))
     hooks = importlib.util.module_from_spec(spec)  # mkdocs' hook file, not a package module
     spec.loader.exec_module(hooks)
-    text = ('[zoo](../../docs/model_zoo.md#vision) [cfg](beit3-b_pretrain.py) ![f](../../docs/electra/cim_curves.png)'
-            ' [v](../vlmo/README.md) [web](https://arxiv.org) [here](#configs)')
+    text = ('[zoo](../../docs/model_zoo.md#vision) [cfg](beit3-b_pretrain_vl-corpus.py)'
+            ' ![f](../../docs/electra/cim_curves.png) [v](../vlmo/README.md) [web](https://arxiv.org) [here](#configs)')
     assert hooks.rewrite_links(text, 'configs/beit3/README.md', 'configs/beit3/README.md') == (
         '[zoo](../../model_zoo.md#vision) cfg ![f](../../electra/cim_curves.png) [v](../vlmo/README.md) '
         '[web](https://arxiv.org) [here](#configs)')

@@ -84,9 +84,9 @@ def _vl(tmp: str) -> None:
 
 def _s2s(tmp: str) -> None:
     from beitmm.testing.vl import shrink_s2s_config
-    rel = 's2s/s2s-ft_pseudo-masked_unilm1.2-b_xsum.py'
+    rel = 's2s/s2s-ft-pseudo-masked_unilm1.2-b_xsum.py'
     _config(rel, lambda c: shrink_s2s_config(c, tmp, tmp))
-    _checkpoint(rel, 'work_dirs/s2s-ft_pseudo-masked_unilm1.2-b_xsum/iter_32000.pth')
+    _checkpoint(rel, 'work_dirs/s2s-ft-pseudo-masked_unilm1.2-b_xsum/iter_32000.pth')
 
 
 def _electra(tmp: str) -> None:
@@ -95,8 +95,8 @@ def _electra(tmp: str) -> None:
 
 
 def _the_x(tmp: str) -> None:
-    from beitmm.models.the_x import THEXDistiller
-    rel = 'the_x/beit-tiny_the-x_distill_stage2.py'
+    from beitmm.models.algorithms import THEXDistiller
+    rel = 'demo/the-x_beit-tiny_demo-stage2_cls.py'
     _config(rel, lambda c: c)  # the THE-X configs are demo-sized already
     from mmengine.registry import init_default_scope
     full = Config.fromfile(osp.join('configs', rel))
@@ -104,10 +104,10 @@ def _the_x(tmp: str) -> None:
     cfg = dict(full.model)
     cfg.pop('type')
     cfg.pop('data_preprocessor', None)
-    os.makedirs('work_dirs/beit-tiny_the-x_distill_stage2')
+    os.makedirs('work_dirs/the-x_beit-tiny_demo-stage2_cls')
     torch.manual_seed(0)
     torch.save(dict(state_dict=THEXDistiller(**cfg).state_dict()),
-               'work_dirs/beit-tiny_the-x_distill_stage2/epoch_10.pth')
+               'work_dirs/the-x_beit-tiny_demo-stage2_cls/epoch_10.pth')
 
 
 SETUP = dict(vision=_vision, multiway=_multiway, vl=_vl, s2s=_s2s, electra=_electra, the_x=_the_x)

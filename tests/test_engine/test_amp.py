@@ -14,7 +14,7 @@ def test_cpu_without_native_bf16_stays_fp32(monkeypatch):
 def test_cpu_with_native_bf16_uses_bf16(monkeypatch):
     monkeypatch.setattr(amp, 'cpu_has_native_bf16', lambda: True)
     cfg = amp.amp_optim_wrapper(dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3)), 'cpu')
-    assert cfg['type'] == 'AmpOptimWrapper' and cfg['dtype'] == 'bfloat16' and 'loss_scale' not in cfg
+    assert cfg['type'] == 'beitmm.AmpOptimWrapper' and cfg['dtype'] == 'bfloat16' and 'loss_scale' not in cfg
 
 
 def test_explicit_amp_config_is_kept():

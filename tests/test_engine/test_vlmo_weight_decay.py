@@ -7,7 +7,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
-from beitmm.models.multimodal.vlmo_pretrain import VLMO_TEXT_STAGE_TRAINABLE
+from beitmm.models.algorithms.vlmo_pretrain import VLMO_TEXT_STAGE_TRAINABLE
 from beitmm.registry import MODELS
 from beitmm.testing.pretrain_models import tiny_mdm, tiny_vlmo
 from beitmm.testing.shrink import config_path
@@ -40,12 +40,12 @@ CASES = {
     'vlmo/vlmo-b_vqav2.py': (lambda: _task('VQAClassifier', num_labels=5), 20),
     'vlmo/vlmo-b_nlvr2.py': (lambda: _task('NLVR2Classifier'), 1),
     'vlmo/vlmo-b_coco-retrieval.py': (lambda: _task('DualEncoderRetriever', rerank_topk=2), 1),
-    'vlmo/vlmo-b_pretrain-stage2.py': (lambda: _pretrain(backbone=tiny_vlmo(vlffn_start=2),
+    'vlmo/vlmo-b_pretrain-stage2_text.py': (lambda: _pretrain(backbone=tiny_vlmo(vlffn_start=2),
                                                          loss_weights=dict(textmlm=1.),
                                                          trainable=VLMO_TEXT_STAGE_TRAINABLE), 1),
-    'vlmo/vlmo-b_pretrain-stage3.py': (lambda: _pretrain(backbone=tiny_vlmo(), loss_weights=dict(itc=1, itm=1,
+    'vlmo/vlmo-b_pretrain-stage3_pairs.py': (lambda: _pretrain(backbone=tiny_vlmo(), loss_weights=dict(itc=1, itm=1,
                                                                                                 mlm=1)), 1),
-    'vlbeit/vlbeit-b_pretrain.py': (lambda: MODELS.build(tiny_mdm('vlbeit')), 1),  # VLMo's schedule (choice)
+    'vlbeit/vlbeit-b_pretrain_vl-corpus.py': (lambda: MODELS.build(tiny_mdm('vlbeit')), 1),  # VLMo's schedule (choice)
 }
 
 

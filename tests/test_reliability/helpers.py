@@ -20,7 +20,7 @@ def cls_config(imagenet_root: str, work_dir: str, workers: int = 0, epochs: int 
     cfg.param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=6),
                            dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=epochs, eta_min=1e-6,
                                 convert_to_iter_based=True)]
-    cfg.optim_wrapper.update(type='AmpOptimWrapper', dtype='float16', loss_scale='dynamic')
+    cfg.optim_wrapper.update(type='beitmm.AmpOptimWrapper', dtype='float16', loss_scale='dynamic')
     cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type='EMAHook', momentum=0.1)]
     _common(cfg, workers, batch=4, interval=3)
     return cfg
@@ -67,7 +67,7 @@ def _tiny_mim_data(cfg: Config, data_root: str, work_dir: str, size: int, second
 
 
 def vqkd_config(unlabeled_root: str, work_dir: str, workers: int = 0, epochs: int = 2) -> Config:
-    """Tiny VQ-KD training (``beitv2/vqkd_clip-b16_in1k.py``).
+    """Tiny VQ-KD training (``beitv2/vqkd_clip-b16_vit-b_in1k.py``).
 
     2-block encoder, 1-block decoder, random tiny CLIP teacher, 16 codes with k-means init, 8 images of 32 px,
     batch 2 (4 iterations an epoch); checkpoints every iteration.
@@ -75,7 +75,7 @@ def vqkd_config(unlabeled_root: str, work_dir: str, workers: int = 0, epochs: in
     EMA decay 0.8 and dead-code threshold 0.5 (config: 0.99 / 0.03) make the quantizer restart dead codes
     (random rows drawn from torch's generator) in iterations 1, 3 and 5-8 (measured), i.e. after every resume point.
     """
-    cfg = shrink_vqkd_config(config_path('beitv2/vqkd_clip-b16_in1k.py'), unlabeled_root, work_dir, size=32,
+    cfg = shrink_vqkd_config(config_path('beitv2/vqkd_clip-b16_vit-b_in1k.py'), unlabeled_root, work_dir, size=32,
                              epochs=epochs, num_images=8)
     cfg.model.update(decay=0.8, dead_code_threshold=0.5)
     _common(cfg, workers, batch=2, interval=1)

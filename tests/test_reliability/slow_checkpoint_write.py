@@ -8,7 +8,7 @@ import os.path as osp
 import time
 
 import beitmm.engine.hooks.atomic_checkpoint as atomic_checkpoint
-from beitmm.checkpoint.atomic import temp_path
+from beitmm.checkpoint.io.atomic import temp_path
 
 _real_write = atomic_checkpoint.atomic_write_bytes
 

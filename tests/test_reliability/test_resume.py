@@ -32,9 +32,6 @@ from .helpers import (
     train_and_load,
 )
 
-HERE = osp.dirname(osp.abspath(__file__))
-
-
 
 @pytest.fixture(scope='module')
 def cls_reference(imagenet_root, tmp_path_factory):
@@ -81,18 +78,18 @@ def _train_tool():
     return module
 
 
-def test_sigkill_during_checkpoint_write_then_resume(cls_reference, imagenet_root, tmp_path, monkeypatch):
+def test_sigkill_during_checkpoint_write_then_resume(cls_reference, imagenet_root, tmp_path):
     """SIGKILL while iter_6.pth is half written: --resume continues from iter_3.pth and ends identical.
 
     The resumed run removes the killed write's temp file (R5: it used to stay forever) and nothing else.
     """
-    monkeypatch.syspath_prepend(HERE)  # the resumed config names slow_checkpoint_write in custom_imports
     work = str(tmp_path / 'work')
     cfg = cls_config(imagenet_root, work, workers=0)
-    cfg.custom_imports = dict(imports=['beitmm', 'slow_checkpoint_write'], allow_failed_imports=False)
+    cfg.custom_imports = dict(imports=['beitmm', 'tests.test_reliability.slow_checkpoint_write'],
+                              allow_failed_imports=False)  # the repository root is the import root here and there
     path = str(tmp_path / 'cfg.py')
     cfg.dump(path)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([HERE, ROOT, os.environ.get('PYTHONPATH', '')]),
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.environ.get('PYTHONPATH', '')]),
                BEITMM_TEST_SLOW_WRITE='iter_6.pth', OMP_NUM_THREADS=str(torch.get_num_threads()))
     proc = subprocess.Popen([sys.executable, osp.join(ROOT, 'tools', 'train.py'), path, '--work-dir', work],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -19,7 +19,7 @@ def _config(family: str, root: str, work: str) -> Config:
         cfg = Config.fromfile(config_path('electra/electra-small_hardness-focal_text.py'))
         shrink_electra_config(cfg, root, work, batch_size=2, iters=6)
     else:
-        cfg = cim_config(root, work, rel='cim/cim-revdet_hardness_vit-b_300e_in1k.py')
+        cfg = cim_config(root, work, rel='cim/cim-revdet-hardness_vit-b_300e_in1k.py')
     cfg.randomness = dict(seed=0)
     return cfg
 

@@ -30,12 +30,12 @@ def _cfg(rel: str, root: str, work: str, epochs: int) -> Config:
 
 
 def test_distillation_resume_is_exact(imagenet_root, tmp_path):
-    teacher = _cfg('the_x/beit-tiny_the-x_demo_cls.py', imagenet_root, str(tmp_path / 'teacher'), 1)
+    teacher = _cfg('demo/beit-tiny_demo-the-x_cls.py', imagenet_root, str(tmp_path / 'teacher'), 1)
     train_and_load(teacher)
     teacher_ckpt = final_checkpoint(teacher.work_dir)
 
     def stage1(work: str) -> Config:
-        cfg = _cfg('the_x/beit-tiny_the-x_distill_stage1.py', imagenet_root, work, 1)
+        cfg = _cfg('demo/the-x_beit-tiny_demo-stage1_cls.py', imagenet_root, work, 1)
         cfg.model.teacher_checkpoint = teacher_ckpt
         return cfg
 

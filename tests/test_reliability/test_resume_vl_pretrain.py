@@ -17,8 +17,8 @@ from beitmm.testing.vl import tiny_tokenizer
 
 from .helpers import assert_same_training_state, train_and_load
 
-CASES = dict(vlmo_stage3=('vlmo/vlmo-b_pretrain-stage3.py', 'wordpiece', dict(image=0, text=0, pair=3)),
-             beit3_mdm=('beit3/beit3-b_pretrain.py', 'spm', dict(image=2, text=2, pair=2)))
+CASES = dict(vlmo_stage3=('vlmo/vlmo-b_pretrain-stage3_pairs.py', 'wordpiece', dict(image=0, text=0, pair=3)),
+             beit3_mdm=('beit3/beit3-b_pretrain_vl-corpus.py', 'spm', dict(image=2, text=2, pair=2)))
 
 
 @pytest.fixture(scope='module')

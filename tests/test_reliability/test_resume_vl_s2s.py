@@ -33,9 +33,9 @@ def _s2s_data(root) -> str:
 
 def _config(family: str, data: str, work: str) -> Config:
     if family == 's2s':
-        cfg = Config.fromfile(config_path('s2s/s2s-ft_pseudo-masked_unilm1.2-b_xsum.py'))
+        cfg = Config.fromfile(config_path('s2s/s2s-ft-pseudo-masked_unilm1.2-b_xsum.py'))
         shrink_s2s_config(cfg, data, work, batch_size=2, num_beams=1)
-        cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2, val_interval=10)
+        cfg.train_cfg = dict(type='beitmm.ResumableEpochBasedTrainLoop', max_epochs=2, val_interval=10)
     else:
         name = 'beit3/beit3-b_coco-captioning.py' if family == 'caption' else 'vlmo/vlmo-b_coco-retrieval.py'
         cfg = Config.fromfile(config_path(name))
@@ -43,7 +43,7 @@ def _config(family: str, data: str, work: str) -> Config:
         shrink_vl_config(cfg, data, work, batch_size=2, train_items=8)
         if family == 'retrieval':
             cfg.model.update(itm_loss_weight=1.0)
-            cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2, val_interval=10)
+            cfg.train_cfg = dict(type='beitmm.ResumableEpochBasedTrainLoop', max_epochs=2, val_interval=10)
         cfg.train_cfg.update(max_epochs=2, val_interval=10)
     cfg.param_scheduler = []
     cfg.default_hooks.checkpoint = dict(type='beitmm.AtomicCheckpointHook', by_epoch=False, interval=1,

@@ -1,22 +1,17 @@
-"""The ELECTRA demo's text task: captions for pretraining and "caption -> colour of the first shape" JSON lines."""
-import importlib.util
+"""The ELECTRA demo: "caption -> colour of the first shape" JSON lines, final statistics from the log lines."""
 import json
-import os.path as osp
-import sys
+
+import pytest
 
 from beitmm.datasets import TextClassificationDataset
 from beitmm.testing.synthetic_vl import make_vl_data
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tools.demo.electra import final_stats, write_text_task
+from tools.demo.progress import parse_log_line
 
 
 def test_write_text_task_labels_the_first_shapes_colour(tmp_path):
-    sys.path.insert(0, osp.join(ROOT, 'tools'))
-    spec = importlib.util.spec_from_file_location('demo_electra', osp.join(ROOT, 'tools', 'demo_electra.py'))
-    demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
     info = make_vl_data(str(tmp_path / 'vl'), num_train_images=4, num_val_images=5, img_size=32)
-    sizes = demo.write_text_task(info['root'], str(tmp_path / 'task'))
+    sizes = write_text_task(info['root'], str(tmp_path / 'task'))
     assert sizes['corpus'] == 5 * sizes['train'] and sizes['train'] >= 4
     ds = TextClassificationDataset(str(tmp_path / 'task' / 'cls_train.jsonl'), pipeline=[])
     scenes = json.load(open(info['scenes_file']))
@@ -24,3 +19,13 @@ def test_write_text_task_labels_the_first_shapes_colour(tmp_path):
     assert set(ds.metainfo['classes']) == colours
     for i in range(len(ds)):  # the caption names the colour of its label
         assert ds.metainfo['classes'][ds[i]['gt_label']] in ds[i]['text']
+
+
+def test_final_stats_average_the_last_logged_training_values():
+    line = ('12/01 08:18:18 - mmengine - INFO - Iter(train) [{i}/300]  lr: 1.0000e-03  eta: 0:00:10  time: 0.1  '
+            'loss: 4.0  resample_correct: {r:.4f}  disc_acc: 0.9000')
+    records = [parse_log_line(line.format(i=10 * k, r=0.1 * k)) for k in range(1, 8)]
+    records.append(parse_log_line('12/01 08:20:00 - mmengine - INFO - Iter(val) [5/5]  accuracy/top1: 50.0000'))
+    stats = final_stats(records, last=5)
+    assert stats == pytest.approx(dict(resample_correct=0.5, disc_acc=0.9))  # mean of 0.3 .. 0.7; no such key left
+    assert final_stats(records, ('revdet_acc', ), last=5) == {}

@@ -40,7 +40,7 @@ def _weights(path: str) -> dict:
 def runs(imagenet_info, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('fsdp')
     paths = {}
-    for name, config in (('fsdp', 'beit3/beit3-l_in1k_fsdp.py'), ('ddp', 'beit3/beit3-l_in1k.py')):
+    for name, config in (('fsdp', 'beit3/beit3-l_fsdp_in1k.py'), ('ddp', 'beit3/beit3-l_in1k.py')):
         cfg = tiny_cls_config(config_path(config), imagenet_info['root'], str(tmp / name),
                               num_classes=len(imagenet_info['classes']))
         cfg.train_cfg.max_epochs = 2

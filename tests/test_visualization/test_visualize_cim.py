@@ -132,18 +132,14 @@ def _check_pngs(paths):
 
 
 def _tool():
-    sys.path.insert(0, osp.join(ROOT, 'tools/analysis_tools'))
-    try:
-        import visualize_cim
-    finally:
-        sys.path.pop(0)
+    from tools.visualization import visualize_cim
     return visualize_cim
 
 
 def test_cli_respix_subprocess(tiny_run):
     cfg, ckpt, _ = tiny_run['runs']['respix']
     out = tiny_run['tmp'] / 'respix'
-    cmd = [sys.executable, osp.join(ROOT, 'tools/analysis_tools/visualize_cim.py'), cfg, ckpt, '--images',
+    cmd = [sys.executable, osp.join(ROOT, 'tools/visualization/visualize_cim.py'), cfg, ckpt, '--images',
            *tiny_run['images'], '--out', str(out), '--encoder-checkpoint', tiny_run['enc'],
            '--decoder-checkpoint', tiny_run['dec'], '--seed', '3']
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)

@@ -195,7 +195,7 @@ def _check_pngs(paths, min_size=(400, 400)):
 
 def test_cli_with_decoder(tiny_run):
     out = tiny_run['tmp'] / 'with_decoder'
-    cmd = [sys.executable, osp.join(ROOT, 'tools/analysis_tools/visualize_mim.py'), tiny_run['cfg'], tiny_run['ckpt'],
+    cmd = [sys.executable, osp.join(ROOT, 'tools/visualization/visualize_mim.py'), tiny_run['cfg'], tiny_run['ckpt'],
            '--images', *tiny_run['images'], '--out', str(out), '--encoder-checkpoint', tiny_run['enc'],
            '--decoder-checkpoint', tiny_run['dec'], '--seed', '3']
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
@@ -207,11 +207,7 @@ def test_cli_with_decoder(tiny_run):
 
 
 def test_cli_without_decoder_is_deterministic(tiny_run, capsys):
-    sys.path.insert(0, osp.join(ROOT, 'tools/analysis_tools'))
-    try:
-        import visualize_mim
-    finally:
-        sys.path.pop(0)
+    from tools.visualization import visualize_mim
     args = [tiny_run['cfg'], tiny_run['ckpt'], '--images', tiny_run['images'][0], '--seed', '1']
     first = visualize_mim.main(args + ['--out', str(tiny_run['tmp'] / 'a')])
     assert 'reconstruction panels left out: the tokenizer has no encoder weights' in capsys.readouterr().out

@@ -7,26 +7,24 @@ The step is built by the config's own ``beitmm.MultiSourceDataset`` (the same se
 step ``s`` of a run with ``--seed``, on rank 0). Images show the masked patches greyed; texts show every predicted
 token in brackets: ``[red]`` became the mask token, ``[red>blue]`` a random token, ``[red=]`` was kept.
 """
-import os.path as _osp
-import sys as _sys
-
-_sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
 import argparse
 import os
 import os.path as osp
+import runpy
 import textwrap
 from typing import List, Optional
 
-import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
+runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), '..', '_bootstrap.py'))  # .venv/bin/python where needed
+
 import matplotlib
 
 matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+import matplotlib.pyplot as plt
+from mmengine.config import Config, DictAction
 
-import beitmm  # noqa: E402,F401  (registers the types)
-from beitmm.registry import DATASETS  # noqa: E402
-from beitmm.visualization.mim import mask_overlay  # noqa: E402
+import beitmm  # noqa: F401  (registers the types)
+from beitmm.registry import DATASETS
+from beitmm.visualization.mim import mask_overlay
 
 
 def masked_text(tokenizer, sample: dict) -> str:

@@ -10,15 +10,14 @@ Example:
 The config gives the data (``train_dataloader`` / ``val_dataloader``), the preprocessing and the
 backbone; any checkpoint layout beitmm converts works (pretraining, fine-tuned, official unilm).
 """
-import os.path as _osp
-import sys as _sys
-
-_sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
 import argparse
 import os
+import os.path as osp
+import runpy
 from typing import Dict, List, Optional, Tuple
 
-import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
+runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), '..', '_bootstrap.py'))  # .venv/bin/python where needed
+
 import torch
 import torch.nn.functional as F
 from mmengine.config import DictAction

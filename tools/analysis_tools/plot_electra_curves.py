@@ -11,17 +11,16 @@ masked tokens whose sample is the original), ``disc_replaced`` / ``disc_kept`` (
 replaced / kept tokens), ``hardness_err`` (hardness head's absolute error; only hardness-aware runs have it),
 ``disc_acc``, ``loss_gen``. A run without a key is left out of that panel.
 """
-import os.path as _osp
-import sys as _sys
-
-_sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
 import argparse
 import glob
 import json
 import os.path as osp
+import runpy
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
+runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), '..', '_bootstrap.py'))  # .venv/bin/python where needed
+
+
 
 KEYS = ('resample_correct', 'disc_replaced', 'disc_kept', 'hardness_err')
 TITLES = dict(resample_correct='correct-resample rate (sample == original)', disc_replaced='D loss on replaced',

@@ -9,17 +9,14 @@ times (3129 for the real data) in order of first appearance, and writes JSON lin
 (``--out`` is relative to DATA_ROOT). ``beitmm.VQAv2`` builds the same file on first use when it is missing; this
 tool builds it ahead of a distributed run or with another threshold.
 """
-import os.path as _osp
-import sys as _sys
-
-_sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
 import argparse
 import os
 import os.path as osp
+import runpy
 from collections import Counter
 from typing import List, Optional
 
-import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
+runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), '..', '_bootstrap.py'))  # .venv/bin/python where needed
 
 from beitmm.datasets.vl.answers import vqa_answer_vocabulary, write_answer_file
 from beitmm.datasets.vl.common import load_json

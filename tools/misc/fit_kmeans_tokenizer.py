@@ -7,16 +7,14 @@ Each image gives random square crops resized to the tokenizer view (scale 0.3-1,
 pretraining crop); all their patches are clustered. The file loads with
 ``target_generator=dict(type='beitmm.KMeansTokenizer', checkpoint=OUT.pth, ...)``.
 """
-import os.path as _osp
-import sys as _sys
-
-_sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
 import argparse
 import os.path as osp
+import runpy
 import time
 from typing import Iterator, List
 
-import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
+runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), '..', '_bootstrap.py'))  # .venv/bin/python where needed
+
 import numpy as np
 import torch
 from PIL import Image

@@ -7,15 +7,13 @@ writes ``<out>/imagenet``, ``<out>/ade/ADEChallengeData2016``, ``<out>/unlabeled
 (``vl/coco``: VQAv2 + Karpathy COCO, ``vl/flickr30k``, ``vl/nlvr2``, ``vl/corpus.txt``) and ``<out>/pretrain``
 (image-text pairs as JSON lines + folder and as WebDataset shards, images, texts: ``--only pretrain``).
 """
-import os.path as _osp
-import sys as _sys
-
-_sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
-import _bootstrap  # noqa: E402,F401,I001  (re-runs this tool with .venv/bin/python where needed)
 import argparse
 import os.path as osp
+import runpy
 import time
 from typing import List, Optional
+
+runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), '..', '_bootstrap.py'))  # .venv/bin/python where needed
 
 from beitmm.testing.synthetic import make_classification_data, make_segmentation_data, make_unlabeled_data
 from beitmm.testing.synthetic_pretrain import make_pretrain_data

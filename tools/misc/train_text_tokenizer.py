@@ -11,14 +11,12 @@ use BEiT-3's ``beit3.spm`` or bert-base-uncased's ``vocab.txt`` directly. The ou
 vocab_file=OUT)`` (and with ``transformers.XLMRobertaTokenizer`` / ``BertTokenizer``). A SentencePiece model of N
 pieces gives N + 2 ids (``<pad>``, ``<mask>`` added): build the text embedding with at least that many rows.
 """
-import os.path as _osp
-import sys as _sys
-
-_sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
 import argparse
+import os.path as osp
+import runpy
 import time
 
-import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
+runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), '..', '_bootstrap.py'))  # .venv/bin/python where needed
 
 from beitmm.text import SentencePieceTokenizer, WordPieceTokenizer, train_sentencepiece, train_wordpiece
 from beitmm.text.training import iter_lines

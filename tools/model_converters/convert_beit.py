@@ -15,24 +15,17 @@ Example::
 
 Only files loadable with ``torch.load(weights_only=True)`` are accepted.
 """
-import os.path as _osp
-import sys as _sys
-
-_sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
 import argparse
 import os
-import sys
-from pathlib import Path
+import os.path as osp
+import runpy
 from typing import Dict, List, Optional, Tuple
 
-import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
+runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), '..', '_bootstrap.py'))  # .venv/bin/python where needed
+
 import torch
 
-try:
-    from beitmm.checkpoint import FORMATS, convert_checkpoint, unwrap_checkpoint
-except ImportError:  # run from a source checkout without installation
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from beitmm.checkpoint import FORMATS, convert_checkpoint, unwrap_checkpoint
+from beitmm.checkpoint import FORMATS, convert_checkpoint, unwrap_checkpoint
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

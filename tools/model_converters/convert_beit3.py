@@ -9,17 +9,15 @@ Example::
 
     python tools/model_converters/convert_beit3.py beit3_base_patch16_224.pth beit3_base_384.pth --img-size 384
 """
-import os.path as _osp
-import sys as _sys
-
-_sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
 import argparse
+import os.path as osp
+import runpy
 from typing import List, Optional
 
-import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
+runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), '..', '_bootstrap.py'))  # .venv/bin/python where needed
 
 from beitmm.checkpoint import load_checkpoint_file, save_checkpoint_atomic, unwrap_checkpoint
-from beitmm.checkpoint.beit3_convert import resize_vision_positions, split_beit3
+from beitmm.checkpoint.families.beit3 import resize_vision_positions, split_beit3
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

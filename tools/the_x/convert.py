@@ -7,13 +7,12 @@ CONFIG is a THE-X distillation config (configs/the_x/*distill*.py: ``model.teach
 LayerNorms' (now learned affine maps, to be distilled) is kept; the tool checks it and prints the counts. A module
 the converter does not know stops it with an error naming the module.
 """
-import os.path as _osp
-import sys as _sys
-
-_sys.path.append(_osp.dirname(_osp.dirname(_osp.abspath(__file__))))  # tools/
 import argparse
+import os.path as osp
+import runpy
 
-import _bootstrap  # noqa: E402,F401  (re-runs this tool with .venv/bin/python where needed)
+runpy.run_path(osp.join(osp.dirname(osp.abspath(__file__)), '..', '_bootstrap.py'))  # .venv/bin/python where needed
+
 from mmengine.config import Config, DictAction
 
 from beitmm.models.the_x.checkpoints import convert_from_config

@@ -1,4 +1,8 @@
-"""Data transforms: BEiT-style masked image modeling, robust loading, image pairs, BLIP's RandomAugment."""
+"""Data transforms for images, texts and image-text pairs.
+
+Masks for image modeling (blockwise / random) and for text (whole-word MLM masking, the BEiT-3 / VLMo pretraining
+streams), two-view crops, robust loading, lists of images (NLVR2), BLIP's RandomAugment.
+"""
 from .blip_randaug import BLIPRandomAugment
 from .formatting import PackMIMInputs
 from .loading import CorruptImageError, RobustLoadImageFromFile

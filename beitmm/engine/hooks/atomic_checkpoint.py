@@ -31,7 +31,7 @@ from mmengine.logging import print_log
 from mmengine.runner.checkpoint import save_checkpoint
 
 from beitmm.checkpoint import atomic_write_bytes, atomic_write_text, load_checkpoint_file, register_safe_globals
-from beitmm.checkpoint.atomic import remove_stale_temps
+from beitmm.checkpoint.io.atomic import remove_stale_temps
 from beitmm.registry import HOOKS
 
 ATOMIC_BACKEND = 'beitmm_atomic_local'

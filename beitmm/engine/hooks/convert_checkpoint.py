@@ -37,7 +37,7 @@ class CheckpointConvertHook(Hook):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if converter_for(getattr(model, self.backbone_prefix.rstrip('.'), None)) is None:
             return  # a backbone with no declared converter (e.g. mmpretrain's ResNet): mmengine loads the file as is
-        from beitmm.checkpoint.shapes import model_state_shapes
+        from beitmm.checkpoint.io.shapes import model_state_shapes
         state = unwrap_checkpoint(checkpoint)
         checkpoint['state_dict'] = convert_state_for_model(
             model, state, self.backbone_prefix, source=str(getattr(runner, '_load_from', None) or 'checkpoint'),

@@ -23,7 +23,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
 
-from beitmm.checkpoint.shapes import model_state_shapes
+from beitmm.checkpoint.io.shapes import model_state_shapes
 from beitmm.engine.rng import compute_settings, get_rng_state, set_rng_state
 from beitmm.registry import HOOKS
 

@@ -13,8 +13,9 @@ Example config::
 
 mmengine param schedulers rescale each group from its own ``initial_lr``, so the
 per-layer ratios survive warmup (``LinearLR``) and ``PolyLR``/``CosineAnnealingLR`` as long
-as the floor is relative (``eta_min=0`` or ``eta_min_ratio``); an absolute non-zero
-``eta_min`` is shared by all groups and flattens the ratios near the end of training.
+as the floor is relative (``eta_min=0``, ``eta_min_ratio``, or ``beitmm.CosineAnnealingLR``'s ``min_lr``: unilm's
+floor ``min_lr * lr_scale``); an absolute non-zero ``eta_min`` is shared by all groups and flattens the ratios near
+the end of training.
 """
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -23,7 +24,7 @@ import torch.nn as nn
 from mmengine.logging import MMLogger
 from mmengine.optim import DefaultOptimWrapperConstructor
 
-from beitmm.checkpoint.shapes import fsdp_original_shapes
+from beitmm.checkpoint.io.shapes import fsdp_original_shapes
 from beitmm.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 # unilm's fine-tuning ``no_weight_decay()``; 1-D tensors (biases, norms, layer-scale gammas, q/v biases) are

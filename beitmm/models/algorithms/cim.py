@@ -29,8 +29,8 @@ from torch import Tensor
 
 from beitmm.registry import MODELS
 
-from ..electra.rtd import masked_mean
-from ..heads.cim_heads import to_featmap
+from ..heads import to_featmap
+from ..losses import masked_mean
 from .mim import MaskedImageModeling
 
 

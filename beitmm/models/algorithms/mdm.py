@@ -16,47 +16,26 @@ summed by mmengine; accuracies (percent) are logged beside them.
 from typing import Dict, Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from mmengine.model import BaseModel
 from torch import Tensor
 
 from beitmm.registry import MODELS
 
-from ..seq2seq.head import MLMHead, init_mlm_head
-from ..seq2seq.text_encoder import word_embeddings
+from ..backbones import check_text_backbone
+from ..heads import MLMHead, init_mlm_head
+from ..losses import mlm_loss
 from .mim import MaskedImageModeling
 
 STREAM_NAMES = ('image', 'text', 'pair')
 
 
-def text_first(backbone) -> bool:
-    """VLMo / VL-BEiT order their tokens [text; image] (``VLMo.infer``), BEiT-3 [image; text] (``BEiT3.forward``)."""
-    return not hasattr(backbone, 'encoder')
-
-
 def split_pair(backbone, hidden: Tensor, text_len: int) -> Tuple[Tensor, Tensor]:
-    """Patch tokens [B, N, C] (cls removed) and text tokens [B, L, C] of a pair's hidden states [B, 1 + N + L, C]."""
-    if text_first(backbone):
-        return hidden[:, text_len + 1:], hidden[:, :text_len]
-    return hidden[:, 1:hidden.shape[1] - text_len], hidden[:, hidden.shape[1] - text_len:]
+    """Patch tokens [B, N, C] (cls removed) and text tokens [B, L, C] of a pair's hidden states [B, 1 + N + L, C].
 
-
-def mlm_loss(head, tokens: Tensor, labels: Tensor, where: str) -> Tuple[Tensor, Tensor]:
-    """Cross-entropy and accuracy (percent) of the MLM head at the positions with a label (-100 elsewhere).
-
-    Args:
-        head: Maps hidden [M, C] to logits [M, V].
-        tokens: Text hidden states [B, L, C].
-        labels: Original ids at the masked positions, -100 elsewhere [B, L].
-        where: Stream name for the error message.
+    Where each part sits is the backbone's declared ``token_order`` (BEiT-3 [image; text], VLMo [text; image]).
     """
-    chosen = labels != -100  # [B, L]
-    if not bool(chosen.any()):
-        raise ValueError(f'the {where} stream has no masked text token (mlm_labels all -100): raise the mask ratio')
-    logits = head(tokens[chosen])  # [M, V]
-    target = labels[chosen]
-    loss = F.cross_entropy(logits.float(), target)
-    return loss, (logits.detach().argmax(-1) == target).float().mean() * 100
+    n = hidden.shape[1]
+    return hidden[:, backbone.image_slice(n, text_len)][:, 1:], hidden[:, backbone.text_slice(n, text_len)]
 
 
 def patch_mask(backbone, mask: Tensor, img: Tensor, where: str) -> Tensor:
@@ -99,14 +78,13 @@ class MaskedDataModeling(BaseModel):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor or dict(type='beitmm.MultiStreamDataPreprocessor'),
                          init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
-        if not (getattr(self.backbone, 'use_mask_token', False) or hasattr(
-                getattr(self.backbone, 'transformer', None), 'mask_token')):
+        self.backbone = check_text_backbone(MODELS.build(backbone), 'MaskedDataModeling', ('image_first', 'text_first'))
+        if not self.backbone.use_mask_token:
             raise ValueError('masked data modeling needs a mask token: set use_mask_token=True in the backbone')
-        if getattr(self.backbone, 'out_type', 'raw') != 'raw':
+        if self.backbone.out_type != 'raw':
             raise ValueError(f"masked data modeling reads 'raw' tokens, got out_type={self.backbone.out_type!r}")
         self.mim_head = MODELS.build(mim_head)
-        words = word_embeddings(self.backbone)
+        words = self.backbone.word_embeddings
         self.mlm_head = MLMHead(words.embedding_dim, words)  # BERT's head, decoder tied to the text embedding
         self.target_generator = MODELS.build(target_generator)
         self.target_generator.requires_grad_(False)  # frozen: never in the optimizer, ignored by DDP

@@ -13,7 +13,7 @@ from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
 from beitmm.checkpoint import ConversionTarget, init_from_pretrained_cfg, module_state_shapes
-from beitmm.checkpoint.pos_resize import resize_abs_pos_embed
+from beitmm.pos_embed import resize_abs_pos_embed
 from beitmm.registry import MODELS
 
 from ..layers import INIT_MODES, Block, RelativePositionBias, init_blocks, mask_patches, patchify, trunc_normal_init_

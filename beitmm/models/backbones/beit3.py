@@ -8,37 +8,39 @@ official files load by copy (the ``beit3.`` prefix of unilm's task models stripp
 paper's architecture instead (shared attention, V / L experts, a VL expert in the top layers) from the same
 Multiway parts as VLMo.
 """
+import logging
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
 from beitmm.checkpoint import ConversionTarget, init_from_pretrained_cfg, module_state_shapes
-from beitmm.checkpoint.pos_resize import resize_abs_pos_embed
+from beitmm.pos_embed import resize_abs_pos_embed
 from beitmm.registry import MODELS
 
-from ..layers import mask_patches, padding_to_attn_mask, patchify, rescale_blocks, trunc_normal_init_
-from ..layers.attention_masks import combine_masks
-from ..layers.multiway import MagnetoMultiwayBlock, MoMEBlock, Multiway, Spans, check_spans
-from .beit3_parts import (  # noqa: F401  (count_parameters, expert_parameters: re-exported)
-    ARCH_ZOO,
-    LANGUAGE,
-    LAYOUTS,
-    OUT_TYPES,
-    POS_OFFSET,
-    VISION,
-    BEiT3TextMixin,
-    count_parameters,
-    expert_parameters,
-    resolve_arch,
+from ..layers import (
+    MagnetoMultiwayBlock,
+    MoMEBlock,
+    Multiway,
+    Spans,
+    check_spans,
+    combine_masks,
+    mask_patches,
+    padding_to_attn_mask,
+    patchify,
+    rescale_blocks,
+    trunc_normal_init_,
 )
+from .beit3_arch import ARCH_ZOO, LANGUAGE, LAYOUTS, OUT_TYPES, POS_OFFSET, VISION, resolve_arch
+from .text_interface import TextBackbone
 
 
 @MODELS.register_module()
-class BEiT3(BEiT3TextMixin, BaseModule):
+class BEiT3(TextBackbone, BaseModule):
     """BEiT-3 Multiway Transformer (released layout by default).
 
     Args:
@@ -80,7 +82,8 @@ class BEiT3(BEiT3TextMixin, BaseModule):
             models with their ``model`` / ``module`` wrapper, torchscale state dicts, timm's vision branch).
     """
 
-    checkpoint_converter = 'beit3'  # beitmm.checkpoint.beit3_convert
+    checkpoint_converter = 'beit3'  # beitmm.checkpoint.families.beit3
+    family, token_order, word_embeddings_path = 'beit3', 'image_first', 'text_embed'  # TextBackbone
     arch_zoo = ARCH_ZOO  # presets, read by beitmm.engine.config_fit
 
     def __init__(self,
@@ -181,7 +184,7 @@ class BEiT3(BEiT3TextMixin, BaseModule):
             elif isinstance(m, nn.LayerNorm):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
-        if hasattr(self, 'text_embed'):
+        if 'language' in self.modalities:
             nn.init.normal_(self.text_embed.weight, std=self.embed_dims**-0.5)
         if self.rescale_init:
             rescale_blocks(self.encoder.layers)  # layer l (1-based): attention / FFN output weights / sqrt(2 l)
@@ -238,6 +241,54 @@ class BEiT3(BEiT3TextMixin, BaseModule):
         if grid != self.grid:  # keep the 2 offset rows and the cls row
             table = resize_abs_pos_embed(table, self.grid, grid, num_extra_tokens=1 + POS_OFFSET)
         return x + table[:, POS_OFFSET:].to(x.dtype), grid
+
+    def embed_text(self, text: Tensor, positions: Optional[Tensor] = None) -> Tensor:
+        """Token embeddings plus positions (table rows 2, 3, ...: fairseq), [B, L, C].
+
+        Args:
+            text: Token ids [B, L].
+            positions: Text token indices [L] or [B, L] (0 = first token, table row 2) for incremental decoding;
+                default ``0..L-1``.
+        """
+        if 'language' not in self.modalities:
+            raise ValueError('this BEiT3 was built without the language branch (modalities=("vision",))')
+        if text.numel() and (int(text.min()) < 0 or int(text.max()) >= self.vocab_size):
+            bad = text[(text < 0) | (text >= self.vocab_size)].unique().tolist()[:5]
+            raise ValueError(f'token ids {bad} are outside the text embedding of {self.vocab_size} rows: use the '
+                             'tokenizer the model was trained with, or build it with a larger vocab_size')
+        table = self.encoder.embed_positions.B.weight
+        if positions is None:
+            pos = table[POS_OFFSET:POS_OFFSET + text.shape[1]][None]
+        else:
+            if positions.shape[-1] != text.shape[1] or int(positions.min()) < 0 or \
+                    int(positions.max()) + POS_OFFSET >= table.shape[0]:
+                raise ValueError(f'text positions {positions.tolist()} must be {text.shape[1]} indices in '
+                                 f'[0, {table.shape[0] - POS_OFFSET}) (the text position table)')
+            pos = table[positions + POS_OFFSET]
+            pos = pos[None] if pos.dim() == 2 else pos
+        return self.text_embed(text) + pos.to(self.text_embed.weight.dtype)
+
+    def _fit_text(self, text: Tensor, padding: Optional[Tensor]) -> Tuple[Tensor, Optional[Tensor]]:
+        limit = self.encoder.embed_positions.B.num_embeddings - POS_OFFSET
+        if text.shape[1] == 0:
+            raise ValueError('empty text (0 tokens): tokenize with the special tokens, e.g. [<s>, </s>]')
+        if text.shape[1] <= limit:
+            return text, padding
+        if self.text_overflow == 'error':
+            raise ValueError(f'texts of {text.shape[1]} tokens exceed the {limit} text positions; truncate them in '
+                             "the pipeline or build the model with text_overflow='truncate'")
+        self._truncated += text.shape[0]
+        print_log(f'BEiT3: {text.shape[0]} text(s) of {text.shape[1]} tokens truncated to the {limit} text '
+                  f'positions ({self._truncated} so far)', logger='current', level=logging.WARNING)
+        return text[:, :limit], None if padding is None else padding[:, :limit]
+
+    def encode_text(self, ids: Tensor, positions: Optional[Tensor] = None, segments: Optional[Tensor] = None,
+                    attn_mask: Optional[Tensor] = None, padding: Optional[Tensor] = None, kv_cache=None) -> Tensor:
+        """The text branch's 'raw' hidden states [B, N, C] (TextBackbone); BEiT-3 has no segments."""
+        if self.out_type != 'raw':
+            raise ValueError(f"encode_text reads 'raw' hidden states, this BEiT3 has out_type={self.out_type!r}")
+        return self(text=ids, text_padding_mask=padding, text_positions=positions, attn_mask=attn_mask,
+                    kv_cache=kv_cache)[-1]
 
     # ------------------------------------------------------------------ forward
     def forward(self, image: Optional[Tensor] = None, text: Optional[Tensor] = None,

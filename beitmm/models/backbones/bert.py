@@ -2,7 +2,7 @@
 
 One class covers BERT, RoBERTa / XLM-R (``type_vocab_size=0``, ``position_offset=2``), ELECTRA (``embedding_size``
 other than the width adds ``embeddings_project``), UniLM and MiniLM. Checkpoints of all of them load through the
-``'bert'`` converter (:mod:`beitmm.checkpoint.bert_convert`). Positions can be given explicitly, because s2s-ft's
+``'bert'`` converter (:mod:`beitmm.checkpoint.families.bert`). Positions can be given explicitly, because s2s-ft's
 target positions continue after the real source length and its pseudo tokens repeat their target's position. A
 key / value cache (:class:`beitmm.models.generation.KVCache`) serves the incremental decoder.
 """
@@ -15,8 +15,10 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from beitmm.checkpoint import ConversionTarget, init_from_pretrained_cfg, module_state_shapes
-from beitmm.models.layers.attention_masks import combine_masks, padding_to_attn_mask
 from beitmm.registry import MODELS
+
+from ..layers import combine_masks, padding_to_attn_mask
+from .text_interface import TextBackbone
 
 ARCHS: Dict[str, Dict[str, int]] = {
     'tiny': dict(hidden_size=32, num_layers=2, num_heads=4, intermediate_size=64),
@@ -87,7 +89,7 @@ class BertLayer(nn.Module):
 
 
 @MODELS.register_module()
-class BertEncoder(BaseModule):
+class BertEncoder(TextBackbone, BaseModule):
     """Post-LN BERT encoder with HF BERT's key names (BERT, RoBERTa, XLM-R, ELECTRA, UniLM, MiniLM).
 
     Args:
@@ -110,7 +112,9 @@ class BertEncoder(BaseModule):
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` loads any layout of the 'bert' converter.
     """
 
-    checkpoint_converter = 'bert'  # beitmm.checkpoint.bert_convert
+    checkpoint_converter = 'bert'  # beitmm.checkpoint.families.bert
+    family, token_order = 'bert', 'text_only'  # TextBackbone (text_interface.py)
+    word_embeddings_path = 'embeddings.word_embeddings'
 
     def __init__(self, arch: Union[str, dict] = 'base', vocab_size: int = 30522, max_position_embeddings: int = 512,
                  type_vocab_size: int = 2, position_offset: int = 0, embedding_size: Optional[int] = None,
@@ -132,6 +136,7 @@ class BertEncoder(BaseModule):
             raise ValueError(f'position_offset {position_offset} outside the table of {max_position_embeddings}')
         E = embedding_size or C
         self.hidden_size, self.num_layers, self.num_heads = C, arch['num_layers'], heads
+        self.embed_dims, self.vocab_size = C, vocab_size  # TextBackbone's names (embed_dims = hidden_size)
         self.max_position_embeddings, self.position_offset = max_position_embeddings, position_offset
         self.type_vocab_size, self.reuse_position_embedding = type_vocab_size, reuse_position_embedding
         self.source_position_offset = source_position_offset
@@ -166,6 +171,22 @@ class BertEncoder(BaseModule):
         return ConversionTarget(module_state_shapes(self), extra=dict(
             position_offset=self.position_offset, source_position_offset=self.source_position_offset,
             reuse_position_embedding=self.reuse_position_embedding, num_layers=self.num_layers))
+
+    @property
+    def uses_segments(self) -> bool:
+        """A token-type table reads segment ids (BERT); RoBERTa / XLM-R (``type_vocab_size=0``) have none."""
+        return self.type_vocab_size > 0
+
+    @property
+    def mlm_head_eps(self) -> float:
+        """The encoder's LayerNorm eps (HF ``config.layer_norm_eps``: BERT 1e-12, RoBERTa 1e-5)."""
+        return self.embeddings.LayerNorm.eps
+
+    def encode_text(self, ids: Tensor, positions: Optional[Tensor] = None, segments: Optional[Tensor] = None,
+                    attn_mask: Optional[Tensor] = None, padding: Optional[Tensor] = None, kv_cache=None) -> Tensor:
+        """:meth:`forward` under TextBackbone's names; ``segments`` is ignored without a token-type table."""
+        return self(ids, padding_mask=padding, attn_mask=attn_mask, positions=positions,
+                    token_types=segments if self.uses_segments else None, kv_cache=kv_cache)
 
     def _embed(self, text: Tensor, positions: Optional[Tensor], token_types: Optional[Tensor]) -> Tensor:
         B, L = text.shape

@@ -16,13 +16,20 @@ from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
 from beitmm.checkpoint import ConversionTarget, init_from_pretrained_cfg, module_state_shapes
-from beitmm.checkpoint.vlmo_convert import CROSS_ROWS, resize_vlmo_table, vlmo_table_rows
+from beitmm.pos_embed import CROSS_ROWS, rel_pos_table_len, relative_position_index, resize_vlmo_table, vlmo_table_rows
 from beitmm.registry import MODELS
 
-from ..layers import combine_masks, init_blocks, mask_patches, padding_to_attn_mask, patchify, trunc_normal_init_
-from ..layers.multiway import MoMEBlock, Spans
-from ..layers.transformer import rel_pos_table_len, relative_position_index
-from .vlmo_text import VLMoTextDecodingMixin
+from ..layers import (
+    MoMEBlock,
+    Spans,
+    combine_masks,
+    init_blocks,
+    mask_patches,
+    padding_to_attn_mask,
+    patchify,
+    trunc_normal_init_,
+)
+from .text_interface import TextBackbone
 
 ARCH_ZOO = {
     # tiny is beitmm's (VLMo has none): ViT-Ti widths, VL expert in the top 2 layers as base; for tests and demos
@@ -58,7 +65,7 @@ def vlmo_relative_position_index(text_len: int, grid: Optional[Grid], table_grid
 
 
 @MODELS.register_module()
-class VLMo(VLMoTextDecodingMixin, BaseModule):
+class VLMo(TextBackbone, BaseModule):
     """VLMo's Multiway Transformer with BERT text embeddings and the merged relative position table.
 
     Args:
@@ -85,7 +92,10 @@ class VLMo(VLMoTextDecodingMixin, BaseModule):
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` loads any checkpoint the 'vlmo' converter takes.
     """
 
-    checkpoint_converter = 'vlmo'  # beitmm.checkpoint.vlmo_convert
+    checkpoint_converter = 'vlmo'  # beitmm.checkpoint.families.vlmo
+    family, token_order = 'vlmo', 'text_first'  # TextBackbone (text_interface.py)
+    word_embeddings_path = 'text_embeddings.word_embeddings'
+    out_type = 'raw'  # always: final-norm hidden states [B, N, C] (as BEiT3's 'raw')
     arch_zoo = ARCH_ZOO  # presets, read by beitmm.engine.config_fit
 
     def __init__(self, arch: Union[str, dict] = 'base', img_size: Union[int, Sequence[int]] = 224,
@@ -111,6 +121,7 @@ class VLMo(VLMoTextDecodingMixin, BaseModule):
         self.img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
         self.grid = (self.img_size[0] // patch_size, self.img_size[1] // patch_size)
         self.vocab_size, self.rel_pos_text_len = vocab_size, rel_pos_text_len
+        self.use_mask_token, self.num_token_types = use_mask_token, num_token_types
         self.transformer = nn.Module()
         self.transformer.patch_embed = nn.Module()
         self.transformer.patch_embed.proj = nn.Conv2d(in_channels, C, patch_size, patch_size)
@@ -146,9 +157,8 @@ class VLMo(VLMoTextDecodingMixin, BaseModule):
         for m in self.modules():
             if isinstance(m, nn.Embedding):
                 nn.init.normal_(m.weight, std=.02)  # VLMo's objectives.init_weights (padding row included)
-        for name in ('cls_token', 'mask_token'):
-            if hasattr(self.transformer, name):
-                trunc_normal_init_(getattr(self.transformer, name), .02, mode='finetune')
+        for name in ('cls_token', 'mask_token')[:2 if self.use_mask_token else 1]:
+            trunc_normal_init_(getattr(self.transformer, name), .02, mode='finetune')
         nn.init.zeros_(self.relative_position_bias_table)
 
     def checkpoint_target(self) -> ConversionTarget:
@@ -196,7 +206,7 @@ class VLMo(VLMoTextDecodingMixin, BaseModule):
             raise ValueError(f'image_token_type={token_type} must be in [0, num_token_types={n})')
         x, grid = patchify(image, self.transformer.patch_embed.proj, self.patch_size)  # [B, Hp * Wp, C]
         if image_mask is not None:
-            if not hasattr(self.transformer, 'mask_token'):
+            if not self.use_mask_token:
                 raise ValueError('image_mask needs a mask token: build the model with use_mask_token=True')
             x = mask_patches(x, image_mask, self.transformer.mask_token, grid, 'image_mask')
         x = torch.cat([self.transformer.cls_token.expand(x.shape[0], -1, -1).to(x.dtype), x], dim=1)
@@ -270,6 +280,70 @@ class VLMo(VLMoTextDecodingMixin, BaseModule):
         for i in range(self.vlffn_start, self.num_layers if vl_branch else 0):
             vl_x = self._block(self.transformer.blocks[i], vl_x, ((VL, x.shape[1]), ), mask, biases[i])
         return ((self.transformer.norm(vl_x), ) if vl_branch else ()) + tuple(outs)
+
+    # ------------------------------------------------------------------ text only: explicit positions, cache
+    def encode_text(self, ids: Tensor, positions: Optional[Tensor] = None, segments: Optional[Tensor] = None,
+                    attn_mask: Optional[Tensor] = None, padding: Optional[Tensor] = None, kv_cache=None) -> Tensor:
+        """Text-only hidden states [B, N, C] (TextBackbone): relative positions only, padding goes into the mask."""
+        if padding is not None:
+            attn_mask = combine_masks(attn_mask, padding_to_attn_mask(padding))
+        positions = positions if positions is not None else torch.arange(ids.shape[1], device=ids.device)
+        return self(text=ids, text_positions=positions, attn_mask=attn_mask, kv_cache=kv_cache)[-1]
+
+    # VLMo adds no absolute text position: positions enter only through the merged relative position table (text
+    # rows: the 1-d distance key - query, and three rows for the cls token at position 0). s2s-ft needs positions
+    # that are not 0..N-1 (target tokens continue after the real source length, pseudo tokens repeat their
+    # target's), and a decoding step whose queries are the new tokens and whose keys are every cached token too, so
+    # the text bias is built here from query and key position ids.
+    def text_bias(self, query_pos: Tensor, key_pos: Tensor) -> Sequence[Tensor]:
+        """Per-layer text biases [B, heads, Nq, Nk] of queries / keys at position ids [B, Nq] / [B, Nk].
+
+        The same rows as ``text_relative_position_index`` for positions ``0..L-1``: ``first + rel - 2 + (k - q)``,
+        and the cls rows for position 0 (query cls, key cls, both).
+        """
+        rel = self.rel_pos_text_len
+        if int(key_pos.max()) >= rel or int(query_pos.min()) < 0:
+            raise ValueError(f'text positions must be in [0, rel_pos_text_len={rel}), got up to {int(key_pos.max())}:'
+                             ' build VLMo with a larger rel_pos_text_len (its table rows) or shorten the texts')
+        first = rel_pos_table_len(self.grid) + CROSS_ROWS
+        last = first + 2 * rel
+        qc, kc = (query_pos == 0)[:, :, None], (key_pos == 0)[:, None, :]
+        index = first + rel - 2 + (key_pos[:, None, :] - query_pos[:, :, None])  # [B, Nq, Nk]
+        index = torch.where(qc, last - 3, index)
+        index = torch.where(kc, last - 2, index)
+        index = torch.where(qc & kc, last - 1, index)
+        bias = F.embedding(index, self.relative_position_bias_table)  # [B, Nq, Nk, heads * depth]
+        return bias.permute(0, 3, 1, 2).chunk(self.num_layers, dim=1)
+
+    def forward_text(self, text: Tensor, positions: Optional[Tensor] = None, attn_mask: Optional[Tensor] = None,
+                     kv_cache=None) -> Tuple[Tensor]:
+        """Encode texts [B, N] at position ids ``positions`` ([B, N] / [N]; default 0..N-1) against the cache.
+
+        Args:
+            text: Token ids of the new tokens.
+            positions: Their position ids (0 is the [CLS] position of VLMo's table).
+            attn_mask: Bool [B|1, 1, N, T + N] (True = may attend), the cached keys first.
+            kv_cache: ``beitmm.models.generation.KVCache`` (its ``positions`` hold the cached tokens' ids), or None.
+
+        Returns:
+            ``(hidden,)``: final-norm states [B, N, C].
+        """
+        B, N = text.shape
+        q_pos = torch.arange(N, device=text.device) if positions is None else positions.to(text.device)
+        q_pos = q_pos.expand(B, N) if q_pos.dim() == 1 else q_pos
+        if q_pos.shape != (B, N):
+            raise ValueError(f'text positions must be [{N}] or [{B}, {N}], got {tuple(positions.shape)}')
+        k_pos = q_pos
+        if kv_cache is not None:
+            if kv_cache.positions is not None:
+                k_pos = torch.cat([kv_cache.positions, q_pos], dim=1)
+            kv_cache.positions = k_pos
+        x = self.embed_text(text)  # [B, N, C]
+        biases = self.text_bias(q_pos, k_pos)
+        spans = (('text', N), )
+        for i, block in enumerate(self.transformer.blocks):
+            x = block(x, spans, attn_mask, biases[i], None if kv_cache is None else kv_cache[i])
+        return (self.transformer.norm(x), )
 
     def _block(self, block: MoMEBlock, x: Tensor, spans: Spans, mask: Optional[Tensor], bias: Tensor) -> Tensor:
         if self.with_cp and self.training and x.requires_grad:

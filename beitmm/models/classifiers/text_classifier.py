@@ -1,7 +1,7 @@
 """Sequence classification on a text encoder: the pooled first token ([CLS] / <s>) -> a linear head, cross-entropy.
 
 The pooler is BERT's (``pooler.dense`` + tanh on the first token; HF ``BertPooler``'s names), then dropout and
-``classifier`` (a linear layer). The backbone is any text encoder of :mod:`beitmm.models.seq2seq.text_encoder`:
+``classifier`` (a linear layer). The backbone is any :class:`~beitmm.models.backbones.TextBackbone`:
 ``beitmm.BertEncoder`` (BERT / RoBERTa / ELECTRA checkpoints), the language branch of ``beitmm.BEiT3`` or of
 ``beitmm.VLMo``. Predictions are mmpretrain ``DataSample`` s with ``pred_score`` / ``pred_label``, so mmpretrain's
 ``Accuracy`` metric scores them.
@@ -15,8 +15,9 @@ from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
-from beitmm.models.seq2seq.text_encoder import run_text, text_width, word_embeddings
 from beitmm.registry import MODELS, TEXT_TOKENIZERS
+
+from ..backbones import check_text_backbone
 
 
 @MODELS.register_module()
@@ -38,10 +39,10 @@ class TextClassifier(BaseModel):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if num_classes < 2:
             raise ValueError(f'TextClassifier: num_classes must be >= 2, got {num_classes}')
-        self.backbone = MODELS.build(backbone)
+        self.backbone = check_text_backbone(MODELS.build(backbone), 'TextClassifier')
         self.tokenizer = TEXT_TOKENIZERS.build(tokenizer)
-        self.tokenizer.check_embedding(word_embeddings(self.backbone).num_embeddings)
-        C = text_width(self.backbone)
+        self.tokenizer.check_embedding(self.backbone.word_embeddings.num_embeddings)
+        C = self.backbone.embed_dims
         self.num_classes, self.max_len = num_classes, max_len
         self.pooler = nn.Module()
         self.pooler.dense = nn.Linear(C, C)
@@ -62,7 +63,7 @@ class TextClassifier(BaseModel):
         batch = self.tokenizer.encode_batch(list(texts), self.max_len, 'warn', 'longest')
         ids = batch['input_ids'].to(self._device.device)  # [B, L]
         padding = batch['padding_mask'].to(ids.device)
-        hidden = run_text(self.backbone, ids, segments=torch.zeros_like(ids), padding=padding)  # [B, L, C]
+        hidden = self.backbone.encode_text(ids, segments=torch.zeros_like(ids), padding=padding)  # [B, L, C]
         pooled = self.pooler.activation(self.pooler.dense(hidden[:, 0]))  # [B, C]
         return self.classifier(self.dropout(pooled))
 

@@ -19,7 +19,7 @@ from torch import Tensor
 
 from beitmm.registry import MODELS
 
-from ..electra.rtd import rtd_loss
+from ..losses import rtd_loss
 
 
 def window_stats(img: Tensor, window_size: int) -> Tuple[Tensor, Tensor]:
@@ -212,7 +212,7 @@ class CIMRevDetHead(BaseModule):
 
     def loss_and_map(self, feat: Tensor, replaced: Tensor,
                      weights: Optional[Tensor] = None) -> Tuple[Dict[str, Tensor], Tensor]:
-        """RevDet loss (the shared :func:`beitmm.models.electra.rtd_loss`), its logged parts and per-token BCE.
+        """RevDet loss (the shared :func:`beitmm.models.losses.rtd_loss`), its logged parts and per-token BCE.
 
         Args:
             feat: Enhancer output.

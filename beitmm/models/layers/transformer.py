@@ -14,43 +14,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from beitmm.checkpoint.pos_resize import resize_rel_pos_bias_table
+from beitmm.pos_embed import rel_pos_table_len, relative_position_index, resize_rel_pos_bias_table
 from beitmm.registry import MODELS
 
 from .attention_masks import merge_attn_bias
 from .builders import build_activation, build_norm
 
-NUM_EXTRA_REL_POS = 3  # cls->token, token->cls, cls->cls rows at the end of every table
 INIT_MODES = ('finetune', 'pretrain')
-
-
-def rel_pos_table_len(grid: Tuple[int, int]) -> int:
-    """Rows of a relative position bias table for a patch grid (Wh, Ww)."""
-    return (2 * grid[0] - 1) * (2 * grid[1] - 1) + NUM_EXTRA_REL_POS
-
-
-def relative_position_index(grid: Tuple[int, int]) -> Tensor:
-    """Index into a bias table for every (query, key) pair, cls token first.
-
-    Args:
-        grid: Patch grid (Wh, Ww).
-
-    Returns:
-        Long tensor [Wh*Ww + 1, Wh*Ww + 1] of rows in a table of ``rel_pos_table_len(grid)``.
-    """
-    wh, ww = grid
-    coords = torch.stack(torch.meshgrid(torch.arange(wh), torch.arange(ww), indexing='ij')).flatten(1)
-    rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0)  # [N, N, 2]
-    rel[:, :, 0] += wh - 1
-    rel[:, :, 1] += ww - 1
-    num_rel = (2 * wh - 1) * (2 * ww - 1)
-    n = wh * ww
-    index = torch.empty(n + 1, n + 1, dtype=torch.long)
-    index[1:, 1:] = rel[:, :, 0] * (2 * ww - 1) + rel[:, :, 1]
-    index[0, 1:] = num_rel  # cls -> token
-    index[1:, 0] = num_rel + 1  # token -> cls
-    index[0, 0] = num_rel + 2  # cls -> cls
-    return index
 
 
 class RelPosTableMixin:

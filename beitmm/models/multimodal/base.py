@@ -1,12 +1,15 @@
 """The base of every vision-language task model: a Multiway backbone, its text tokenizer and the token layout.
 
-BEiT-3 concatenates ``[image (cls + patches); text]`` (torchscale ``BEiT3.forward``), VLMo ``[text; image]`` (VLMo
-``vlmo_module.py`` ``VLMo.infer``); task models
-ask this class for "the image cls", "the first text token" and never index the sequence themselves. Texts are
-tokenized here, from the raw strings the datasets give (``encode_batch``: special tokens, truncation with a counted
-warning, padding), so one dataset config serves both tokenizers.
+BEiT-3 concatenates ``[image (cls + patches); text]``, VLMo ``[text; image]``: each backbone declares its
+``token_order`` (:class:`~beitmm.models.backbones.TextBackbone`), and task models ask this class for "the image cls",
+"the first text token" and never index the sequence themselves. Where the two families' official task models differ
+(module names, poolers, head init, gathers), the difference is one row of :data:`VL_FAMILIES`, keyed by the
+backbone's declared ``family``, so their fine-tuned files load by copy. Texts are tokenized here, from the raw strings
+the datasets give (``encode_batch``: special tokens, truncation with a counted warning, padding), so one dataset
+config serves both tokenizers.
 """
 import math
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -16,8 +19,57 @@ from torch import Tensor
 from beitmm.checkpoint import load_model_checkpoint
 from beitmm.registry import MODELS, TEXT_TOKENIZERS
 
+from ..backbones import check_text_backbone
+
 DEFAULT_PREPROCESSOR = dict(type='mmpretrain.MultiModalDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3,
                             to_rgb=True)  # BEiT-3 / VLMo normalise with 0.5 / 0.5, not CLIP's statistics
+
+
+@dataclass(frozen=True)
+class VLFamily:
+    """How one backbone family's official VL task models name, pool and start their parts.
+
+    Attributes:
+        pooled_token: The token pair classifiers (VQA, NLVR2, ITM) pool: ``'image'`` cls or ``'text'`` [CLS].
+        pooler_norm: The pooler normalises first (``pooler.norm``) or is dense + tanh only.
+        pretrained_heads: The family's official start file holds task weights (pooler, projections, ITM head).
+        vqa_head: Module name of the VQA classifier.
+        nlvr2_head: Module name of the NLVR2 classifier.
+        nlvr2_passes: ``'pair_batch'``: both image-text pairs in one batch, (image cls; text cls) each into a
+            ``TwoLayerMLP``; ``'token_types'``: one fusion pass per image (image token types 1, 2), the pooled
+            [CLS] of each into an MLP classifier.
+        nlvr2_init_scale: Multiplier of the NLVR2 head's initial Linear weights.
+        retrieval_heads: Module names of the image and text projections of retrieval.
+        retrieval_fc: The projections wrap their bias-free Linear as ``.fc`` (``Projection``); else bare Linears.
+        gather_grad: Retrieval's contrastive loss gathers features with gradients (see ``losses/contrastive.py``).
+        captioning: The family has a captioner (``beitmm.BEiT3Captioner``).
+    """
+
+    pooled_token: str
+    pooler_norm: bool
+    pretrained_heads: bool
+    vqa_head: str
+    nlvr2_head: str
+    nlvr2_passes: str
+    nlvr2_init_scale: float
+    retrieval_heads: Tuple[str, str]
+    retrieval_fc: bool
+    gather_grad: bool
+    captioning: bool
+
+
+VL_FAMILIES: Dict[str, VLFamily] = {
+    # unilm beit3/modeling_finetune.py (BEiT3ForVQA / ForVisualReasoning / ForRetrieval / ForCaptioning)
+    'beit3': VLFamily(pooled_token='image', pooler_norm=True, pretrained_heads=False, vqa_head='head',
+                      nlvr2_head='head', nlvr2_passes='pair_batch', nlvr2_init_scale=1e-3,
+                      retrieval_heads=('vision_head', 'language_head'), retrieval_fc=False, gather_grad=True,
+                      captioning=True),
+    # unilm vlmo/modules/vlmo_module.py (also VL-BEiT, which has no code of its own)
+    'vlmo': VLFamily(pooled_token='text', pooler_norm=False, pretrained_heads=True, vqa_head='vqa_classifier',
+                     nlvr2_head='nlvr2_classifier', nlvr2_passes='token_types', nlvr2_init_scale=1.0,
+                     retrieval_heads=('itc_image_proj', 'itc_text_proj'), retrieval_fc=True, gather_grad=False,
+                     captioning=False),
+}
 
 
 class Fused(Dict[str, object]):
@@ -49,18 +101,17 @@ class VLBaseModel(BaseModel):
                  pretrained_heads: Optional[bool] = None, data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor or dict(DEFAULT_PREPROCESSOR), init_cfg=init_cfg)
-        backbone = dict(backbone)
-        if backbone.get('type', '').split('.')[-1] == 'BEiT3':
-            backbone.setdefault('out_type', 'raw')
-            if backbone['out_type'] != 'raw':
-                raise ValueError(f"VL task models read BEiT3's 'raw' tokens, got out_type={backbone['out_type']!r}")
-        self.backbone = MODELS.build(backbone)
+        self.backbone = check_text_backbone(MODELS.build(backbone), type(self).__name__, ('image_first', 'text_first'),
+                                            tuple(VL_FAMILIES))
+        if self.backbone.out_type != 'raw':
+            raise ValueError(f"VL task models read 'raw' tokens, the backbone has out_type={self.backbone.out_type!r}")
+        self.conventions = VL_FAMILIES[self.backbone.family]  # module names, poolers, head init of the family
         self.tokenizer = TEXT_TOKENIZERS.build(tokenizer)
         self.tokenizer.check_embedding(self.backbone.vocab_size, f'{type(self.backbone).__name__} text embedding')
         self.max_text_len, self.text_truncation = max_text_len, text_truncation
-        self.text_first = not hasattr(self.backbone, 'encoder')  # VLMo / VL-BEiT put the text first
         self.embed_dims = self.backbone.embed_dims
-        self.pretrained_heads = self.text_first if pretrained_heads is None else bool(pretrained_heads)
+        default = self.conventions.pretrained_heads
+        self.pretrained_heads = default if pretrained_heads is None else bool(pretrained_heads)
 
     # ------------------------------------------------------------------ initialisation
     def init_heads(self) -> None:
@@ -119,14 +170,10 @@ class VLBaseModel(BaseModel):
         """
         outs = self.backbone(image=image, text=ids, text_padding_mask=padding, **kwargs)
         hidden = outs[-1]  # [B, N, C]
-        n_image = 0 if image is None else self.num_image_tokens(image)
-        n_text = hidden.shape[1] - n_image
-        if self.text_first:
-            starts = dict(text_start=0 if ids is not None else None,
-                          image_start=(n_text if image is not None else None))
-        else:
-            starts = dict(image_start=0 if image is not None else None,
-                          text_start=(hidden.shape[1] - n_text if ids is not None else None))
+        n = hidden.shape[1]
+        n_text = n - (0 if image is None else self.num_image_tokens(image))
+        starts = dict(image_start=self.backbone.image_slice(n, n_text).start if image is not None else None,
+                      text_start=self.backbone.text_slice(n, n_text).start if ids is not None else None)
         return Fused(hidden=hidden, outputs=outs, **starts)
 
     def num_image_tokens(self, image: Tensor) -> int:
@@ -147,8 +194,8 @@ class VLBaseModel(BaseModel):
         return fused['hidden'][:, fused['text_start']]
 
     def fusion_cls(self, fused: Fused) -> Tensor:
-        """The token a pair classifier pools: BEiT-3 reads the image cls, VLMo the text [CLS] (token 0 of each)."""
-        return self.text_cls(fused) if self.text_first else self.image_cls(fused)
+        """The token a pair classifier pools (the family's ``pooled_token``: BEiT-3 image cls, VLMo text [CLS])."""
+        return self.text_cls(fused) if self.conventions.pooled_token == 'text' else self.image_cls(fused)
 
     # ------------------------------------------------------------------ helpers for subclasses
     @staticmethod

@@ -16,8 +16,8 @@ from torch import Tensor, nn
 from beitmm.registry import MODELS
 
 from ..generation import Generated, MaskPredictDecoder, SearchConfig, beam_search, greedy_search, seq2seq_mask
+from ..heads import init_head
 from .base import VLBaseModel
-from .heads import init_head
 
 FIRST_RANDOM_ID = 3  # unilm draws random replacement ids from [3, vocab): never <s>, <pad>, </s>
 
@@ -78,7 +78,7 @@ class BEiT3Captioner(VLBaseModel):
                  num_beams: int = 3, length_penalty: float = 0.6, use_cache: bool = True,
                  test_max_text_len: Optional[int] = None, **kwargs) -> None:
         super().__init__(backbone, tokenizer, max_text_len, **kwargs)
-        if self.text_first or getattr(self.backbone, 'layout', 'released') != 'released':
+        if not self.conventions.captioning or self.backbone.layout != 'released':
             raise ValueError('BEiT3Captioner needs a released-layout beitmm.BEiT3 backbone (image tokens first)')
         self.test_max_text_len = test_max_text_len or max_text_len
         if not 0 < mask_prob <= 1 or not 0 <= drop_worst_ratio < 1 or min(max_text_len, self.test_max_text_len) < 3:

@@ -7,8 +7,8 @@ from torch import Tensor
 
 from beitmm.registry import MODELS
 
+from ..heads import Pooler, TwoLayerMLP, init_head, mlp_classifier
 from .base import VLBaseModel
-from .heads import Pooler, TwoLayerMLP, init_head, mlp_classifier
 
 
 @MODELS.register_module()
@@ -31,24 +31,24 @@ class NLVR2Classifier(VLBaseModel):
     def __init__(self, backbone: dict, tokenizer: dict, max_text_len: int = 64,
                  head_init_scale: Optional[float] = None, **kwargs) -> None:
         super().__init__(backbone, tokenizer, max_text_len, **kwargs)
-        C = self.embed_dims
-        if self.text_first:
-            if self.backbone.token_type_embeddings.num_embeddings < 3:
+        C, family = self.embed_dims, self.conventions
+        self.two_passes = family.nlvr2_passes == 'token_types'
+        self.head_name = family.nlvr2_head
+        if self.two_passes:
+            if self.backbone.num_token_types < 3:
                 raise ValueError('VLMo NLVR2 needs num_token_types=3 in the backbone (token type 2 for the second '
                                  'image; the converter copies row 1 into it)')
-            self.pooler = Pooler(C, with_norm=False)
-            self.head_name = 'nlvr2_classifier'
+            self.pooler = Pooler(C, with_norm=family.pooler_norm)
             self.add_module(self.head_name, mlp_classifier(2 * C, 2 * C, 2))
         else:
-            self.head_name = 'head'
             self.add_module(self.head_name, TwoLayerMLP(4 * C, 2 * C, 2))
-        self.head_init_scale = (1.0 if self.text_first else 1e-3) if head_init_scale is None else head_init_scale
+        self.head_init_scale = family.nlvr2_init_scale if head_init_scale is None else head_init_scale
         self.fresh_heads = (self.head_name, )  # VLMo builds nlvr2_classifier after loading (vlmo_module.py:187-201)
 
     def init_heads(self) -> None:
         """The head's init (x ``head_init_scale``) and VLMo's pooler (a VLMo start file then fills the pooler)."""
         init_head(getattr(self, self.head_name), self.head_init_scale)
-        if self.text_first:
+        if self.two_passes:
             init_head(self.pooler)
 
     def logits(self, images: Tensor, texts: List[str]) -> Tensor:
@@ -58,7 +58,7 @@ class NLVR2Classifier(VLBaseModel):
                              "load them with ApplyToList(scatter_key='img_path', ...)")
         ids, pad = self.tokenize(texts)
         B = images.shape[0]
-        if self.text_first:
+        if self.two_passes:
             pooled = [self.pooler(self.text_cls(self.encode(images[:, k], ids, pad, image_token_type=k + 1)))
                       for k in range(2)]
             return getattr(self, self.head_name)(torch.cat(pooled, dim=-1))

@@ -1,11 +1,11 @@
 """Image-text retrieval with a dual encoder (BEiT-3 ``BEiT3ForRetrieval``, VLMo ``compute_irtr``).
 
-Training: symmetric contrastive loss over the batch gathered from every rank (:mod:`.contrastive`: BEiT-3's
-``ClipLoss`` gathers with gradients, VLMo's ``compute_irtr`` without; each family's way by default), learnable
+Training: symmetric contrastive loss over the batch gathered from every rank (:mod:`beitmm.models.losses.contrastive`:
+BEiT-3's ``ClipLoss`` gathers with gradients, VLMo's ``compute_irtr`` without; each family's way by default), learnable
 unclamped ``logit_scale``. Evaluation: mmpretrain's ``RetrievalValLoop`` / ``RetrievalTestLoop`` collect
-``mode='tensor'`` features of every image and every caption once (N + M forwards); :meth:`predict_all` scores them
-(dual encoder: VLMo's ``compute_irtr_recall`` and BEiT-3's evaluation). ``rerank_topk`` adds beitmm's own protocol
-(not VLMo's: its ``compute_irtr_recall_with_rerank`` is never called, ``vlmo_utils.py:111-118``): each query's top-k
+``mode='tensor'`` features of every image and every caption once (N + M forwards); :meth:`predict_all` scores them (dual
+encoder: VLMo's ``compute_irtr_recall`` and BEiT-3's evaluation). ``rerank_topk`` adds beitmm's own protocol (not
+VLMo's: its ``compute_irtr_recall_with_rerank`` is never called, ``vlmo_utils.py:111-118``): each query's top-k
 re-scored by the fusion encoder's ITM log-probability, trained with ``itm_loss_weight``.
 """
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -18,11 +18,10 @@ from torch import Tensor
 
 from beitmm.registry import MODELS
 
+from ..heads import Pooler, Projection, init_head
+from ..losses import contrastive_loss, hard_negative_itm_loss
+from ..utils import gather_by_id
 from .base import VLBaseModel
-from .contrastive import contrastive_loss
-from .gather import gather_by_id
-from .heads import Pooler, Projection, init_head
-from .itm import hard_negative_itm_loss
 
 
 @MODELS.register_module()
@@ -38,7 +37,7 @@ class DualEncoderRetriever(VLBaseModel):
             protocol; VLMo's reported recalls are the dual encoder's, ``rerank_topk=0``).
         itm_loss_weight: Weight of an ITM loss with ITC-sampled hard negatives (needed to train the re-ranker).
         gather_grad: Gather the features with gradients (BEiT-3's ``ClipLoss``) or without (VLMo's
-            ``compute_irtr``); None: the backbone family's own (see :mod:`.contrastive`).
+            ``compute_irtr``); None: the backbone family's own (see :mod:`beitmm.models.losses.contrastive`).
         **kwargs: ``VLBaseModel`` arguments.
     """
 
@@ -46,36 +45,35 @@ class DualEncoderRetriever(VLBaseModel):
                  rerank_topk: int = 0, itm_loss_weight: float = 0., gather_grad: Optional[bool] = None,
                  **kwargs) -> None:
         super().__init__(backbone, tokenizer, max_text_len, **kwargs)
-        C = self.embed_dims
-        if self.text_first:  # VLMo's names
-            self.itc_image_proj, self.itc_text_proj = Projection(C), Projection(C)
-        else:
-            self.vision_head, self.language_head = nn.Linear(C, C, bias=False), nn.Linear(C, C, bias=False)
+        C, family = self.embed_dims, self.conventions
+        self.head_names = family.retrieval_heads  # (image, text): BEiT-3 vision_head / language_head, VLMo itc_*_proj
+        for name in self.head_names:
+            self.add_module(name, Projection(C) if family.retrieval_fc else nn.Linear(C, C, bias=False))
         self.logit_scale = nn.Parameter(torch.tensor(float(logit_scale_init)).log())
         self.rerank_topk, self.itm_loss_weight = rerank_topk, itm_loss_weight
-        self.gather_grad = (not self.text_first) if gather_grad is None else gather_grad
+        self.gather_grad = family.gather_grad if gather_grad is None else gather_grad
         if rerank_topk or itm_loss_weight:
-            self.pooler = Pooler(C, with_norm=not self.text_first)
+            self.pooler = Pooler(C, with_norm=family.pooler_norm)
             self.itm_score = Projection(C, 2)
             self.itm_score.fc = nn.Linear(C, 2)  # VLMo's ITMHead has a bias
+            self.head_names += ('pooler', 'itm_score')
 
     def init_heads(self) -> None:
         """Truncated-normal projections; ``logit_scale`` stays at its init (a VLMo start file then fills them all)."""
-        for name in ('itc_image_proj', 'itc_text_proj', 'vision_head', 'language_head', 'pooler', 'itm_score'):
-            if hasattr(self, name):
-                init_head(getattr(self, name))
+        for name in self.head_names:
+            init_head(getattr(self, name))
 
     # ------------------------------------------------------------------ features
     def image_features(self, images: Tensor) -> Tensor:
         """L2-normalised image embeddings [B, C] (image-only pass, cls token)."""
         x = self.image_cls(self.encode(images))
-        x = self.itc_image_proj(x) if self.text_first else self.vision_head(x)
+        x = getattr(self, self.head_names[0])(x)
         return F.normalize(x.float(), dim=-1)
 
     def text_features(self, ids: Tensor, padding: Tensor) -> Tensor:
         """L2-normalised text embeddings [B, C] (text-only pass, first token)."""
         x = self.text_cls(self.encode(None, ids, padding))
-        x = self.itc_text_proj(x) if self.text_first else self.language_head(x)
+        x = getattr(self, self.head_names[1])(x)
         return F.normalize(x.float(), dim=-1)
 
     def itm_logits(self, images: Tensor, ids: Tensor, padding: Tensor) -> Tensor:

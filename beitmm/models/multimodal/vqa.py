@@ -11,8 +11,8 @@ from torch import Tensor
 
 from beitmm.registry import MODELS
 
+from ..heads import Pooler, init_head, mlp_classifier
 from .base import VLBaseModel, dense_soft_targets
-from .heads import Pooler, init_head, mlp_classifier
 
 
 @MODELS.register_module()
@@ -40,8 +40,8 @@ class VQAClassifier(VLBaseModel):
         C = self.embed_dims
         self.num_labels = num_labels
         self.loss_weight = float(num_labels if loss_weight is None else loss_weight)
-        self.pooler = Pooler(C, with_norm=not self.text_first)
-        self.head_name = 'vqa_classifier' if self.text_first else 'head'
+        self.pooler = Pooler(C, with_norm=self.conventions.pooler_norm)
+        self.head_name = self.conventions.vqa_head
         self.add_module(self.head_name, mlp_classifier(C, 2 * C, num_labels))
         self.fresh_heads = (self.head_name, )  # VLMo builds vqa_classifier after loading (vlmo_module.py:177-185)
         self.answers = list(answers) if answers is not None else None

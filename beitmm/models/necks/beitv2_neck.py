@@ -16,7 +16,7 @@ from torch import Tensor
 
 from beitmm.registry import MODELS
 
-from ..backbones.beit_args import resolve_arch
+from ..backbones import resolve_beit_arch
 from ..layers import Block, rescale_blocks
 
 
@@ -45,7 +45,7 @@ class BEiTV2Neck(BaseModule):
                  drop_path_rate: float = 0., layer_scale_init_value: float = 0.1, qv_bias: bool = True,
                  norm_eps: float = 1e-6, init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        arch = resolve_arch(arch)
+        arch = resolve_beit_arch(arch)
         depth = arch['num_layers']
         if not 1 <= early_layers <= depth:
             raise ValueError(f'early_layers={early_layers} must be in [1, {depth}] (backbone depth)')

@@ -19,11 +19,11 @@ from torch import Tensor
 
 from beitmm.registry import MODELS, TEXT_TOKENIZERS
 
+from ..backbones import check_text_backbone
 from ..generation import MaskPredictDecoder, SearchConfig, beam_search, greedy_search, seq2seq_mask
-from .head import MLMHeadMixin
+from ..heads import MLMHeadMixin
 from .packing import pack, pack_sources
 from .s2s_text import DETOKENIZE, ignore_word_ids, piece_ids, s2s_detokenize, token_vocab
-from .text_encoder import has_token_types, run_text, text_layer_norm_eps, word_embeddings
 
 ALGORITHMS = ('pseudo-masked', 'masked', 'causal')
 
@@ -96,9 +96,9 @@ class Seq2SeqFinetuner(MLMHeadMixin, BaseModel):
         if algorithm not in ALGORITHMS or detokenize not in DETOKENIZE:
             raise ValueError(f's2s-ft algorithm must be one of {ALGORITHMS} (got {algorithm!r}), detokenize one of '
                              f'{DETOKENIZE} (got {detokenize!r})')
-        self.backbone = MODELS.build(backbone)
+        self.backbone = check_text_backbone(MODELS.build(backbone), 'Seq2SeqFinetuner')
         self.tokenizer = TEXT_TOKENIZERS.build(tokenizer)
-        words = word_embeddings(self.backbone)
+        words = self.backbone.word_embeddings
         self.tokenizer.check_embedding(words.num_embeddings)
         self.algorithm, self.max_source_len, self.max_target_len = algorithm, max_source_len, max_target_len
         self.target_mask_prob, self.num_max_mask_token = target_mask_prob, num_max_mask_token
@@ -112,14 +112,16 @@ class Seq2SeqFinetuner(MLMHeadMixin, BaseModel):
         vocab = token_vocab(self.tokenizer)
         self._id_to_token = None if vocab is None else {i: t for t, i in vocab.items()}
         # the head's LayerNorm eps is the encoder's (s2s-ft BertPredictionHeadTransform: config.layer_norm_eps)
-        self.build_mlm_head(words, self.tokenizer, eps=text_layer_norm_eps(self.backbone))
+        self.build_mlm_head(words, self.tokenizer, eps=self.backbone.mlm_head_eps)
 
     # ------------------------------------------------------------------ encoder call
     def run(self, ids: Tensor, positions: Tensor, segments: Tensor, attn_mask: Tensor, kv_cache=None) -> Tensor:
-        """Hidden states [B, N, C] of packed tokens under ``attn_mask`` (bool [B|1, 1, N, N_keys])."""
-        if not has_token_types(self.backbone):
-            segments = None  # RoBERTa / XLM-R: no token-type table, s2s-ft ignores the ids (modeling.py:204)
-        return run_text(self.backbone, ids, positions, segments, attn_mask, kv_cache=kv_cache)
+        """Hidden states [B, N, C] of packed tokens under ``attn_mask`` (bool [B|1, 1, N, N_keys]).
+
+        Backbones without a token-type table (RoBERTa / XLM-R, BEiT-3, VLMo: ``uses_segments`` False) ignore the
+        segments, as s2s-ft (``modeling.py:204``).
+        """
+        return self.backbone.encode_text(ids, positions, segments, attn_mask, kv_cache=kv_cache)
 
     # ------------------------------------------------------------------ data
     def _ids(self, sample, key: str) -> List[int]:

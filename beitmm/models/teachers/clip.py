@@ -4,7 +4,7 @@ Parameter names are those of openai/CLIP ``model.py`` ``VisionTransformer`` (MIT
 ``conv1``, ``class_embedding``, ``positional_embedding``, ``ln_pre``,
 ``transformer.resblocks.{i}.{ln_1, attn.in_proj_weight, attn.in_proj_bias, attn.out_proj, ln_2,
 mlp.c_fc, mlp.c_proj}``, ``ln_post``, ``proj``. Files accepted: OpenAI's TorchScript ``.pt``
-archives (read without running their code, see :mod:`beitmm.checkpoint.torchscript`), full CLIP state dicts
+archives (read without running their code, see :mod:`beitmm.checkpoint.io.torchscript`), full CLIP state dicts
 (``visual.`` prefix, text tower ignored) and visual-only state dicts.
 As in BEiT v2's CLIP teacher, every token goes through ``ln_post`` and ``proj`` (OpenAI applies
 them to the class token only), giving 512-d patch features for ViT-B/16.

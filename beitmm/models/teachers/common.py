@@ -6,8 +6,8 @@ import torch.nn as nn
 from mmengine.logging import print_log
 from torch import Tensor
 
-from beitmm.checkpoint.pos_resize import resize_abs_pos_embed
-from beitmm.checkpoint.torchscript import is_torchscript_archive, read_torchscript_state_dict
+from beitmm.checkpoint.io.torchscript import is_torchscript_archive, read_torchscript_state_dict
+from beitmm.pos_embed import resize_abs_pos_embed
 
 ARCH_KEYS = ('embed_dims', 'num_layers', 'num_heads', 'feedforward_channels')
 _WRAPPERS = ('state_dict', 'model', 'module', 'teacher')
@@ -36,7 +36,7 @@ def read_teacher_weights(checkpoint: Union[str, Mapping]) -> Dict[str, Tensor]:
     """Flat ``{name: tensor}`` of a teacher file, read safely.
 
     TorchScript archives (OpenAI CLIP ``.pt``) go through
-    :func:`~beitmm.checkpoint.torchscript.read_torchscript_state_dict`; every other file
+    :func:`~beitmm.checkpoint.io.torchscript.read_torchscript_state_dict`; every other file
     through ``beitmm.checkpoint.load_checkpoint_file`` (``weights_only=True``).
     Wrappers ``state_dict`` / ``model`` / ``module`` / ``teacher`` (DINO full checkpoints) and a
     leading ``module.`` are removed.

@@ -118,7 +118,7 @@ class THEXSoftmax(RangeMonitor, nn.Module):
     """THE-X softmax: polynomial numerator times a learned reciprocal of the row sum.
 
     Documented input range: scores (after the 1/sqrt(d) scale, the position bias and this module's learned
-    ``scale``, calibrated from data by :func:`~beitmm.models.the_x.distill.calibrate_student`) in ``input_range``
+    ``scale``, calibrated from data by :func:`~beitmm.models.the_x.calibrate_student`) in ``input_range``
     (default [-2, 3]: below -2 the numerator is 0, like a masked key); row sums of numerators in ``sum_range``,
     the range ``T`` is fitted on at construction (relative error of ``T(s) * s - 1`` reported by
     :meth:`reciprocal_error`; constant outside it by construction, to float32 rounding: the hinge sum cancels to

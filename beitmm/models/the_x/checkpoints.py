@@ -8,10 +8,10 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from beitmm.checkpoint.io.safe_load import load_checkpoint_file
 from beitmm.registry import MODELS
 
-from .convert import convert_model
-from .distill import load_weights
+from .surgery import convert_model
 
 
 def _plain(value):
@@ -21,6 +21,12 @@ def _plain(value):
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
+
+
+def load_weights(model: nn.Module, path: str) -> None:
+    """Load a checkpoint's ``state_dict`` (mmengine layout, safe loading) into ``model``, strictly."""
+    ckpt = load_checkpoint_file(path, map_location='cpu')
+    model.load_state_dict(ckpt.get('state_dict', ckpt), strict=True)
 
 
 def weight_report(original: nn.Module, converted: nn.Module) -> Dict[str, List[str]]:

@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 
-from beitmm.checkpoint.dalle_pickle import extract_dalle_part, load_dalle_file
+from beitmm.checkpoint.io.dalle_pickle import extract_dalle_part, load_dalle_file
 from beitmm.registry import MODELS
 
 LOGIT_LAPLACE_EPS = 0.1

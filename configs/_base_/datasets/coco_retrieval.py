@@ -23,7 +23,7 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=32, num_workers=8, persistent_workers=True, pin_memory=True, collate_fn=dict(type='default_collate'),
     drop_last=True,  # every rank gathers the same number of features for the contrastive loss
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='beitmm.ResumableSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, ann_file=ann_file, split='train', pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=64, num_workers=8, persistent_workers=True, pin_memory=True, collate_fn=dict(type='default_collate'),

@@ -14,7 +14,7 @@ train_dataloader = dict(
     persistent_workers=True,
     pin_memory=True,
     drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='beitmm.ResumableSampler', shuffle=True),
     collate_fn=dict(type='pseudo_collate'),
     dataset=dict(type='beitmm.UnlabeledImageFolder', data_root=data_root, data_prefix=dict(img_path='train'),
                  pipeline=train_pipeline))

@@ -4,6 +4,6 @@ data_root = 'data/text_corpus'
 text_pipeline = [dict(type='PackInputs', algorithm_keys=['src'], meta_keys=['line'])]
 train_dataloader = dict(
     batch_size=128, num_workers=2, persistent_workers=True, drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='beitmm.ResumableSampler', shuffle=True),
     dataset=dict(type='beitmm.Seq2SeqDataset', data_root=data_root, ann_file='train.src', data_format='lines',
                  test_mode=True, pipeline=text_pipeline))

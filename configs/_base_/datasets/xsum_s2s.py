@@ -9,7 +9,7 @@ data_root = 'data/xsum'
 pipeline = [dict(type='PackInputs', algorithm_keys=['src', 'tgt', 'src_tokens', 'tgt_tokens'], meta_keys=['line'])]
 train_dataloader = dict(
     batch_size=16, num_workers=2, persistent_workers=True, drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='beitmm.ResumableSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, ann_file='train', pipeline=pipeline))
 val_dataloader = dict(
     batch_size=32, num_workers=2, persistent_workers=True,

@@ -16,7 +16,7 @@ model = dict(
     head=dict(
         type='LinearClsHead',
         num_classes=1000,
-        in_channels=768,
+        in_channels=dict(follows='backbone'),  # the backbone's width (beitmm.engine.config_fit)
         loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
         # unilm: trunc-normal 0.02 scaled by init_scale 0.001
         init_cfg=[dict(type='TruncNormal', layer='Linear', std=2e-5, bias=0.)]),

@@ -22,7 +22,8 @@ model = dict(
         use_shared_rel_pos_bias=True,
         use_mask_token=True,
         init_mode='pretrain'),  # unilm modeling_pretrain.py: truncated normal at +-1 std, conv too
-    head=dict(type='beitmm.MIMHead', in_channels=768, out_channels=8192,
+    # in_channels: the backbone's width (beitmm.engine.config_fit)
+    head=dict(type='beitmm.MIMHead', in_channels=dict(follows='backbone'), out_channels=8192,
               loss=dict(type='beitmm.TokenClassificationLoss')),
     # OpenAI's dVAE (encoder.pkl from the DALL-E release) or mmpretrain's dalle_encoder.pth.
     target_generator=dict(type='beitmm.DALLETokenizer', encoder_checkpoint='pretrain/dall_e/encoder.pkl',

@@ -11,7 +11,7 @@ model = dict(
         second_std=[127.5, 127.5, 127.5]),
     neck=dict(type='beitmm.BEiTV2Neck', arch='base', num_layers=2, early_layers=9, drop_path_rate=0.1,
               layer_scale_init_value=0.1),
-    # A VQ-KD trained with configs/beitv2/vqkd_clip-b16_in1k.py (its epoch_100.pth as is) or the official
+    # A VQ-KD trained with configs/beitv2/vqkd_clip-b16_vit-b_in1k.py (its epoch_100.pth as is) or the official
     # vqkd_encoder_base_decoder_3x768x12_clip-d5036aa7.pth: both layouts load directly.
     target_generator=dict(
         _delete_=True,

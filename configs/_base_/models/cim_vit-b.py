@@ -25,7 +25,7 @@ model = dict(
         use_shared_rel_pos_bias=True,
         use_mask_token=True,
         init_mode='pretrain'),  # trained from scratch: BEiT's pretraining init
-    generator_head=dict(type='beitmm.MIMHead', in_channels=256, out_channels=8192,
+    generator_head=dict(type='beitmm.MIMHead', in_channels=dict(follows='generator'), out_channels=8192,
                         loss=dict(type='beitmm.TokenClassificationLoss', loss_weight=1.0)),
     # Frozen DALL-E dVAE: the encoder gives the generator's targets, the decoder draws the corrupted image from
     # the ids (original ids at visible patches, sampled ids at masked ones). Never saved in checkpoints.
@@ -53,5 +53,5 @@ model = dict(
     enhancer_std=(0.5, 0.5, 0.5),
     # ResPix: every original pixel [paper, abstract], normalised in a sliding 9x9 window, MSE over all pixels
     # (normalisation, window size and loss are our choice: the paper's text and Tables 13-15 could not be read).
-    head=dict(type='beitmm.CIMResPixHead', in_channels=768, encoder_stride=16, window_size=9, loss='mse',
-              loss_weight=1.0))
+    head=dict(type='beitmm.CIMResPixHead', in_channels=dict(follows='backbone'), encoder_stride=16, window_size=9,
+              loss='mse', loss_weight=1.0))

@@ -25,10 +25,12 @@ model = dict(
         use_abs_pos_emb=False,
         use_rel_pos_bias=True,
         use_shared_rel_pos_bias=False),
-    neck=dict(type='Feature2Pyramid', embed_dim=768, rescales=[4, 2, 1, 0.5], norm_cfg=norm_cfg),
+    # Widths that follow the backbone's (beitmm.engine.config_fit): --cfg-options model.backbone.arch=... refits them.
+    neck=dict(type='Feature2Pyramid', embed_dim=dict(follows='backbone'), rescales=[4, 2, 1, 0.5],
+              norm_cfg=norm_cfg),
     decode_head=dict(
         type='beitmm.FastUPerHead',  # mmseg UPerHead's function and weights, cheaper fusion conv
-        in_channels=[768, 768, 768, 768],
+        in_channels=[dict(follows='backbone')] * 4,
         in_index=[0, 1, 2, 3],
         pool_scales=(1, 2, 3, 6),
         channels=768,
@@ -39,7 +41,7 @@ model = dict(
         loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
     auxiliary_head=dict(
         type='beitmm.LowMemoryFCNHead',  # mmseg FCNHead (same weights) + optional with_cp
-        in_channels=768,
+        in_channels=dict(follows='backbone'),
         in_index=2,
         channels=256,
         num_convs=1,

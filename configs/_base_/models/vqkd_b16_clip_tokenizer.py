@@ -1,6 +1,6 @@
 # The BEiT v2 VQ-KD tokenizer as a frozen target generator (encoder + task layer + 8192 x 32 codebook; unilm
 # beit2/TOKENIZER.md vqkd_encoder_base_decoder_3x768x12_clip, CLIP-B/16 teacher). A VQ-KD trained with
-# configs/beitv2/vqkd_clip-b16_in1k.py (its epoch_100.pth as is) or the official file: both layouts load directly.
+# configs/beitv2/vqkd_clip-b16_vit-b_in1k.py (its epoch_100.pth as is) or the official file: both layouts load directly.
 model = dict(target_generator=dict(
     type='beitmm.VQKD',
     as_tokenizer=True,

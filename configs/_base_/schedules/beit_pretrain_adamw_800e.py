@@ -10,5 +10,5 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=10, convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=10, end=800, convert_to_iter_based=True),
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=800)
+train_cfg = dict(type='beitmm.ResumableEpochBasedTrainLoop', max_epochs=800)
 auto_scale_lr = dict(enable=True, base_batch_size=2048)

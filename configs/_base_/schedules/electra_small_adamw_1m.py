@@ -7,4 +7,4 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=False, begin=0, end=10000),
     dict(type='LinearLR', start_factor=1.0, end_factor=0., by_epoch=False, begin=10000, end=1000000),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=1000000)
+train_cfg = dict(type='beitmm.ResumableIterBasedTrainLoop', max_iters=1000000)

@@ -9,7 +9,7 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=500),
     dict(type='LinearLR', start_factor=1.0, end_factor=0., by_epoch=False, begin=500, end=32000),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=32000, val_interval=4000)
+train_cfg = dict(type='beitmm.ResumableIterBasedTrainLoop', max_iters=32000, val_interval=4000)
 val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(enable=False, base_batch_size=64)  # 4 GPUs x 16 (every s2s-ft recipe)

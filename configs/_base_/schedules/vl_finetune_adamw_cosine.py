@@ -10,7 +10,7 @@ optim_wrapper = dict(
                        custom_keys={'embed_positions.A': dict(decay_mult=0.)}))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, end=10, eta_min_ratio=1e-6 / 3e-5,
+    dict(type='beitmm.CosineAnnealingLR', by_epoch=True, begin=1, end=10, min_lr=1e-6,
          convert_to_iter_based=True),
 ]
-train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=1)
+train_cfg = dict(type='beitmm.ResumableEpochBasedTrainLoop', max_epochs=10, val_interval=1)

@@ -19,4 +19,4 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
     dict(type='PolyLR', power=1.0, eta_min=0., by_epoch=True, begin=1, end=10, convert_to_iter_based=True),
 ]
-train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=1)
+train_cfg = dict(type='beitmm.ResumableEpochBasedTrainLoop', max_epochs=10, val_interval=1)

@@ -10,7 +10,7 @@
 vlmo_no_decay_keys = ('bias', 'LayerNorm.bias', 'LayerNorm.weight', 'norm.bias', 'norm.weight', 'norm1.bias',
                       'norm1.weight', 'norm2.bias', 'norm2.weight')
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
+    type='beitmm.AmpOptimWrapper',
     dtype='float16',
     optimizer=dict(type='AdamW', lr=2e-4, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.01),
     constructor='beitmm.LayerDecayOptimWrapperConstructor',
@@ -19,4 +19,4 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=2500),
     dict(type='PolyLR', power=1.0, eta_min=0., by_epoch=False, begin=2500, end=200_000),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=200_000)
+train_cfg = dict(type='beitmm.ResumableIterBasedTrainLoop', max_iters=200_000)

@@ -1,6 +1,4 @@
 """Tests of the blockwise and random mask generators."""
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -76,12 +74,9 @@ def test_budget_below_min_block():
 
 
 def test_matches_reference_port_distribution():
-    """Same law as the plain port of unilm's code kept in the benchmark script."""
-    path = Path(__file__).parents[3] / 'tools' / 'analysis_tools' / 'benchmark_masking.py'
-    spec = importlib.util.spec_from_file_location('benchmark_masking', path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    ref = bench.ReferenceLoopGenerator(14, 14, 75, 16, 0.3, use_numpy_rng=True)
+    """Same law as the plain port of unilm's code kept in the masking benchmark."""
+    from tools.benchmarks.masking import ReferenceLoopGenerator
+    ref = ReferenceLoopGenerator(14, 14, 75, 16, 0.3, use_numpy_rng=True)
     np.random.seed(0)
     ours = np.stack([BlockwiseMaskGenerator().generate() for _ in range(1500)])
     theirs = np.stack([ref() for _ in range(1500)])

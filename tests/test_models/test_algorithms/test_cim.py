@@ -3,8 +3,8 @@ import pytest
 import torch
 from mmengine.structures import BaseDataElement
 
+from beitmm.models.algorithms import sample_tokens
 from beitmm.models.algorithms.cim import replace_masked
-from beitmm.models.electra import sample_tokens
 from beitmm.registry import MODELS
 from beitmm.testing.shrink import TINY
 

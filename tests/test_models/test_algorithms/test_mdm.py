@@ -141,7 +141,7 @@ def test_vlbeit_config_masks_the_pair_image_and_the_switch_restores_text_only():
     from mmengine.config import Config
 
     from beitmm.testing.shrink import config_path
-    cfg = Config.fromfile(config_path('vlbeit/vlbeit-b_pretrain.py'))
+    cfg = Config.fromfile(config_path('vlbeit/vlbeit-b_pretrain_vl-corpus.py'))
     assert cfg.model.pair_mim is True  # the best evidence found (configs/vlbeit/README.md)
     masks = [s for s in cfg.train_dataloader.dataset.sources.pair.pipeline if s.type.endswith('BlockwiseMaskGenerator')]
     assert [(m.input_size, m.num_masking_patches) for m in masks] == [(14, 78)]  # 40% of the 196 patches

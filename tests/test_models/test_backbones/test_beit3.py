@@ -16,7 +16,7 @@ from torchscale.model.BEiT3 import BEiT3 as TorchscaleBEiT3
 
 from beitmm.checkpoint import load_pretrained_backbone
 from beitmm.models.backbones import BEiT3
-from beitmm.models.backbones.beit3 import count_parameters, expert_parameters
+from beitmm.models.backbones.beit3_arch import count_parameters, expert_parameters
 
 D, L, H, FFN, VOCAB = 32, 2, 2, 64, 100
 ARCH = dict(embed_dims=D, num_layers=L, num_heads=H, feedforward_channels=FFN)

@@ -10,9 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from beitmm.checkpoint import vlmo_table_rows
 from beitmm.models.backbones import VLBEiT, VLMo
 from beitmm.models.backbones.vlmo import vlmo_relative_position_index
+from beitmm.pos_embed import vlmo_table_rows
 
 C, DEPTH, HEADS, FFN, VOCAB, T, VLFFN = 32, 3, 2, 64, 50, 8, 2
 ARCH = dict(embed_dims=C, num_layers=DEPTH, num_heads=HEADS, feedforward_channels=FFN)

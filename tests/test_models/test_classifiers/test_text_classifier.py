@@ -30,10 +30,9 @@ def _samples(labels):
 def test_loss_is_cross_entropy_of_the_pooled_first_token(kind):
     torch.manual_seed(0)
     model = _model(kind).eval()  # no dropout: the by-hand pass must see the same network
-    from beitmm.models.seq2seq.text_encoder import run_text
     batch = model.tokenizer.encode_batch(TEXTS, 16, 'warn', 'longest')
-    hidden = run_text(model.backbone, batch['input_ids'], segments=torch.zeros_like(batch['input_ids']),
-                      padding=batch['padding_mask'])
+    hidden = model.backbone.encode_text(batch['input_ids'], segments=torch.zeros_like(batch['input_ids']),
+                                        padding=batch['padding_mask'])
     logits = model.classifier(torch.tanh(model.pooler.dense(hidden[:, 0])))  # by hand, HF BertPooler's form
     labels = torch.tensor([0, 2, 1, 2])
     out = model(data_samples=_samples(labels.tolist()), mode='loss')

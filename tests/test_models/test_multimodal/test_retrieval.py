@@ -1,4 +1,8 @@
-"""Dual-encoder retrieval: contrastive loss by hand, scores, re-ranking (the 2-rank gathers: test_contrastive.py)."""
+"""Dual-encoder retrieval: contrastive loss by hand, scores, re-ranking.
+
+The 2-rank gathers: ``test_losses/test_contrastive.py``; gathers by id: ``test_utils/test_gather.py``; hard
+negatives: ``test_losses/test_itm.py``.
+"""
 import math
 
 import pytest
@@ -6,7 +10,6 @@ import torch
 import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 
-from beitmm.models.multimodal.itm import sample_hard_negatives
 from beitmm.registry import MODELS
 from beitmm.testing.vl import tiny_backbone, tiny_tokenizer
 
@@ -56,15 +59,6 @@ def test_predict_all_scores_every_image_against_every_caption():
         model.predict_all(feats, [DataSample(text=TEXTS[:2], gt_text_id=[0, 1])] * 2, 2, 4)
 
 
-def test_gathered_rows_go_back_to_their_dataset_index():
-    from beitmm.models.multimodal.gather import gather_by_id
-    rows = torch.arange(6.).view(3, 2)
-    out = gather_by_id(rows, torch.tensor([2, 0, 1]), 3)  # a sampler's interleaved order
-    assert out.tolist() == [[2., 3.], [4., 5.], [0., 1.]]
-    with pytest.raises(ValueError, match=r'no rank encoded the items \[3\]'):
-        gather_by_id(rows, torch.tensor([2, 0, 1]), 4)
-
-
 def test_rerank_orders_the_top_k_by_the_itm_score():
     model = _retriever('vlmo', rerank_topk=2).eval()
     items = [DataSample(text=[t], gt_text_id=[i], gt_image_id=[i], image_id=i) for i, t in enumerate(TEXTS[:3])]
@@ -87,14 +81,3 @@ def test_rerank_orders_the_top_k_by_the_itm_score():
 
 
 TEXT_INDEX: dict = {}
-
-
-def test_hard_negatives_never_draw_the_positive_and_follow_the_similarities():
-    logits = torch.tensor([[5., 0., -50.], [0., 5., 8.]])
-    g = torch.Generator().manual_seed(0)
-    draws = torch.stack([sample_hard_negatives(logits, torch.tensor([0, 1]), g) for _ in range(200)])
-    assert (draws[:, 0] != 0).all() and (draws[:, 1] != 1).all()
-    assert (draws[:, 0] == 1).float().mean() > 0.99  # exp(0) >> exp(-50)
-    assert (draws[:, 1] == 2).float().mean() > 0.99
-    with pytest.raises(ValueError, match='at least 2'):
-        sample_hard_negatives(torch.zeros(1, 1), torch.tensor([0]))

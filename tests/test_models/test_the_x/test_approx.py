@@ -77,8 +77,7 @@ def test_thex_softmax_counts_scores_outside_its_range():
 
 
 def test_calibration_sets_norm_stds_and_softmax_scales():
-    from beitmm.models.the_x import convert_model
-    from beitmm.models.the_x.distill import calibrate_student
+    from beitmm.models.the_x import calibrate_student, convert_model
     torch.manual_seed(0)
     teacher = Block(16, 2, 32, window=None).eval()
     x = torch.randn(4, 5, 16) * 7  # LayerNorm inputs of std 7: an affine init at std 1 would be 7x too large

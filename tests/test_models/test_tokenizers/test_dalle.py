@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from beitmm.checkpoint.dalle_pickle import RestrictedUnpickler, load_dalle_file, restricted_pickle
+from beitmm.checkpoint.io.dalle_pickle import RestrictedUnpickler, load_dalle_file, restricted_pickle
 from beitmm.models.tokenizers import DALLETokenizer, map_pixels, unmap_pixels
 from beitmm.registry import MODELS
 

@@ -1,3 +1,0 @@
-# Demo: CIM-RevDet with the focal generator loss, gamma 1 (as configs/cim/cim-revdet_focal_vit-b_300e_in1k.py), tiny.
-_base_ = ['./cim-tiny_revdet_demo.py']
-model = dict(generator_head=dict(loss=dict(_delete_=True, type='beitmm.FocalMLMLoss', gamma=1.0)))

@@ -1,3 +1,0 @@
-# ELECTRA on BEiT-3's text branch with hardness-aware sampling and the focal generator loss (gamma 1, a choice).
-_base_ = ['./electra-b_beit3-text_plain.py']
-model = dict(sampler=dict(mode='hardness'), generator_loss=dict(gamma=1.0))
