@@ -38,10 +38,10 @@ setup(
         seq2seq=parse_requirements('seq2seq.txt'),
         docs=parse_requirements('docs.txt'),
         he=parse_requirements('he.txt'),
+        det=parse_requirements('detection.txt'),
+        captioning=parse_requirements('captioning.txt'),
         all=parse_requirements('tests.txt') + parse_requirements('optional.txt') + parse_requirements('multimodal.txt')
-        + parse_requirements('seq2seq.txt') + parse_requirements('he.txt'),
-        # no 'captioning' extra: pip would pull pycocoevalcap's pycocotools, which breaks mmpretrain 1.2's imports
-        # (requirements/captioning.txt); tools/setup_env.sh installs it with --no-deps
+        + parse_requirements('seq2seq.txt') + parse_requirements('he.txt') + parse_requirements('detection.txt'),
     ),
     license='Apache License 2.0',
     zip_safe=False,

@@ -5,6 +5,9 @@ VQA, NLVR2, retrieval, captioning), text encoders (s2s-ft, ELECTRA with learned 
 (HE-friendly approximations, with an encrypted runtime in ``beitmm.he``); classification and segmentation
 fine-tuning through mmpretrain and mmseg. Importing ``beitmm`` is cheap: the registries load the parts on first use.
 """
+from . import _compat
 from .version import __version__
+
+_compat.install()
 
 __all__ = ['__version__']

@@ -17,6 +17,8 @@ from typing import Dict
 
 import pytest
 
+import beitmm  # noqa: F401  (first: keeps mmpretrain's BLIP models unimported with pycocotools; beitmm/_compat.py)
+
 # Generators are imported inside the fixtures: importing beitmm.datasets pulls in mmseg and
 # mmpretrain, which test sessions that never use these fixtures should not pay for.
 

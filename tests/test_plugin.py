@@ -151,3 +151,57 @@ def test_build_runner_gives_a_foreign_config_exact_resume_and_the_guards(case, i
     if not amp:  # AMP on a CPU without native half precision would only be slow
         runner.train()
         assert type(runner.train_loop).__name__ == loop.rpartition('.')[2]
+
+
+DET_USER_CONFIG = '''
+_base_ = ['mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py']
+custom_imports = dict(imports=['beitmm'], allow_failed_imports=False)
+default_scope = 'mmdet'
+norm_cfg = dict(type='beitmm.LN2d', requires_grad=True)
+model = dict(
+    data_preprocessor=dict(mean=[127.5] * 3, std=[127.5] * 3),
+    backbone=dict(_delete_=True, type='beitmm.BEiT',
+                  arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64), img_size=64,
+                  out_type='featmap', with_cls_token=False, window_size=2, window_block_indexes=[0]),
+    neck=dict(_delete_=True, type='beitmm.SimpleFPN', in_channels=32, out_channels=16, norm_cfg=norm_cfg),
+    rpn_head=dict(in_channels=16, feat_channels=16, anchor_generator=dict(scales=[2])),
+    roi_head=dict(bbox_roi_extractor=dict(out_channels=16), mask_roi_extractor=dict(out_channels=16),
+                  bbox_head=dict(in_channels=16, fc_out_channels=32, num_classes=3),
+                  mask_head=dict(in_channels=16, conv_out_channels=16, num_classes=3)))
+metainfo = dict(classes=CLASSES)
+pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+            dict(type='Resize', scale=(64, 64), keep_ratio=True), dict(type='PackDetInputs')]
+train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
+                        dataset=dict(data_root=DATA_ROOT, metainfo=metainfo, pipeline=pipeline,
+                                     filter_cfg=dict(filter_empty_gt=True, min_size=4)))
+val_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False,
+                      dataset=dict(data_root=DATA_ROOT, metainfo=metainfo))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=DATA_ROOT + '/annotations/instances_val2017.json')
+test_evaluator = val_evaluator
+optim_wrapper = dict(_delete_=True, type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-4, weight_decay=0.1),
+                     constructor='beitmm.LayerDecayOptimWrapperConstructor', paramwise_cfg=dict(layer_decay_rate=0.7))
+param_scheduler = []
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=2, val_interval=2)
+default_hooks = dict(checkpoint=dict(by_epoch=False, interval=2))
+'''
+
+
+def test_beitmm_backbone_in_an_mmdet_project(tmp_path):
+    """The own Mask R-CNN config of mmdet with beitmm's windowed BEiT and simple pyramid: trains and gives COCO AP."""
+    from beitmm.testing.synthetic_coco import make_coco_data
+    coco = make_coco_data(str(tmp_path / 'coco'), num_train=4, num_val=2, img_size=64)
+    path = tmp_path / 'user_cfg.py'
+    path.write_text(DET_USER_CONFIG.replace('DATA_ROOT', repr(coco['root'])).replace('CLASSES',
+                                                                                     repr(coco['classes'])))
+    cfg = Config.fromfile(str(path))
+    cfg.work_dir = str(tmp_path / 'work')
+    register_safe_globals()
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert type(runner.model.backbone).__module__ == 'beitmm.models.backbones.beit'
+    assert type(runner.model.neck).__module__ == 'beitmm.models.necks.simple_fpn'
+    lrs = {g['lr'] for g in runner.optim_wrapper.optimizer.param_groups}
+    assert len(lrs) > 1  # layer decay applied through the beitmm constructor
+    metrics = runner.val_loop.run()
+    assert {'coco/bbox_mAP', 'coco/segm_mAP'} <= set(metrics)

@@ -17,7 +17,7 @@ PIP=("$PY" -m pip --disable-pip-version-check -q)
 "${PIP[@]}" install -r requirements/build.txt
 "${PIP[@]}" install -r requirements/runtime.txt -r requirements/tests.txt -r requirements/optional.txt \
   -r requirements/lint.txt -r requirements/multimodal.txt -r requirements/seq2seq.txt -r requirements/he.txt \
-  -r requirements/docs.txt
+  -r requirements/docs.txt -r requirements/detection.txt
 "${PIP[@]}" install --no-deps -r requirements/reference.txt -r requirements/captioning.txt
 
 if ! "$PY" -c "import mmcv, mmcv.ops" >/dev/null 2>&1; then
@@ -62,4 +62,4 @@ if [ "$(cat "$HF5/.beitmm-hf5" 2>/dev/null || true)" != "$HF5_KEY" ]; then
   rm -rf "$HF5"
   mv "$HF5.tmp" "$HF5"
 fi
-"$PY" -c "import mmcv.ops, mmseg.models, mmpretrain.models, beitmm; print('[setup_env] ok: torch', __import__('torch').__version__, 'mmcv', mmcv.__version__)"
+"$PY" -c "import beitmm, mmcv.ops, mmseg.models, mmpretrain.models, mmdet.models; print('[setup_env] ok: torch', __import__('torch').__version__, 'mmcv', mmcv.__version__)"

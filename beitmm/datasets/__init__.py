@@ -1,6 +1,7 @@
-"""Datasets: unlabeled image folders, path-checked ImageNet / ADE20K, VL datasets, seq2seq text, resumable samplers."""
+"""Datasets: unlabeled image folders, path-checked ImageNet / ADE20K / COCO, VL data, seq2seq text, samplers."""
 from . import transforms  # noqa: F401
 from .checked import ADE20KDataset, ImageNet
+from .coco import CheckedCocoDataset
 from .pretrain import ImageTextPairDataset, MultiSourceDataset, MultiSourceStepSampler, TextLineDataset, WebDatasetPairs
 from .samplers import ResumableInfiniteSampler, ResumableSampler
 from .seq2seq import Seq2SeqDataset, join_wordpieces
@@ -8,7 +9,8 @@ from .text_classification import TextClassificationDataset
 from .unlabeled import UnlabeledImageFolder
 from .vl import NLVR2, KarpathyCaption, KarpathyRetrieval, NoCapsCaption, VQAv2
 
-__all__ = ['ADE20KDataset', 'ImageNet', 'UnlabeledImageFolder', 'ResumableSampler', 'ResumableInfiniteSampler',
+__all__ = ['ADE20KDataset', 'ImageNet', 'CheckedCocoDataset', 'UnlabeledImageFolder', 'ResumableSampler',
+           'ResumableInfiniteSampler',
            'VQAv2', 'NLVR2', 'KarpathyRetrieval', 'KarpathyCaption', 'NoCapsCaption', 'Seq2SeqDataset',
            'join_wordpieces', 'TextClassificationDataset', 'MultiSourceDataset', 'MultiSourceStepSampler',
            'ImageTextPairDataset', 'TextLineDataset', 'WebDatasetPairs']

@@ -20,6 +20,21 @@ class UnknownTypeError(ValueError):
     """A config names a component type that no registry knows."""
 
 
+# Keys whose ``type`` mmdet looks up in ``mmcv.ops`` by attribute, not in a registry (RoI extractors' ``roi_layer``,
+# ``batched_nms``'s ``nms``).
+MMCV_OPS_KEYS = ('roi_layer', 'nms')
+
+
+def _is_mmcv_op(path: str, name: str) -> bool:
+    if path.rsplit('.', 2)[-2:-1] not in [[k] for k in MMCV_OPS_KEYS]:
+        return False
+    try:
+        ops = importlib.import_module('mmcv.ops')
+    except ImportError:
+        return False
+    return callable(getattr(ops, name, None))
+
+
 def _root_registries() -> List[Registry]:
     import mmengine.registry as mmengine_registry
     roots = [v for v in vars(mmengine_registry).values() if isinstance(v, Registry)]
@@ -125,7 +140,7 @@ def check_config_types(cfg: Config) -> None:
         UnknownTypeError: Names the key path, the unknown type, the config file and up to three
             close matches.
     """
-    entries = list(_types(cfg.to_dict(), ''))
+    entries = [(p, t) for p, t in _types(cfg.to_dict(), '') if not _is_mmcv_op(p, t)]
     missing = entries
     scopes = {'mmengine', 'beitmm', cfg.get('default_scope') or 'mmengine'}
     for scope in sorted(scopes | {t.rpartition('.')[0] for _, t in entries} - {'', 'mmengine'}):

@@ -14,7 +14,8 @@ from beitmm.registry import CHECKPOINT_CONVERTERS
 
 PACKAGE = osp.dirname(checkpoint.__file__)
 ABOVE = ('beitmm.models', 'beitmm.engine')
-GROUND = ('beitmm.checkpoint', 'beitmm.registry', 'beitmm.pos_embed', 'beitmm.version')  # all it may import of beitmm
+GROUND = ('beitmm.checkpoint', 'beitmm.registry', 'beitmm.pos_embed', 'beitmm.version',
+          'beitmm._compat')  # all it may import of beitmm (_compat: the package's stdlib-only import hook)
 # beitmm.checkpoint.__all__ before issue 30 split the package: every name still resolves from the package
 PUBLIC = [
     'atomic_write_bytes', 'atomic_write_text', 'save_checkpoint_atomic', 'BEiTConverter', 'convert_backbone_state_dict',

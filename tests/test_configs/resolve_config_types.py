@@ -28,6 +28,7 @@ from mmengine.registry import (
     OPTIMIZERS,
     PARAM_SCHEDULERS,
     STRATEGIES,
+    TASK_UTILS,
     TRANSFORMS,
     VISBACKENDS,
     VISUALIZERS,
@@ -49,8 +50,17 @@ def _text_tokenizers() -> Registry:
     return TEXT_TOKENIZERS
 
 
-def registry_for(path: str) -> Optional[Registry]:
+# mmdet builds these parts of its models from TASK_UTILS (anchor generators, box coders, assigners, samplers)
+TASK_KEYS = ('anchor_generator', 'prior_generator', 'bbox_coder', 'assigner', 'sampler', 'iou_calculator')
+# mmdet looks these up as attributes of mmcv.ops, not in a registry (RoI extractors' roi_layer, batched_nms's nms)
+MMCV_OPS_KEYS = ('roi_layer', 'nms')
+
+
+def registry_for(path: str, scope: Optional[str] = None) -> Optional[Registry]:
     """The root registry that builds the component at config key ``path`` (None: unknown kind)."""
+    last = path.rsplit('.', 1)[-1]
+    if scope == 'mmdet' and path.startswith('model') and last in TASK_KEYS:
+        return TASK_UTILS
     if 'init_cfg' in path:
         return WEIGHT_INITIALIZERS
     if path.startswith(('custom_hooks', 'default_hooks')):  # before the loss rule: default_hooks.non_finite_loss
@@ -60,7 +70,7 @@ def registry_for(path: str) -> Optional[Registry]:
     if 'pipeline' in path or path.startswith(('train_pipeline', 'test_pipeline', 'val_pipeline')):
         return TRANSFORMS
     if path.startswith('model') and 'augments' in path:
-        return _batch_augments()
+        return MODELS if scope == 'mmdet' else _batch_augments()  # mmdet builds batch augments as models
     if path.startswith(('model', 'data_preprocessor')):
         return MODELS
     head = path.split('.')[0].split('[')[0]
@@ -101,7 +111,13 @@ def resolve(cfg: Config) -> Tuple[int, List[Tuple[str, str, str]]]:
     problems, count = [], 0
     scope = cfg.get('default_scope')
     for path, name in types(cfg.to_dict()):
-        registry = registry_for(path)
+        if path.rsplit('.', 1)[-1] in MMCV_OPS_KEYS:
+            import mmcv.ops
+            count += 1
+            if not callable(getattr(mmcv.ops, name, None)):
+                problems.append((path, name, 'not an mmcv.ops function or class'))
+            continue
+        registry = registry_for(path, scope)
         if path.endswith('tokenizer') and _text_tokenizers().get(name) is not None:
             count += 1  # a text tokenizer (of a VL model, of beitmm.MaskText, a top-level one): TEXT_TOKENIZERS
             continue

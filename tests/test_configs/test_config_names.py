@@ -16,10 +16,11 @@ MODEL = re.compile(r'^(beit|beitv2|beit3|vit|vlmo|vlbeit|bert|unilm1|unilm1\.2|m
                    r'(-text)?$|^resnet50(-tiny)?$')
 TEACHER = re.compile(r'^(clip|dino|beit|pixel)(-[a-z0-9]+)*$')
 DISTILLATION = ('maskdistill', 'maskfeat-style', 'vqkd')
-DATA = {'in1k', 'in22k', 'ade20k', 'coco-retrieval', 'flickr30k-retrieval', 'coco-captioning', 'nocaps-captioning',
-        'vqav2', 'nlvr2', 'xsum', 'cnndm', 'squad-qg', 'text', 'pairs', 'vl-corpus'}
-DEMO_TASKS = {'cls', 'seg', 'linear', 'pretrain', 'vqkd', 'vqa', 'nlvr2', 'caption', 'retrieval', 'mlm', 's2s',
-              'text-cls'}
+NECKS = {'simplefpn'}  # detection: mmdet's {neck} field after the backbone
+DATA = {'in1k', 'in22k', 'ade20k', 'coco', 'coco-retrieval', 'flickr30k-retrieval', 'coco-captioning',
+        'nocaps-captioning', 'vqav2', 'nlvr2', 'xsum', 'cnndm', 'squad-qg', 'text', 'pairs', 'vl-corpus'}
+DEMO_TASKS = {'cls', 'seg', 'det', 'linear', 'pretrain', 'vqkd', 'vqa', 'nlvr2', 'caption', 'retrieval', 'mlm',
+              's2s', 'text-cls'}
 
 
 def parse(name: str) -> dict:
@@ -29,7 +30,7 @@ def parse(name: str) -> dict:
         name: The file name (``maskdistill_clip-b16_vit-b_300e_in1k.py``).
 
     Returns:
-        The fields; raises ValueError where the name breaks the rule.
+        The fields (``neck`` only when present); raises ValueError where the name breaks the rule.
     """
     fields = name[:-3].split('_')
     if not name.endswith('.py') or not 2 <= len(fields) <= 5 or not all(FIELD.match(f) for f in fields):
@@ -39,12 +40,14 @@ def parse(name: str) -> dict:
         raise ValueError(f'no backbone field ({MODEL.pattern})')
     b = models[-1]
     before, after = fields[:b], fields[b + 1:-1]
+    neck = after.pop(0) if after and after[0] in NECKS else None
     if len(before) > 2 or len(after) > 1 or (before and MODEL.match(before[0]) and len(before) == 1):
-        raise ValueError('[{algorithm}_[{teacher}_]]{backbone}[_{training}]_{data}')
+        raise ValueError('[{algorithm}_[{teacher}_]]{backbone}[_{neck}][_{training}]_{data}')
     if len(before) == 2 and not (before[0].startswith(DISTILLATION) and TEACHER.match(before[1])):
         raise ValueError('a {teacher} field only after a distillation algorithm')
-    return dict(algorithm=before[0] if before else None, teacher=before[1] if len(before) == 2 else None,
-                backbone=fields[b], training=after[0] if after else None, data=fields[-1])
+    out = dict(algorithm=before[0] if before else None, teacher=before[1] if len(before) == 2 else None,
+               backbone=fields[b], training=after[0] if after else None, data=fields[-1])
+    return dict(out, neck=neck) if neck else out
 
 
 @pytest.mark.parametrize('rel', CONFIGS)
@@ -64,6 +67,7 @@ def test_config_names_follow_the_rule(rel):
     ('beit-b_in1k.py', (None, None, 'beit-b', None, 'in1k')),
     ('upernet_beit-b_ade20k.py', ('upernet', None, 'beit-b', None, 'ade20k')),
     ('maskdistill_clip-b16_vit-b_300e_in1k.py', ('maskdistill', 'clip-b16', 'vit-b', '300e', 'in1k')),
+    ('mask-rcnn_beit-b_simplefpn_lsj-100e_coco.py', ('mask-rcnn', None, 'beit-b', 'lsj-100e', 'coco', 'simplefpn')),
     ('s2s-ft-pseudo-masked_beit3-b-text_xsum.py', ('s2s-ft-pseudo-masked', None, 'beit3-b-text', None, 'xsum'))])
 def test_the_parser_reads_the_fields(name, fields):
     assert tuple(parse(name).values()) == fields
@@ -72,7 +76,7 @@ def test_the_parser_reads_the_fields(name, fields):
 @pytest.mark.parametrize('name', [
     'upernet_beit-b_ade20k_cp.py', 'maskdistill_clip-b16_vit-b_cosine_300e_in1k.py', 'beitv2-b-1600e_in1k.py',
     'cim-tiny_respix_demo.py', 'upernet_maskdistill_vit-b_ade20k.py', 'Beit-b_in1k.py',
-    'upernet_clip-b16_beit-b_ade20k.py', 'vit-b_beit-b_in1k.py'])
+    'upernet_clip-b16_beit-b_ade20k.py', 'vit-b_beit-b_in1k.py', 'mask-rcnn_beit-b_lsj-100e_simplefpn_coco.py'])
 def test_the_parser_rejects_names_that_break_the_rule(name):
     with pytest.raises(ValueError):
         fields = parse(name)

@@ -108,7 +108,7 @@ def test_all_configs_parse():
         if '_base_' in path:
             continue
         cfg = Config.fromfile(path)
-        assert cfg.default_scope in ('mmseg', 'mmpretrain', 'beitmm'), path
+        assert cfg.default_scope in ('mmseg', 'mmpretrain', 'mmdet', 'beitmm'), path
         dataset = cfg.train_dataloader.dataset  # a multi-source pretraining set has one data root per stream
         sources = dataset.sources.values() if 'sources' in dataset else [dataset]
         assert all(source.data_root for source in sources), path

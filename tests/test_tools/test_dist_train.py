@@ -81,3 +81,23 @@ def test_vl_evaluation_is_the_same_in_one_and_two_processes(config, tmp_path):
         results.append(json.load(open(metrics)))
     keys = [k for k in results[0] if k.startswith(('t2i/', 'i2t/', 'vqa/'))]
     assert keys and all(results[0][k] == pytest.approx(results[1][k], abs=1e-6) for k in keys), results
+
+
+def test_two_process_gloo_detection(tmp_path):
+    """configs/det Mask R-CNN under tools/dist_train.sh: 2 gloo processes train and validate with CocoMetric."""
+    from beitmm.testing.shrink_det import tiny_det_config
+    from beitmm.testing.synthetic_coco import make_coco_data
+    coco = make_coco_data(str(tmp_path / 'coco'), num_train=4, num_val=2, img_size=64)
+    work = str(tmp_path / 'work')
+    cfg = tiny_det_config(config_path('det/mask-rcnn_beit-b_simplefpn_lsj-100e_coco.py'), coco['root'], work,
+                          coco['classes'])
+    path = str(tmp_path / 'cfg.py')
+    cfg.dump(path)
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(_free_port()), OMP_NUM_THREADS='1')
+    out = subprocess.run(['bash', osp.join(ROOT, 'tools/dist_train.sh'), path, '2', '--work-dir', work],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    text = open(glob.glob(osp.join(work, '*', '*.log'))[0]).read()
+    assert 'Distributed training: True' in text and "dist_cfg: {'backend': 'gloo'}" in text
+    assert 'Iter(train) [2/2]' in text and 'coco/bbox_mAP' in text and 'coco/segm_mAP' in text
+    assert osp.isfile(osp.join(work, 'iter_2.pth'))

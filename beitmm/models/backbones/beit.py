@@ -71,6 +71,14 @@ class BEiT(BaseModule):
         frozen_stages: Freeze the embeddings and the first ``frozen_stages`` blocks (and ``norm``
             when all are frozen), as mmpretrain's ``frozen_stages``; -1 or 0 freezes nothing.
         with_cp: Activation checkpointing of every block while training (less memory).
+        with_cls_token: Put the cls token in the sequence. False: patch tokens only, as ViTDet's detection
+            backbone (the ``cls_token`` weight is kept, frozen, so checkpoints load whole); only 'featmap' and
+            'avg_featmap' outputs.
+        window_size: ViTDet's window attention: the blocks of ``window_block_indexes`` attend inside
+            ``window_size`` x ``window_size`` windows of the patch grid (padded bottom / right) and keep a relative
+            position table for one window (14 = the 224-px pretraining grid, whose tables load unresized); the other
+            blocks attend over the whole grid. 0: no windows. Needs ``with_cls_token=False``.
+        window_block_indexes: Blocks with window attention (negative counts from the end).
         init_cfg: mmengine init config; ``dict(type='Pretrained', checkpoint=PATH, prefix=...)``
             loads any supported checkpoint layout (see ``beitmm.checkpoint``).
         **openmmlab_kwargs: mmseg ``BEiT`` / mmpretrain ``BEiTViT`` argument names (``embed_dims``,
@@ -105,10 +113,14 @@ class BEiT(BaseModule):
                  final_norm: Optional[bool] = None,
                  frozen_stages: int = -1,
                  with_cp: bool = False,
+                 with_cls_token: bool = True,
+                 window_size: int = 0,
+                 window_block_indexes: Sequence[int] = (),
                  init_cfg: Optional[Union[dict, list]] = None,
                  **openmmlab_kwargs) -> None:
         given = dict(layer_scale_init_value=layer_scale_init_value, qv_bias=qv_bias, norm_eps=norm_eps,
-                     act_cfg=act_cfg, init_cfg=init_cfg, final_norm=final_norm, frozen_stages=frozen_stages)
+                     act_cfg=act_cfg, init_cfg=init_cfg, final_norm=final_norm, frozen_stages=frozen_stages,
+                     with_cls_token=with_cls_token)
         translated = translate_openmmlab_args(arch, openmmlab_kwargs)
         arch = translated.pop('arch')
         given.update(translated)
@@ -140,6 +152,9 @@ class BEiT(BaseModule):
             raise ValueError(f'out_indices {out_indices} out of range for {depth} blocks')
         self.init_mode = init_mode
         self.with_cp = with_cp
+        self.with_cls_token = bool(given['with_cls_token'])
+        self.window_size = int(window_size)
+        self.window_blocks = self._window_blocks(window_block_indexes, depth, use_shared_rel_pos_bias, out_type)
 
         self.patch_embed = nn.Module()
         self.patch_embed.proj = nn.Conv2d(in_channels, C, patch_size, patch_size)
@@ -150,10 +165,12 @@ class BEiT(BaseModule):
         self.pos_drop = nn.Dropout(drop_rate)
         self.rel_pos_bias = RelativePositionBias(self.grid, self.num_heads) if use_shared_rel_pos_bias else None
         dpr = torch.linspace(0, drop_path_rate, depth).tolist()
+        win = (self.window_size, self.window_size)
         self.blocks = nn.ModuleList([
             Block(C, self.num_heads, arch['feedforward_channels'], given['qv_bias'],
-                  self.grid if use_rel_pos_bias else None, given['layer_scale_init_value'], drop_rate,
-                  attn_drop_rate, dpr[i], given['norm_eps'], given['act_cfg'], block_norm_cfg, softmax_cfg)
+                  (win if i in self.window_blocks else self.grid) if use_rel_pos_bias else None,
+                  given['layer_scale_init_value'], drop_rate, attn_drop_rate, dpr[i], given['norm_eps'],
+                  given['act_cfg'], block_norm_cfg, softmax_cfg, self.window_size if i in self.window_blocks else 0)
             for i in range(depth)
         ])
         self.norm = nn.LayerNorm(C, eps=given['norm_eps'])
@@ -161,8 +178,25 @@ class BEiT(BaseModule):
             # The final norm is unused for dense outputs; keep its keys (one layout for every
             # task) but out of the optimizer and out of DDP's unused-parameter check.
             self.norm.requires_grad_(False)
+        if not self.with_cls_token:  # kept for whole-checkpoint loading, unused
+            self.cls_token.requires_grad_(False)
         self.frozen_stages = given['frozen_stages']
         self._freeze_stages()
+
+    def _window_blocks(self, indexes: Sequence[int], depth: int, shared_table: bool, out_type: str) -> Tuple[int, ...]:
+        """Validate the window settings; the window blocks' indices (0-based)."""
+        blocks = tuple(sorted({i + depth if i < 0 else int(i) for i in indexes}))
+        if any(not 0 <= i < depth for i in blocks):
+            raise ValueError(f'window_block_indexes {list(indexes)} out of range for {depth} blocks')
+        if blocks and self.window_size <= 0:
+            raise ValueError(f'window_block_indexes {list(indexes)} given with window_size={self.window_size}: '
+                             'set window_size (ViTDet: 14)')
+        if self.window_size and self.with_cls_token:
+            raise ValueError('window attention needs patch tokens only: set with_cls_token=False')
+        if not self.with_cls_token and (shared_table or out_type in ('raw', 'cls_token')):
+            raise ValueError("with_cls_token=False supports out_type 'featmap' / 'avg_featmap' and per-block "
+                             f'relative position tables, not out_type={out_type!r} / use_shared_rel_pos_bias=True')
+        return blocks
 
     # ------------------------------------------------------------------ init
     def _frozen_modules(self) -> list:
@@ -206,7 +240,10 @@ class BEiT(BaseModule):
 
     def checkpoint_target(self) -> ConversionTarget:
         """What the checkpoint converter needs: state shapes, patch grid and the pooling's norm."""
-        return ConversionTarget(self.state_shapes(), self.grid, pooled_norm=self.out_type == 'avg_featmap')
+        tables = {f'blocks.{i}.attn.relative_position_bias_table': (self.window_size, self.window_size)
+                  for i in self.window_blocks}
+        return ConversionTarget(self.state_shapes(), self.grid, pooled_norm=self.out_type == 'avg_featmap',
+                                extra=dict(table_grids=tables) if tables else {})
 
     # --------------------------------------------------------------- forward
     def embed(self, x: Tensor, mask: Optional[Tensor] = None) -> Tuple[Tensor, Tuple[int, int]]:
@@ -218,7 +255,7 @@ class BEiT(BaseModule):
             mask: Optional bool mask [B, Hp, Wp] or [B, N]; True patches become the mask token.
 
         Returns:
-            Tokens [B, N+1, C] and the patch grid (Hp, Wp).
+            Tokens [B, N+1, C] ([B, N, C] without the cls token) and the patch grid (Hp, Wp).
         """
         x, grid = patchify(x, self.patch_embed.proj, self.patch_size)  # [B, N, C]
         if mask is not None:
@@ -226,12 +263,13 @@ class BEiT(BaseModule):
                 raise ValueError('a mask was given but the backbone has no mask token: '
                                  'build it with use_mask_token=True')
             x = mask_patches(x, mask, self.mask_token, grid)
-        x = torch.cat((self.cls_token.expand(x.shape[0], -1, -1).to(x.dtype), x), dim=1)
+        if self.with_cls_token:
+            x = torch.cat((self.cls_token.expand(x.shape[0], -1, -1).to(x.dtype), x), dim=1)
         if self.pos_embed is not None:
             pos = self.pos_embed
             if grid != self.grid:
                 pos = resize_abs_pos_embed(pos, self.grid, grid, num_extra_tokens=1)
-            x = x + pos.to(x.dtype)
+            x = x + (pos if self.with_cls_token else pos[:, 1:]).to(x.dtype)
         return self.pos_drop(x), grid
 
     def forward_blocks(self, x: Tensor, grid: Tuple[int, int], stop: Optional[int] = None):
@@ -269,13 +307,15 @@ class BEiT(BaseModule):
         return tuple(outs)
 
     def _format(self, x: Tensor, grid: Tuple[int, int], is_last: bool) -> Tensor:
+        patches = x[:, 1:] if self.with_cls_token else x  # [B, N, C]
         if self.out_type == 'avg_featmap':
-            x = x[:, 1:].mean(dim=1)  # [B, C]
+            x = patches.mean(dim=1)  # [B, C]
             return self.norm(x) if is_last else x
         if is_last and self.norm_tokens:
             x = self.norm(x)
+            patches = x[:, 1:] if self.with_cls_token else x
         if self.out_type == 'featmap':
-            return x[:, 1:].transpose(1, 2).reshape(x.shape[0], -1, *grid)  # [B, C, Hp, Wp]
+            return patches.transpose(1, 2).reshape(x.shape[0], -1, *grid)  # [B, C, Hp, Wp]
         return x[:, 0] if self.out_type == 'cls_token' else x
 
     # ------------------------------------------------------------ utilities
@@ -306,6 +346,8 @@ class BEiT(BaseModule):
 
     def extra_repr(self) -> str:
         """The main settings, shown by ``repr(module)``."""
+        windows = f', window_size={self.window_size}, window_blocks={list(self.window_blocks)}' \
+            if self.window_blocks else ''
         return (f'embed_dims={self.embed_dims}, depth={self.num_layers}, heads={self.num_heads}, '
-                f'grid={self.grid}, out_type={self.out_type!r}, out_indices={self.out_indices}')
+                f'grid={self.grid}, out_type={self.out_type!r}, out_indices={self.out_indices}{windows}')
 

@@ -75,6 +75,11 @@ class BEiT3(TextBackbone, BaseModule):
         text_overflow: 'truncate' (keep the first tokens, with a counted warning) or 'error' for texts longer
             than the text position table.
         with_cp: Activation checkpointing of every layer while training.
+        with_cls_token: Put the cls token in the image sequence. False: patch tokens only, as ViTDet's detection
+            backbone (vision only, 'featmap' / 'avg_featmap' outputs; the weight is kept, frozen).
+        window_size: ViTDet's window attention in the layers of ``window_block_indexes`` (released layout, vision
+            only, ``with_cls_token=False``); 0: none. See ``beitmm.BEiT``.
+        window_block_indexes: Layers with window attention (negative counts from the end).
         rescale_init: After the init, divide layer l's attention-output and FFN-output projections (every expert)
             by sqrt(2 l): the BEiT initialization of BEiT-3's from-scratch pretraining (paper §2.3, footnote 4;
             unilm BEiT's ``fix_init_weight``). False (unilm's fine-tuning models, which never call it) by default.
@@ -107,6 +112,9 @@ class BEiT3(TextBackbone, BaseModule):
                  act_cfg: Optional[dict] = None,
                  text_overflow: str = 'truncate',
                  with_cp: bool = False,
+                 with_cls_token: bool = True,
+                 window_size: int = 0,
+                 window_block_indexes: Sequence[int] = (),
                  rescale_init: bool = False,
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -129,6 +137,15 @@ class BEiT3(TextBackbone, BaseModule):
         self.use_mask_token = use_mask_token
         self.text_overflow, self.with_cp, self.vocab_size = text_overflow, with_cp, vocab_size
         self.rescale_init = rescale_init
+        self.with_cls_token, self.window_size = with_cls_token, int(window_size)
+        self.window_blocks = {i + depth if i < 0 else int(i) for i in window_block_indexes}
+        if not with_cls_token and (self.modalities != ('vision', ) or out_type not in ('featmap', 'avg_featmap')):
+            raise ValueError("with_cls_token=False needs modalities=('vision',) and out_type 'featmap' / "
+                             f"'avg_featmap', got {self.modalities} / {out_type!r}")
+        if self.window_blocks and (self.window_size <= 0 or with_cls_token or layout != 'released' or
+                                   not all(0 <= i < depth for i in self.window_blocks)):
+            raise ValueError(f'window_block_indexes {list(window_block_indexes)} need window_size > 0 (got '
+                             f'{window_size}), with_cls_token=False, the released layout and indices below {depth}')
         out_indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
         self.out_indices = sorted(i + depth if i < 0 else i for i in out_indices)
         if not all(0 <= i < depth for i in self.out_indices):
@@ -149,7 +166,9 @@ class BEiT3(TextBackbone, BaseModule):
         dpr = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]  # linear 0 -> rate (meta-safe)
         if layout == 'released':
             layers = [MagnetoMultiwayBlock(C, self.num_heads, arch['feedforward_channels'], experts, norm_eps,
-                                           drop_rate, attn_drop_rate, dpr[i], act_cfg) for i in range(depth)]
+                                           drop_rate, attn_drop_rate, dpr[i], act_cfg,
+                                           attn_window=self.window_size if i in self.window_blocks else 0)
+                      for i in range(depth)]
         else:
             self.vl_ffn_start = depth - 3 if vl_ffn_start is None else vl_ffn_start
             layers = [MoMEBlock(C, self.num_heads, arch['feedforward_channels'], experts,
@@ -163,6 +182,8 @@ class BEiT3(TextBackbone, BaseModule):
         self.encoder.layer_norm = Multiway({e: nn.LayerNorm(C, eps=norm_eps) for e in experts}) if uses_norm else None
         self.fc_norm = nn.LayerNorm(C, eps=norm_eps) if out_type == 'avg_featmap' else None
         self._truncated = 0
+        if not with_cls_token:  # kept for whole-checkpoint loading, unused
+            self.vision_embed.cls_token.requires_grad_(False)
 
     # ------------------------------------------------------------------ init / checkpoints
     def init_weights(self) -> None:
@@ -236,10 +257,12 @@ class BEiT3(TextBackbone, BaseModule):
             if not self.use_mask_token:  # the setting, not requires_grad (a frozen backbone may still mask)
                 raise ValueError('image_mask needs a trained mask token: build BEiT3 with use_mask_token=True')
             x = mask_patches(x, image_mask, self.vision_embed.mask_token, grid, 'image_mask')
-        x = torch.cat([self.vision_embed.cls_token.expand(x.shape[0], -1, -1).to(x.dtype), x], dim=1)
         table = self.encoder.embed_positions.A.weight[None]  # [1, 2 + 1 + N0, C]
         if grid != self.grid:  # keep the 2 offset rows and the cls row
             table = resize_abs_pos_embed(table, self.grid, grid, num_extra_tokens=1 + POS_OFFSET)
+        if not self.with_cls_token:  # ViTDet: patch tokens and their positions only
+            return x + table[:, POS_OFFSET + 1:].to(x.dtype), grid
+        x = torch.cat([self.vision_embed.cls_token.expand(x.shape[0], -1, -1).to(x.dtype), x], dim=1)
         return x + table[:, POS_OFFSET:].to(x.dtype), grid
 
     def embed_text(self, text: Tensor, positions: Optional[Tensor] = None) -> Tensor:
@@ -363,12 +386,13 @@ class BEiT3(TextBackbone, BaseModule):
                              f'layer ({self.num_layers}), got layout {self.layout!r} and {len(kv_cache)} entries')
         outs = []
         for i, layer in enumerate(self.encoder.layers[:self.out_indices[-1] + 1]):
+            win = dict(grid=grid) if i in self.window_blocks else {}
             if kv_cache is not None:
                 x = layer(x, spans, attn_mask, kv_cache[i])
             elif self.with_cp and self.training and x.requires_grad:
-                x = checkpoint(layer, x, spans, attn_mask, use_reentrant=False)
+                x = checkpoint(layer, x, spans, attn_mask, use_reentrant=False, **win)
             else:
-                x = layer(x, spans, attn_mask)
+                x = layer(x, spans, attn_mask, **win)
             if i in self.out_indices:
                 outs.extend([self._format(x, spans, grid, i == self.num_layers - 1)] * self.out_indices.count(i))
         return tuple(outs)
@@ -377,7 +401,7 @@ class BEiT3(TextBackbone, BaseModule):
         if self.out_type in ('featmap', 'avg_featmap'):
             if spans[0][0] != VISION or grid is None:
                 raise ValueError(f"out_type={self.out_type!r} needs an image input")
-            patches = x[:, 1:spans[0][1]]  # [B, Hp * Wp, C]
+            patches = x[:, int(self.with_cls_token):spans[0][1]]  # [B, Hp * Wp, C]
             if self.out_type == 'avg_featmap':
                 return self.fc_norm(patches.mean(dim=1))
             return patches.transpose(1, 2).reshape(x.shape[0], -1, *grid)  # [B, C, Hp, Wp]

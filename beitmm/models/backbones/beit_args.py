@@ -23,7 +23,6 @@ _DIMS = ('embed_dims', 'num_layers', 'num_heads', 'mlp_ratio')
 _FIXED = {
     'patch_norm': ((False, ), 'BEiT has no norm after the patch embedding'),
     'num_fcs': ((2, ), 'the BEiT MLP has two linear layers'),
-    'with_cls_token': ((True, ), 'BEiT always has a cls token'),
     'interpolate_mode': (('bicubic', ), 'absolute positions are resized bicubically'),
     'layer_cfgs': (({}, None), 'per-layer overrides are not supported; use the backbone arguments'),
     'patch_cfg': (({}, None), 'patch embedding overrides are not supported; use patch_size / in_channels'),

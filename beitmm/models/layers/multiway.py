@@ -24,6 +24,7 @@ from torch import Tensor
 
 from .builders import build_activation
 from .transformer import Attention, Mlp, drop_path
+from .windows import window_partition, window_unpartition
 
 Span = Tuple[str, int]  # (expert name, number of consecutive tokens)
 Spans = Sequence[Span]
@@ -195,12 +196,15 @@ class MagnetoMultiwayBlock(nn.Module):
         drop_path_rate: Stochastic depth of this block.
         act_cfg: FFN activation config.
         subln: Sub-LN in attention and FFN (released BEiT-3: True).
+        attn_window: ViTDet's window attention over a patch grid of one expert's tokens (no cls token; see
+            :mod:`.windows`); 0 attends over all tokens.
     """
 
     def __init__(self, dim: int, num_heads: int, mlp_hidden: int, experts: Sequence[str] = ('A', 'B'),
                  eps: float = 1e-5, drop: float = 0., attn_drop: float = 0., drop_path_rate: float = 0.,
-                 act_cfg: Optional[dict] = None, subln: bool = True) -> None:
+                 act_cfg: Optional[dict] = None, subln: bool = True, attn_window: int = 0) -> None:
         super().__init__()
+        self.attn_window = int(attn_window)
         self.self_attn = MultiwayAttention(dim, num_heads, experts, eps, subln, attn_drop)
         self.self_attn_layer_norm = Multiway({e: nn.LayerNorm(dim, eps=eps) for e in experts})
         self.ffn = Multiway({e: SubLNFeedForward(dim, mlp_hidden, eps, drop, act_cfg, subln) for e in experts})
@@ -212,12 +216,31 @@ class MagnetoMultiwayBlock(nn.Module):
         """The weights closing the residual branches: every expert's ``self_attn.out_proj`` and ``ffn.fc2``."""
         return [m.weight for m in self.self_attn.out_proj.children()] + [f.fc2.weight for f in self.ffn.children()]
 
-    def forward(self, x: Tensor, spans: Spans, attn_mask: Optional[Tensor] = None, kv_cache=None) -> Tensor:
-        """Tokens [B, N, C] -> [B, N, C]; ``spans`` route each token to its expert; ``kv_cache``: see attention."""
-        y = self.drop(self.self_attn(self.self_attn_layer_norm(x, spans), spans, attn_mask, kv_cache))
+    def forward(self, x: Tensor, spans: Spans, attn_mask: Optional[Tensor] = None, kv_cache=None,
+                grid: Optional[Tuple[int, int]] = None) -> Tensor:
+        """Tokens [B, N, C] -> [B, N, C]; ``spans`` route each token to its expert; ``kv_cache``: see attention.
+
+        ``grid``: the patch grid of the tokens, for window attention (``attn_window``).
+        """
+        h = self.self_attn_layer_norm(x, spans)
+        if self.attn_window:
+            y = self.drop(self._window_attend(h, spans, grid))
+        else:
+            y = self.drop(self.self_attn(h, spans, attn_mask, kv_cache))
         x = x + drop_path(y, self.drop_path_rate, self.training)
         y = self.ffn(self.final_layer_norm(x, spans), spans)
         return x + drop_path(y, self.drop_path_rate, self.training)
+
+    def _window_attend(self, h: Tensor, spans: Spans, grid: Optional[Tuple[int, int]]) -> Tensor:
+        """Attention inside ``attn_window`` windows of one expert's patch grid: [B, H*W, C] -> [B, H*W, C]."""
+        if grid is None or len(spans) != 1 or h.shape[1] != grid[0] * grid[1]:
+            raise ValueError(f'window attention needs the patch tokens of one modality on a grid, got spans {spans} '
+                             f'for grid {grid} (build the backbone with with_cls_token=False, one modality)')
+        B, _, C = h.shape
+        w = self.attn_window
+        windows, padded = window_partition(h.view(B, grid[0], grid[1], C), w)  # [B * nW, w * w, C]
+        y = self.self_attn(windows, ((spans[0][0], w * w), ))
+        return window_unpartition(y, w, padded, grid).reshape(B, -1, C)
 
 
 class MoMEBlock(nn.Module):

@@ -19,6 +19,7 @@ from beitmm.registry import MODELS
 
 from .attention_masks import merge_attn_bias
 from .builders import build_activation, build_norm
+from .windows import window_partition, window_unpartition
 
 INIT_MODES = ('finetune', 'pretrain')
 
@@ -49,14 +50,16 @@ class RelPosTableMixin:
             self._index_cache[key] = relative_position_index(grid).to(device)
         return self._index_cache[key]
 
-    def rel_pos_bias(self, grid: Tuple[int, int]) -> Optional[Tensor]:
+    def rel_pos_bias(self, grid: Tuple[int, int], cls_token: bool = True) -> Optional[Tensor]:
         """Bias for a patch grid.
 
         Args:
             grid: Current patch grid (Hp, Wp).
+            cls_token: The tokens start with a cls token; False: patch tokens only (ViTDet's blocks).
 
         Returns:
-            Bias [num_heads, N + 1, N + 1] with N = Hp * Wp, or None without a table.
+            Bias [num_heads, N + 1, N + 1] with N = Hp * Wp ([num_heads, N, N] without the cls token), or None
+            without a table.
         """
         table = self.relative_position_bias_table
         if table is None:
@@ -64,8 +67,10 @@ class RelPosTableMixin:
         if grid != self.window:
             table = resize_rel_pos_bias_table(table, self.window, grid)
         index = self._index(grid, table.device)
+        if not cls_token:
+            index = index[1:, 1:]
         n = index.shape[0]
-        bias = table[index.view(-1)].view(n, n, -1)  # [N+1, N+1, heads]
+        bias = table[index.reshape(-1)].view(n, n, -1)  # [N+1, N+1, heads] ([N, N, heads] without cls)
         return bias.permute(2, 0, 1).contiguous()
 
 
@@ -128,18 +133,19 @@ class Attention(RelPosTableMixin, nn.Module):
         return qkv.permute(2, 0, 3, 1, 4).unbind(0)
 
     def attn_bias(self, grid: Optional[Tuple[int, int]], shared_bias: Optional[Tensor] = None,
-                  attn_mask: Optional[Tensor] = None) -> Optional[Tensor]:
+                  attn_mask: Optional[Tensor] = None, cls_token: bool = True) -> Optional[Tensor]:
         """This layer's relative position bias + the shared one + the mask, as one additive mask.
 
         Args:
             grid: Patch grid of the tokens (None for tokens without a grid: no table lookup).
             shared_bias: Bias [heads, N, N] shared by all layers.
             attn_mask: Bool (True = may attend) or additive mask broadcastable to [B, heads, N, N].
+            cls_token: The tokens start with a cls token (False: patch tokens only).
 
         Returns:
             Additive mask broadcastable to [B, heads, N, N], or None when there is nothing to add.
         """
-        bias = self.rel_pos_bias(grid) if grid is not None else None
+        bias = self.rel_pos_bias(grid, cls_token) if grid is not None else None
         if shared_bias is not None:
             bias = shared_bias if bias is None else bias + shared_bias
         return merge_attn_bias(bias, attn_mask)
@@ -162,15 +168,17 @@ class Attention(RelPosTableMixin, nn.Module):
             Tokens [B, N, C].
         """
         B, N, C = x.shape
+        # patch tokens only (ViTDet's windows and blocks) when the count is the grid's
+        cls = grid is None or N != grid[0] * grid[1]
         q, k, v = self.qkv_heads(x)  # each [B, heads, N, D]
         if kv_cache is not None:
             heads = q.shape[1]
             k, v = kv_cache.update(*(t.transpose(1, 2).reshape(B, N, C) for t in (k, v)))  # [B, T + N, C]
             k, v = (t.reshape(B, t.shape[1], heads, C // heads).transpose(1, 2) for t in (k, v))
         if 'softmax' in self._modules:  # approximated softmax: explicit scores, multiplicative mask
-            x = self.approx_attend(q, k, v, self.attn_bias(grid, shared_bias), attn_mask)
+            x = self.approx_attend(q, k, v, self.attn_bias(grid, shared_bias, cls_token=cls), attn_mask)
             return self.proj_drop(self.proj(x.transpose(1, 2).reshape(B, N, C)))
-        mask = self.attn_bias(grid, shared_bias, attn_mask)
+        mask = self.attn_bias(grid, shared_bias, attn_mask, cls)
         if mask is not None:
             if mask.dtype != torch.bool:  # bool masks go to SDPA as they are (True = may attend)
                 mask = mask.to(q.dtype)
@@ -239,14 +247,17 @@ class Block(nn.Module):
         act_cfg: MLP activation config (default GELU).
         norm_cfg: Norm config, used as given (default ``dict(type='LN', eps=norm_eps)``).
         softmax_cfg: Attention softmax replacement (see :class:`Attention`; default exact softmax).
+        attn_window: ViTDet's window attention: attend inside non-overlapping ``attn_window`` x ``attn_window``
+            windows of the patch grid (tokens without a cls token; see :mod:`.windows`); 0 attends globally.
     """
 
     def __init__(self, dim: int, num_heads: int, mlp_hidden: int, qv_bias: bool = True,
                  window: Optional[Tuple[int, int]] = None, layer_scale_init_value: Optional[float] = 0.1,
                  drop: float = 0., attn_drop: float = 0., drop_path_rate: float = 0., norm_eps: float = 1e-6,
                  act_cfg: Optional[dict] = None, norm_cfg: Optional[dict] = None,
-                 softmax_cfg: Optional[dict] = None) -> None:
+                 softmax_cfg: Optional[dict] = None, attn_window: int = 0) -> None:
         super().__init__()
+        self.attn_window = int(attn_window)
         norm_cfg = dict(norm_cfg) if norm_cfg else dict(type='LN', eps=norm_eps)
         self.norm1 = build_norm(norm_cfg, dim)
         self.attn = Attention(dim, num_heads, qv_bias, window, attn_drop, drop, softmax_cfg)
@@ -262,10 +273,24 @@ class Block(nn.Module):
     def forward(self, x: Tensor, grid: Optional[Tuple[int, int]] = None, shared_bias: Optional[Tensor] = None,
                 attn_mask: Optional[Tensor] = None) -> Tensor:
         """Tokens [B, N, C] -> [B, N, C] (arguments as :meth:`Attention.forward`)."""
-        y = self.attn(self.norm1(x), grid, shared_bias, attn_mask)
+        if self.attn_window:
+            y = self.window_attend(self.norm1(x), grid)
+        else:
+            y = self.attn(self.norm1(x), grid, shared_bias, attn_mask)
         x = x + drop_path(y if self.gamma_1 is None else self.gamma_1 * y, self.drop_path_rate, self.training)
         y = self.mlp(self.norm2(x))
         return x + drop_path(y if self.gamma_2 is None else self.gamma_2 * y, self.drop_path_rate, self.training)
+
+    def window_attend(self, x: Tensor, grid: Optional[Tuple[int, int]]) -> Tensor:
+        """Attention inside ``attn_window`` windows (ViTDet): normed patch tokens [B, H*W, C] -> [B, H*W, C]."""
+        if grid is None or x.shape[1] != grid[0] * grid[1]:
+            raise ValueError(f'window attention needs patch tokens only on a grid: got {x.shape[1]} tokens for '
+                             f'grid {grid} (build the backbone with with_cls_token=False)')
+        B, _, C = x.shape
+        w = self.attn_window
+        windows, padded = window_partition(x.view(B, grid[0], grid[1], C), w)  # [B * nW, w * w, C]
+        y = self.attn(windows, (w, w))
+        return window_unpartition(y, w, padded, grid).reshape(B, -1, C)
 
 
 def trunc_normal_init_(tensor: Tensor, std: float = .02, mode: str = 'finetune') -> Tensor:

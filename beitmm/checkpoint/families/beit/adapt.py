@@ -150,12 +150,25 @@ def _is_table(key: str) -> bool:
 
 def resize_positions(out: StateDict, shapes: Dict[str, torch.Size],
                      report: ConversionReport, src_grid: Grid,
-                     dst_grid: Grid) -> None:
-    """Resize rel-pos tables and pos_embed to the target's patch grid."""
+                     dst_grid: Grid,
+                     table_grids: Optional[Mapping[str, Grid]] = None
+                     ) -> None:
+    """Resize rel-pos tables and pos_embed to the target's patch grid.
+
+    ``table_grids`` gives the grid of tables built for another grid than
+    ``dst_grid`` (ViTDet's window blocks), by key.
+    """
+    table_grids = dict(table_grids or {})
     grids_differ = (src_grid is not None and dst_grid is not None
                     and tuple(src_grid) != tuple(dst_grid))
-    tables = [k for k in out if _is_table(k) and k in shapes and (
-        out[k].shape != shapes[k] or grids_differ)]
+
+    def needs_resize(key: str) -> bool:
+        if out[key].shape != shapes[key]:
+            return True
+        if key in table_grids:
+            return src_grid is not None and tuple(src_grid) != tuple(table_grids[key])
+        return grids_differ
+    tables = [k for k in out if _is_table(k) and k in shapes and needs_resize(k)]
     pos = out.get('pos_embed')
     if pos is not None and 'pos_embed' not in shapes:
         del out['pos_embed']
@@ -167,7 +180,8 @@ def resize_positions(out: StateDict, shapes: Dict[str, torch.Size],
     if not tables and not pos_resize:
         return
     src_rows = next((v.shape[0] for k, v in out.items() if _is_table(k)), None)
-    dst_rows = next((s[0] for k, s in shapes.items() if _is_table(k)), None)
+    dst_rows = next((s[0] for k, s in shapes.items()
+                     if _is_table(k) and k not in table_grids), None)
     dst_pos = shapes.get('pos_embed')
     src = resolve_grid(src_grid, src_rows, None if pos is None else
                         pos.shape[1], 'src_grid')
@@ -180,7 +194,7 @@ def resize_positions(out: StateDict, shapes: Dict[str, torch.Size],
                 f'{key}: checkpoint {tuple(old.shape)} vs model '
                 f'{tuple(shapes[key])}: different number of attention heads;'
                 f' build the model with num_heads={old.shape[1]}')
-        out[key] = resize_rel_pos_bias_table(old, src, dst)
+        out[key] = resize_rel_pos_bias_table(old, src, table_grids.get(key, dst))
         report.resized.append((key, tuple(old.shape), tuple(out[key].shape)))
     if pos_resize and pos.shape[2] == shapes['pos_embed'][2]:
         out['pos_embed'] = resize_abs_pos_embed(pos, src, dst)

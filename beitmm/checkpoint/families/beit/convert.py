@@ -88,7 +88,8 @@ def convert_backbone_state_dict(
         dst_grid: Grid = None,
         pooled_norm: bool = False,
         others: Sequence[str] = (),
-        strict: bool = False) -> Tuple[StateDict, ConversionReport]:
+        strict: bool = False,
+        table_grids: Optional[Mapping[str, Tuple[int, int]]] = None) -> Tuple[StateDict, ConversionReport]:
     """Convert a backbone checkpoint of any supported layout to a target.
 
     Steps: rename to beitmm's layout; copy a shared relative-position table
@@ -117,6 +118,8 @@ def convert_backbone_state_dict(
             backbone (they tell a pretraining checkpoint). Defaults to ().
         strict: Raise ValueError when keys are missing or
             unexpected. Defaults to False.
+        table_grids: Per-key patch grid of tables built for another grid
+            than ``dst_grid`` (ViTDet's window blocks: one window).
 
     Returns:
         tuple[dict, ConversionReport]: State dict holding only target keys
@@ -134,7 +137,7 @@ def convert_backbone_state_dict(
                  'the mean-pooled norm starts at identity as in unilm fine-tuning'))
     shapes = target_shapes(target)
     place_rel_pos_tables(out, shapes, report)
-    resize_positions(out, shapes, report, src_grid, dst_grid)
+    resize_positions(out, shapes, report, src_grid, dst_grid, table_grids)
     if 'mask_token' in out and 'mask_token' not in shapes:
         del out['mask_token']
         report.dropped.append(('mask_token', 'target model has no mask token '
@@ -359,7 +362,8 @@ class BEiTConverter(CheckpointConverter):
         """See :meth:`CheckpointConverter.convert_backbone`."""
         return convert_backbone_state_dict(
             state_dict, target.shapes, dst_grid=target.grid,
-            pooled_norm=target.pooled_norm, strict=strict)
+            pooled_norm=target.pooled_norm, strict=strict,
+            table_grids=target.extra.get('table_grids'))
 
     def convert_model(self, state_dict: Mapping[str, Tensor],
                       shapes: Mapping, backbone_prefix: str,
