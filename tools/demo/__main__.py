@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Sequence
 
-from . import electra, seq2seq, the_x, vision, vl, vl_pretrain
+from . import det, electra, seq2seq, the_x, vision, vl, vl_pretrain
 from .stages import ROOT, STAGE_TIMES, load_text, use_same_arithmetic
 
 
@@ -55,6 +55,8 @@ TASKS: Dict[str, Task] = {
                   the_x.run_the_x, the_x.add_the_x_arguments),
     'vl-pretrain': Task('BEiT-3 masked data modeling on generated scenes / captions / texts, then VQA and retrieval '
                         'from it vs from scratch', vl_pretrain.run_vl_pretrain, vl_pretrain.add_vl_pretrain_arguments),
+    'det': Task('Mask R-CNN, tiny BEiT on generated COCO scenes: BEiT-pretrained vs scratch vs trivial, box / mask AP',
+                det.run_det, det.add_det_arguments),
 }
 
 

@@ -26,7 +26,8 @@ train_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='beitmm.ResumableInfiniteSampler', shuffle=True),
-    batch_sampler=dict(type='mmdet.AspectRatioBatchSampler'),
+    # no aspect-ratio batches: LSJ pads every image to the same canvas (and mmdet's AspectRatioBatchSampler keeps a
+    # half-filled bucket across the resumable loop's iterator restart, so workers never return a batch)
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

@@ -236,7 +236,8 @@ def convert_model_state_dict(
         src_grid: Grid = None,
         dst_grid: Grid = None,
         pooled_norm: bool = False,
-        strict: bool = False) -> Tuple[StateDict, ConversionReport]:
+        strict: bool = False,
+        table_grids: Optional[Mapping[str, Tuple[int, int]]] = None) -> Tuple[StateDict, ConversionReport]:
     """Convert a whole-model or bare-backbone checkpoint to a whole model.
 
     Whole-model checkpoints keep their backbone under ``backbone_prefix``
@@ -264,6 +265,7 @@ def convert_model_state_dict(
         pooled_norm: See :func:`convert_backbone_state_dict`.
         strict: Raise ValueError when backbone keys are missing or
             unexpected. Defaults to False.
+        table_grids: Per-key table grids of the backbone (see :func:`convert_backbone_state_dict`).
 
     Returns:
         tuple[dict, ConversionReport]: Loadable state dict and the report
@@ -279,7 +281,7 @@ def convert_model_state_dict(
                        if k.startswith(prefix)}
     bb_out, report = convert_backbone_state_dict(
         backbone, backbone_shapes, fmt, src_grid=src_grid, dst_grid=dst_grid,
-        pooled_norm=pooled_norm, others=list(rest))
+        pooled_norm=pooled_norm, others=list(rest), table_grids=table_grids)
     report.renamed += renamed
     report.add_prefix(prefix, prefix if whole else '')
     out = {prefix + k: v for k, v in bb_out.items()}
@@ -372,4 +374,5 @@ class BEiTConverter(CheckpointConverter):
         """See :meth:`CheckpointConverter.convert_model`."""
         return convert_model_state_dict(
             state_dict, shapes, backbone_prefix, dst_grid=target.grid,
-            pooled_norm=target.pooled_norm, strict=strict)
+            pooled_norm=target.pooled_norm, strict=strict,
+            table_grids=target.extra.get('table_grids'))

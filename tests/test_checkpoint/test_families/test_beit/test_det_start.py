@@ -62,3 +62,14 @@ def test_another_familys_checkpoint_is_refused_by_name():
             'bert.encoder.layer.0.attention.self.query.weight': torch.randn(C, C)}
     with pytest.raises(IncompleteCheckpointError, match='blocks.0.attn.qkv.weight'):
         load_pretrained_backbone(_det_backbone(), {'model': bert})
+
+
+def test_whole_model_conversion_keeps_the_window_tables():
+    """``load_from`` goes through ``convert_model``: the window table stays one window, the global one is resized."""
+    from beitmm.checkpoint import BEiTConverter
+    m = _det_backbone()
+    ckpt = official(per_layer=True, fc_norm=True)
+    shapes = {f'backbone.{k}': v.shape for k, v in m.state_dict().items()}
+    out, report = BEiTConverter().convert_model(ckpt, shapes, 'backbone.', m.checkpoint_target())
+    assert torch.equal(out['backbone.' + TABLE.format(0)], ckpt[TABLE.format(0)])
+    assert out['backbone.' + TABLE.format(1)].shape == shapes['backbone.' + TABLE.format(1)]
