@@ -77,11 +77,11 @@ class CheckedCocoDataset(CocoDataset):
         """Check each annotation, drop and count the unusable ones, then mmdet's parsing."""
         img = raw_data_info['raw_img_info']
         kept = []
+        cats = self.coco.cats  # every category the file declares
         for ann in raw_data_info['raw_ann_info']:
             if ann.get('ignore', False):
                 kept.append(ann)
                 continue
-            cats = self.coco.cats  # every category the file declares
             if ann['category_id'] not in cats:
                 raise ValueError(
                     f"'{self.ann_file}': annotation id {ann.get('id')} (image id {img['img_id']}) has category_id "

@@ -26,7 +26,8 @@ MMCV_OPS_KEYS = ('roi_layer', 'nms')
 
 
 def _is_mmcv_op(path: str, name: str) -> bool:
-    if path.rsplit('.', 2)[-2:-1] not in [[k] for k in MMCV_OPS_KEYS]:
+    parts = path.split('.')  # '...roi_layer.type'
+    if len(parts) < 2 or parts[-2] not in MMCV_OPS_KEYS:
         return False
     try:
         ops = importlib.import_module('mmcv.ops')

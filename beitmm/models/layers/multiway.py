@@ -24,7 +24,7 @@ from torch import Tensor
 
 from .builders import build_activation
 from .transformer import Attention, Mlp, drop_path
-from .windows import window_partition, window_unpartition
+from .windows import attend_in_windows
 
 Span = Tuple[str, int]  # (expert name, number of consecutive tokens)
 Spans = Sequence[Span]
@@ -236,11 +236,8 @@ class MagnetoMultiwayBlock(nn.Module):
         if grid is None or len(spans) != 1 or h.shape[1] != grid[0] * grid[1]:
             raise ValueError(f'window attention needs the patch tokens of one modality on a grid, got spans {spans} '
                              f'for grid {grid} (build the backbone with with_cls_token=False, one modality)')
-        B, _, C = h.shape
         w = self.attn_window
-        windows, padded = window_partition(h.view(B, grid[0], grid[1], C), w)  # [B * nW, w * w, C]
-        y = self.self_attn(windows, ((spans[0][0], w * w), ))
-        return window_unpartition(y, w, padded, grid).reshape(B, -1, C)
+        return attend_in_windows(h, grid, w, lambda windows: self.self_attn(windows, ((spans[0][0], w * w), )))
 
 
 class MoMEBlock(nn.Module):

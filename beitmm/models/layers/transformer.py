@@ -19,7 +19,7 @@ from beitmm.registry import MODELS
 
 from .attention_masks import merge_attn_bias
 from .builders import build_activation, build_norm
-from .windows import window_partition, window_unpartition
+from .windows import attend_in_windows
 
 INIT_MODES = ('finetune', 'pretrain')
 
@@ -286,11 +286,8 @@ class Block(nn.Module):
         if grid is None or x.shape[1] != grid[0] * grid[1]:
             raise ValueError(f'window attention needs patch tokens only on a grid: got {x.shape[1]} tokens for '
                              f'grid {grid} (build the backbone with with_cls_token=False)')
-        B, _, C = x.shape
         w = self.attn_window
-        windows, padded = window_partition(x.view(B, grid[0], grid[1], C), w)  # [B * nW, w * w, C]
-        y = self.attn(windows, (w, w))
-        return window_unpartition(y, w, padded, grid).reshape(B, -1, C)
+        return attend_in_windows(x, grid, w, lambda windows: self.attn(windows, (w, w)))
 
 
 def trunc_normal_init_(tensor: Tensor, std: float = .02, mode: str = 'finetune') -> Tensor:

@@ -5,7 +5,7 @@ windows of the high-resolution patch grid and a few on the whole grid. The grid 
 bottom / right up to a multiple of the window, after the block's ``norm1``; the padded tokens take part in the
 window attention unmasked, as in ViTDet, and are cut off again after it.
 """
-from typing import Tuple
+from typing import Callable, Tuple
 
 import torch.nn as nn
 import torch.nn.functional as F
@@ -51,6 +51,23 @@ def window_unpartition(windows: Tensor, window: int, padded: Tuple[int, int], gr
     C = windows.shape[-1]
     x = windows.view(-1, nh, nw, window, window, C).transpose(2, 3).reshape(-1, Hp, Wp, C)
     return x[:, :H, :W] if (Hp, Wp) != (H, W) else x
+
+
+def attend_in_windows(x: Tensor, grid: Tuple[int, int], window: int, attend: Callable[[Tensor], Tensor]) -> Tensor:
+    """Run ``attend`` inside each window of the grid: tokens [B, H*W, C] -> [B, H*W, C].
+
+    Args:
+        x: Patch tokens on ``grid`` (row-major), already normed.
+        grid: Patch grid (H, W).
+        window: Window side.
+        attend: Attention over windows, [B * nW, window * window, C] -> same shape.
+
+    Returns:
+        The attended tokens, padding removed.
+    """
+    B, N, C = x.shape
+    windows, padded = window_partition(x.view(B, grid[0], grid[1], C), window)
+    return window_unpartition(attend(windows), window, padded, grid).reshape(B, N, C)
 
 
 @MODELS.register_module()
