@@ -17,8 +17,9 @@ PIP=("$PY" -m pip --disable-pip-version-check -q)
 "${PIP[@]}" install -r requirements/build.txt
 "${PIP[@]}" install -r requirements/runtime.txt -r requirements/tests.txt -r requirements/optional.txt \
   -r requirements/lint.txt -r requirements/multimodal.txt -r requirements/seq2seq.txt -r requirements/he.txt \
-  -r requirements/docs.txt -r requirements/detection.txt
-"${PIP[@]}" install --no-deps -r requirements/reference.txt -r requirements/captioning.txt
+  -r requirements/docs.txt -r requirements/detection.txt -r requirements/deploy.txt
+"${PIP[@]}" install --no-deps -r requirements/reference.txt -r requirements/captioning.txt \
+  -r requirements/webdemo.txt
 
 if ! "$PY" -c "import mmcv, mmcv.ops" >/dev/null 2>&1; then
   TORCH=$("$PY" -c "import torch; print(torch.__version__.split('+')[0])")

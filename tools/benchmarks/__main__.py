@@ -5,6 +5,7 @@ Usage (``python -m tools.benchmarks TASK ...`` from the repository root is the s
     python tools/analysis_tools/benchmark.py pretrain        # mmpretrain BEiT + BEiTViT + DALL-E
     python tools/analysis_tools/benchmark.py classification  # mmpretrain ImageClassifier + BEiTViT
     python tools/analysis_tools/benchmark.py segmentation    # mmseg BEiT + Feature2Pyramid + UPerHead
+    python tools/analysis_tools/benchmark.py detection --mmdet-src PATH  # Mask R-CNN: mmdet's ViTDet ViT + SimpleFPN
     python tools/analysis_tools/benchmark.py masking         # blockwise masks vs unilm's loop
     python tools/analysis_tools/benchmark.py captioning      # BEiT-3 beam search: kv cache vs recomputing
     python tools/analysis_tools/benchmark.py retrieval       # retrieval evaluation time at two dataset sizes
@@ -23,6 +24,7 @@ the fastest. ``--precision auto`` picks bf16 where the device runs it natively, 
 """
 import argparse
 import importlib
+import os
 import sys
 import warnings
 from typing import List, Optional
@@ -36,7 +38,7 @@ from .tasks import ARCHS
 # Tasks with their own module here, <task>.py ('-' -> '_'), defining run_<task>(args); imported on use.
 MODULE_TASKS = ('captioning', 'retrieval', 'seq2seq', 'electra', 'the-x', 'vl-pretrain', 'pretrain-data')
 DEFAULTS = dict(pretrain=(8, 224), classification=(8, 224), segmentation=(2, 512), multiway=(8, 224),
-                captioning=(2, 224), retrieval=(32, 64), seq2seq=(2, 0), electra=(8, 0),
+                detection=(1, 1024), captioning=(2, 224), retrieval=(32, 64), seq2seq=(2, 0), electra=(8, 0),
                 **{'the-x': (2, 32), 'vl-pretrain': (4, 224), 'pretrain-data': (32, 64)})
 
 
@@ -50,7 +52,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         The arguments, with ``argv`` (the arguments given) for the memory-probe subprocesses.
     """
     p = argparse.ArgumentParser(prog='tools/analysis_tools/benchmark.py', description=__doc__.splitlines()[0])
-    p.add_argument('task', choices=['pretrain', 'classification', 'segmentation', 'multiway', 'masking',
+    p.add_argument('task', choices=['pretrain', 'classification', 'segmentation', 'multiway', 'detection', 'masking',
                                     *MODULE_TASKS])
     p.add_argument('--batch-size', type=int, help='default 8 (pretrain, classification) / 2 (segmentation)')
     p.add_argument('--img-size', type=int, help='default 224 / 512 (segmentation)')
@@ -73,9 +75,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--threads', type=int, default=1,
                    help='captioning / retrieval / seq2seq tasks: torch threads (1: stable CPU times)')
     p.add_argument('--sizes', type=int, nargs='+', default=[100, 400], help='retrieval task: images per evaluation')
+    p.add_argument('--mmdet-src', help="detection task: an mmdetection source checkout (holds projects/ViTDet)")
+    p.add_argument('--det-backbone', default='beit', choices=['beit', 'plain'],
+                   help="detection task: 'beit' = each backbone as configured; 'plain' = one network, checked")
     p.add_argument('--memory-probe', help=argparse.SUPPRESS)  # internal: 'beitmm' or 'reference@<precision>'
     args = p.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
+    if args.mmdet_src:  # the memory probes run from the repository root
+        args.mmdet_src = os.path.abspath(args.mmdet_src)
+        args.argv += ['--mmdet-src', args.mmdet_src]  # the last one given wins
+    if args.task == 'detection' and args.device == 'cpu' and args.precision == 'auto':
+        args.precision = 'fp32'  # mmcv's CPU nms and RoIAlign have no bf16 kernels
     args.arch = args.arch or ('tiny' if args.task in ('captioning', 'retrieval', 'seq2seq') else 'base')
     args.tokens = args.tokens or (32 if args.task == 'seq2seq' else 20)
     if args.task != 'masking':

@@ -31,6 +31,11 @@ from .utils import (
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
+def task_options(args: argparse.Namespace) -> dict:
+    """Options of one task's pair (detection: the mmdetection checkout and the backbone variant)."""
+    return dict(mmdet_src=args.mmdet_src, det_backbone=args.det_backbone) if args.task == 'detection' else {}
+
+
 def make_steps(args, pair, precisions: Dict[str, str]) -> Dict[str, callable]:
     """One step per (implementation, precision): train = zero_grad + forward + backward + AdamW step."""
     steps = {}
@@ -58,24 +63,27 @@ def make_steps(args, pair, precisions: Dict[str, str]) -> Dict[str, callable]:
 
 
 def numeric_check(args, pair, prec: str) -> Dict[str, float]:
-    """Relative max difference of beitmm vs the reference at ``prec`` (same weights and inputs)."""
+    """Relative max difference of beitmm vs the reference at ``prec`` (same weights and inputs).
+
+    The pair's own ``checks`` (name -> {'train': bool, 'beitmm': fn, 'reference': fn}) replace the default
+    comparison of the inference output and the training loss.
+    """
+    checks = pair.checks or {'inference output': dict(train=False, **pair.infer)}
+    if not pair.checks and not args.inference:
+        checks['training loss'] = dict(train=True, **pair.train_loss)
     out = {}
-    for m in pair.models.values():
-        m.eval()
-    with torch.no_grad(), autocast(prec, args.device):
-        out['inference output'] = max_rel_diff(pair.infer['beitmm'](), pair.infer['reference']())
-    if not args.inference:
+    for name, c in checks.items():
         for m in pair.models.values():
-            m.train()
+            m.train(c['train'])
         with torch.no_grad(), autocast(prec, args.device):
-            out['training loss'] = max_rel_diff(pair.train_loss['beitmm'](), pair.train_loss['reference']())
+            out[name] = max_rel_diff(c['beitmm'](), c['reference']())
     return out
 
 
 def memory_probe(args) -> None:
     """Subprocess entry: peak step memory of one implementation, printed as one JSON line."""
     impl, _, prec = args.memory_probe.partition('@')
-    pair = build_pair(args.task, args.arch, args.batch_size, args.img_size, args.with_cp)
+    pair = build_pair(args.task, args.arch, args.batch_size, args.img_size, args.with_cp, **task_options(args))
     pair.models = {k: m.to(args.device) for k, m in pair.models.items()}
     other = 'reference' if impl == 'beitmm' else 'beitmm'
     pair.models[other].cpu()
@@ -114,9 +122,9 @@ def run_models(args: argparse.Namespace) -> None:
     refs = [prec] if args.ref_precision == 'same' else [resolve_precision(p.strip(), args.device)
                                                        for p in args.ref_precision.split(',')]
     torch.manual_seed(0)
-    pair = build_pair(args.task, args.arch, args.batch_size, args.img_size, args.with_cp)
+    pair = build_pair(args.task, args.arch, args.batch_size, args.img_size, args.with_cp, **task_options(args))
     pair.models = {k: m.to(args.device) for k, m in pair.models.items()}
-    diffs = numeric_check(args, pair, prec)
+    diffs = numeric_check(args, pair, prec) if pair.comparable else {}
     if args.compile:
         ours = pair.models['beitmm']
         if hasattr(ours, 'backbone'):
@@ -144,6 +152,9 @@ def run_models(args: argparse.Namespace) -> None:
         print(fmt_row([n.split('@')[0], precisions[n], f'{ips[n]:.3f}', ' '.join(f'{x:.1f}' for x in t),
                        f'{flops[n] / 1e9:.1f}', f'{frac:.2f}', mem[n]], widths))
     print(f'ratio beitmm / fastest reference ({precisions[best_ref]}): {ips["beitmm"] / ips[best_ref]:.2f}x')
+    if not pair.comparable:
+        print('numerical check: skipped (different networks: BEiT relative position tables and layer scale vs '
+              "ViTDet's decomposed relative positions; --det-backbone plain compares one network)")
     for k, v in diffs.items():
         tol = TOLERANCE[prec]
         print(f'numerical check ({prec}, same weights): {k} max rel diff {v:.2e} '

@@ -11,7 +11,7 @@ References: mmpretrain ``BEiT`` + ``BEiTPretrainViT`` + ``BEiTV1Head`` + its DAL
 """
 import copy
 from dataclasses import dataclass
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 import torch
 from mmengine.registry import DefaultScope
@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from beitmm.checkpoint import convert_backbone_state_dict
 
-TASKS = ('pretrain', 'classification', 'segmentation', 'multiway')
+TASKS = ('pretrain', 'classification', 'segmentation', 'multiway', 'detection')
 TINY_ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
 ARCHS = {'base': dict(embed_dims=768, num_layers=12, num_heads=12, feedforward_channels=3072),
          'large': dict(embed_dims=1024, num_layers=24, num_heads=16, feedforward_channels=4096),
@@ -33,6 +33,8 @@ class Pair:
     train_loss: Dict[str, Callable[[], Tensor]]  # scalar loss of one forward
     infer: Dict[str, Callable[[], Tensor]]  # main output of an inference forward
     batch: int
+    comparable: bool = True  # same network on both sides: the outputs must agree
+    checks: Optional[Dict[str, Dict[str, Callable[[], Tensor]]]] = None  # what to compare, if not infer / train_loss
 
 
 def _sum_losses(losses: dict) -> Tensor:
@@ -191,7 +193,7 @@ def _segmentation(arch: dict, batch: int, img: int, with_cp: bool) -> Pair:
         batch=batch)
 
 
-def build_pair(task: str, arch: str, batch: int, img: int, with_cp: bool = False) -> Pair:
+def build_pair(task: str, arch: str, batch: int, img: int, with_cp: bool = False, **options) -> Pair:
     """Build both implementations of ``task`` with shared weights and inputs.
 
     Args:
@@ -201,6 +203,7 @@ def build_pair(task: str, arch: str, batch: int, img: int, with_cp: bool = False
         img: Image size (multiple of 32).
         with_cp: Activation checkpointing in beitmm's backbone, and in its FastUPerHead for
             segmentation (the references have none).
+        **options: Task options: detection takes ``mmdet_src`` and ``det_backbone`` (``detection.py``).
 
     Returns:
         The :class:`Pair`.
@@ -214,12 +217,18 @@ def build_pair(task: str, arch: str, batch: int, img: int, with_cp: bool = False
     if img % 32:
         raise ValueError(f'--img-size {img} must be a multiple of 32 (patch 16, tokenizer view img/2 in 8-px cells)')
     a = dict(ARCHS[arch])
-    if arch == 'tiny-test' and task == 'segmentation':
+    if arch == 'tiny-test' and task in ('segmentation', 'detection'):
         a['num_layers'] = 4
     if task == 'pretrain':
         return _pretrain(a, batch, img, with_cp, tokenizer_hid=16 if arch == 'tiny-test' else 256)
     if task == 'classification':
         return _classification(a, batch, img, with_cp)
+    if task == 'detection':
+        from .detection import detection_pair
+        models, train_loss, infer, checks = detection_pair(a, batch, img, with_cp, options.get('mmdet_src'),
+                                                            options.get('det_backbone', 'beit'))
+        return Pair(models=models, train_loss=train_loss, infer=infer, batch=batch, comparable=bool(checks),
+                    checks=checks)
     if task == 'multiway':
         from .multiway import multiway_pair
         models, train_loss, infer = multiway_pair(a, batch, img, with_cp)
