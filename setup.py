@@ -27,6 +27,7 @@ setup(
     long_description=open('README.md').read() if osp.exists('README.md') else '',
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'demo')),
+    package_data={'beitmm': ['resources/zero_shot/*.txt']},  # zero-shot class names and prompt templates
     python_requires='>=3.10',
     install_requires=parse_requirements('runtime.txt'),
     extras_require=dict(
@@ -40,6 +41,8 @@ setup(
         he=parse_requirements('he.txt'),
         det=parse_requirements('detection.txt'),
         captioning=parse_requirements('captioning.txt'),
+        # ONNX export and the web demo's dependencies; gradio itself goes in with --no-deps (requirements/webdemo.txt)
+        deploy=parse_requirements('deploy.txt'),
         all=parse_requirements('tests.txt') + parse_requirements('optional.txt') + parse_requirements('multimodal.txt')
         + parse_requirements('seq2seq.txt') + parse_requirements('he.txt') + parse_requirements('detection.txt'),
     ),

@@ -10,4 +10,18 @@ from .version import __version__
 
 _compat.install()
 
-__all__ = ['__version__']
+# public names served from the top level on first access (importing them imports torch and the models)
+_LAZY = {'build_zero_shot_classifier': 'beitmm.models.classifiers', 'ZeroShotClassifier': 'beitmm.models.classifiers'}
+_LAZY.update(list_models='beitmm.apis.model_zoo', get_model='beitmm.apis.model_zoo')  # the model zoo
+
+__all__ = ['__version__', *_LAZY]
+
+
+def __getattr__(name: str):
+    """Import a lazily exported name (``beitmm.ZeroShotClassifier``, ...) from its module on first access."""
+    import importlib
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name == 'apis':  # beitmm.apis.inference_model without importing beitmm.apis first
+        return importlib.import_module('beitmm.apis')
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -196,6 +196,9 @@ CASES: Dict[str, Case] = {
                   decoder=dict(VIT, arch=dict(TINY, num_layers=1), img_size=2, patch_size=1, use_abs_pos_emb=True,
                                use_rel_pos_bias=False, layer_scale_init_value=0.),
                   teacher=dict(VIT), num_codes=8, code_dim=4, teacher_dim=C), lambda m: _sum(m(_img(), mode='loss'))),
+    'ZeroShotClassifier': (dict(type='beitmm.ZeroShotClassifier', backbone=tiny_backbone('beit3'),
+                                tokenizer=tiny_tokenizer(), max_text_len=12, class_names=['red', 'blue'],
+                                templates=['a {} circle']), lambda m: _sum(m(_img(), mode='tensor'))),
 }
 
 

@@ -4,12 +4,15 @@ The result dicts have mmpretrain 1.2's keys (``VisualQuestionAnsweringInferencer
 ``ImageCaptionInferencer``: ``pred_caption``; ``NLVRInferencer``: ``pred_scores`` / ``pred_label`` /
 ``pred_score``; the retrieval inferencers: per query a best-first list of ``match_score`` / ``sample_idx`` /
 ``sample``), so code written against mmpretrain's works with beitmm's models. mmpretrain's own classes build their
-models from its model zoo and tokenizers; these take a beitmm config and checkpoint.
+models from its model zoo and tokenizers; these take a beitmm config and checkpoint. ``FeatureExtractor`` is called as
+mmpretrain's (``inferencer(inputs, batch_size=1)``, one feature per input, in order), with the L2-normalised
+embeddings of :func:`beitmm.apis.extract_features`.
 """
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
+from .features import embed_inputs
 from .inference import init_model
 from .vl_inference import ImageType, answer_question, caption_image, judge_statement, rank_images, rank_texts
 
@@ -88,3 +91,17 @@ class ImageToTextRetrievalInferencer(_RetrievalInferencer):
     def __call__(self, images: Sequence[ImageType], topk: int = 5) -> List[List[dict]]:
         """Per image: the ``topk`` best texts (``match_score``, ``sample_idx``, ``sample``)."""
         return [self._matches(rank_texts(self.model, img, self.prototype), topk) for img in images]
+
+
+class FeatureExtractor(_VLInferencer):
+    """Embeds inputs with a retrieval, VQA or image classification model (mmpretrain's ``FeatureExtractor`` call).
+
+    Inputs: an image (path or HxWx3 BGR array) -> its image embedding; ``{'text': str}`` -> the text embedding;
+    ``{'image': img, 'text': str}`` -> the fused pair embedding (VQA models). See :func:`beitmm.apis.extract_features`.
+    """
+
+    def __call__(self, inputs: Union[ImageType, dict, Sequence[Union[ImageType, dict]]], batch_size: int = 1,
+                 return_numpy: bool = False) -> List:
+        """One L2-normalised embedding [D] per input (a tensor, or a NumPy array with ``return_numpy``)."""
+        items = [inputs] if isinstance(inputs, (str, np.ndarray, dict)) else list(inputs)
+        return embed_inputs(self.model, items, batch_size, return_numpy)

@@ -88,17 +88,8 @@ def judge_statement(model: nn.Module, imgs: Sequence[ImageType], statement: str)
 
 
 def _features(model: nn.Module, imgs: Sequence[ImageType], texts: Sequence[str]) -> Dict[str, torch.Tensor]:
-    steps = _steps(model)
-    feats = {}
-    if imgs:
-        items = [_load(img, steps, {}) for img in imgs]
-        batch = model.data_preprocessor(default_collate(items), False)
-        with torch.no_grad():
-            feats['image'] = model.image_features(batch['images'])
-    if texts:
-        with torch.no_grad():
-            feats['text'] = model.text_features(*model.tokenize(list(texts)))
-    return feats
+    from .features import extract_features  # the one implementation (it builds on this module's pipeline helpers)
+    return extract_features(model, images=imgs, texts=texts)
 
 
 def rank_texts(model: nn.Module, img: ImageType, texts: Sequence[str]) -> List[Tuple[int, float]]:

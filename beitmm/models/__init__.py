@@ -38,7 +38,7 @@ from .algorithms import (
                          VLMoPretraining,
 )
 from .backbones import BEiT, BEiT3, BertEncoder, VLBEiT, VLMo
-from .classifiers import LinearProbeClassifier, TextClassifier
+from .classifiers import LinearProbeClassifier, TextClassifier, ZeroShotClassifier, build_zero_shot_classifier
 from .data_preprocessors import MultiStreamDataPreprocessor, TwoViewDataPreprocessor
 from .decode_heads import FastUPerHead, LowMemoryFCNHead
 from .heads import CIMResPixHead, CIMRevDetHead, HardnessHead, MIMHead, MLMHead, RTDHead
@@ -61,8 +61,8 @@ __all__ = [
     'MaskedImageModeling', 'CIM', 'MaskedDataModeling', 'VLMoPretraining', 'TextMaskedLM', 'ELECTRA',
     'THEXDistiller', 'ReplacementSampler',
     # task models
-    'LinearProbeClassifier', 'TextClassifier', 'VLBaseModel', 'VQAClassifier', 'NLVR2Classifier',
-    'DualEncoderRetriever', 'BEiT3Captioner', 'Seq2SeqFinetuner',
+    'LinearProbeClassifier', 'TextClassifier', 'ZeroShotClassifier', 'build_zero_shot_classifier', 'VLBaseModel',
+    'VQAClassifier', 'NLVR2Classifier', 'DualEncoderRetriever', 'BEiT3Captioner', 'Seq2SeqFinetuner',
     # heads, losses, necks, decode heads
     'MIMHead', 'CIMResPixHead', 'CIMRevDetHead', 'MLMHead', 'RTDHead', 'HardnessHead', 'TokenClassificationLoss',
     'FeatureRegressionLoss', 'FocalMLMLoss', 'BEiTV2Neck', 'LinearProbeNeck', 'FastUPerHead', 'LowMemoryFCNHead',

@@ -19,7 +19,9 @@ from mmengine.config import Config
 from beitmm.testing.shrink import ROOT, config_path
 
 EXAMPLE = re.compile(r'<!-- example: (\w+) -->\n```python\n(.*?)\n```', re.S)
-SIZE = {'multiway': [("arch='base'", "arch='tiny'")]}
+ZOO_FILE = 'pretrain/beit_base_patch16_224_pt22k_ft22kto1k.pth'
+SIZE = {'multiway': [("arch='base'", "arch='tiny'")],
+        'zoo': [(f"checkpoint='{ZOO_FILE}')", f"checkpoint='{ZOO_FILE}', **{{'model.backbone.arch': 'tiny'}})")]}
 
 
 def readme_examples() -> Dict[str, str]:
@@ -110,7 +112,17 @@ def _the_x(tmp: str) -> None:
                'work_dirs/the-x_beit-tiny_demo-stage2_cls/epoch_10.pth')
 
 
-SETUP = dict(vision=_vision, multiway=_multiway, vl=_vl, s2s=_s2s, electra=_electra, the_x=_the_x)
+def _zoo(tmp: str) -> None:
+    """The official fine-tuned file's layout (unilm's ``model`` dict) at tiny width."""
+    import beitmm
+    torch.manual_seed(0)
+    model = beitmm.get_model('beit-base-pt22k-ft22k_in1k', **{'model.backbone.arch': 'tiny'})
+    state = {k.replace('backbone.', '', 1).replace('head.fc.', 'head.'): v for k, v in model.state_dict().items()}
+    os.makedirs('pretrain')
+    torch.save(dict(model=state), ZOO_FILE)
+
+
+SETUP = dict(vision=_vision, multiway=_multiway, vl=_vl, s2s=_s2s, electra=_electra, the_x=_the_x, zoo=_zoo)
 
 
 def test_every_example_has_a_setup():

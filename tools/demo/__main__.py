@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Sequence
 
-from . import det, electra, seq2seq, the_x, vision, vl, vl_pretrain
+from . import det, electra, seq2seq, the_x, vision, vl, vl_pretrain, zero_shot
 from .stages import ROOT, STAGE_TIMES, load_text, use_same_arithmetic
 
 
@@ -57,6 +57,8 @@ TASKS: Dict[str, Task] = {
                         'from it vs from scratch', vl_pretrain.run_vl_pretrain, vl_pretrain.add_vl_pretrain_arguments),
     'det': Task('Mask R-CNN, tiny BEiT on generated COCO scenes: BEiT-pretrained vs scratch vs trivial, box / mask AP',
                 det.run_det, det.add_det_arguments),
+    'zero-shot': Task("the VL demo's tiny BEiT-3 retrieval model as a zero-shot colour / shape classifier, 2 seeds, "
+                      'vs chance', zero_shot.run_zero_shot, zero_shot.add_zero_shot_arguments),
 }
 
 
