@@ -3,6 +3,7 @@ from . import transforms  # noqa: F401
 from .checked import ADE20KDataset, ImageNet
 from .coco import CheckedCocoDataset
 from .pretrain import ImageTextPairDataset, MultiSourceDataset, MultiSourceStepSampler, TextLineDataset, WebDatasetPairs
+from .robustness import ImageNetA, ImageNetR, ImageNetSketch, ImageNetV2, ImageNetVariant
 from .samplers import ResumableInfiniteSampler, ResumableSampler
 from .seq2seq import Seq2SeqDataset, join_wordpieces
 from .text_classification import TextClassificationDataset
@@ -13,4 +14,5 @@ __all__ = ['ADE20KDataset', 'ImageNet', 'CheckedCocoDataset', 'UnlabeledImageFol
            'ResumableInfiniteSampler',
            'VQAv2', 'NLVR2', 'KarpathyRetrieval', 'KarpathyCaption', 'NoCapsCaption', 'Seq2SeqDataset',
            'join_wordpieces', 'TextClassificationDataset', 'MultiSourceDataset', 'MultiSourceStepSampler',
-           'ImageTextPairDataset', 'TextLineDataset', 'WebDatasetPairs']
+           'ImageTextPairDataset', 'TextLineDataset', 'WebDatasetPairs',
+           'ImageNetVariant', 'ImageNetA', 'ImageNetR', 'ImageNetSketch', 'ImageNetV2']

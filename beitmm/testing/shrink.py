@@ -51,6 +51,8 @@ def config_path(rel: str, configs: Optional[str] = None) -> str:
 def _loaders(cfg: Config, root: str, batch: int = 2) -> None:
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         dl = cfg[key]
+        if dl is None:  # a training-only config (the ImageNet-22k intermediate fine-tuning)
+            continue
         dl.update(batch_size=batch, num_workers=0, persistent_workers=False, pin_memory=False)
         dl.dataset.data_root = root
 
@@ -70,6 +72,16 @@ def _scale_pipeline(pipeline: list, size: int) -> None:
             t['crop_size'] = (size, size)
 
 
+def _scale_tta_pipeline(cfg: Config, size: int) -> None:
+    """Scale the resizes of a multi-scale ``tta_pipeline`` by ``size / crop`` (the crop of the dataset base)."""
+    crop = (cfg.get('crop_size') or (size, size))[0]
+    for step in cfg.get('tta_pipeline') or []:
+        for views in step.get('transforms', []) if step['type'].endswith('TestTimeAug') else []:
+            for t in views:
+                if t['type'].split('.')[-1] == 'Resize' and 'scale' in t:
+                    t['scale'] = tuple(s * size // crop for s in t['scale'])
+
+
 def tiny_cls_config(path: str, data_root: str, work_dir: str, num_classes: int, size: int = 32) -> Config:
     """A classification config with a 2-block, 32-dim BEiT on ``size`` px images, 1 epoch."""
     cfg = Config.fromfile(path)
@@ -78,11 +90,13 @@ def tiny_cls_config(path: str, data_root: str, work_dir: str, num_classes: int, 
     cfg.model.head.update(num_classes=num_classes, in_channels=TINY['embed_dims'])
     cfg.data_preprocessor = dict(cfg.get('data_preprocessor', {}), num_classes=num_classes)
     _loaders(cfg, data_root)
-    _scale_pipeline(cfg.train_dataloader.dataset.pipeline, size)
-    _scale_pipeline(cfg.val_dataloader.dataset.pipeline, size)
-    _scale_pipeline(cfg.test_dataloader.dataset.pipeline, size)
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if cfg[key] is not None:
+            _scale_pipeline(cfg[key].dataset.pipeline, size)
     cfg.train_cfg.update(max_epochs=1, val_interval=1)
-    cfg.val_evaluator = cfg.test_evaluator = dict(type='Accuracy', topk=(1, min(5, num_classes - 1)))
+    for key in ('val', 'test'):
+        if cfg[f'{key}_dataloader'] is not None:
+            cfg[f'{key}_evaluator'] = dict(type='Accuracy', topk=(1, min(5, num_classes - 1)))
     cfg.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=1, eta_min=1e-6,
                                 convert_to_iter_based=True)]
     cfg.default_hooks.logger.interval = 1
@@ -116,6 +130,7 @@ def tiny_seg_config(path: str, data_root: str, work_dir: str, size: int = 32) ->
     _scale_pipeline(cfg.train_dataloader.dataset.pipeline, size)
     _scale_pipeline(cfg.val_dataloader.dataset.pipeline, size)
     _scale_pipeline(cfg.test_dataloader.dataset.pipeline, size)
+    _scale_tta_pipeline(cfg, size)
     cfg.train_cfg.update(max_iters=2, val_interval=2)
     cfg.param_scheduler = [dict(type='LinearLR', start_factor=0.5, by_epoch=False, begin=0, end=2)]
     cfg.default_hooks.checkpoint.interval = 2

@@ -71,7 +71,7 @@ def registry_for(path: str, scope: Optional[str] = None) -> Optional[Registry]:
         return TRANSFORMS
     if path.startswith('model') and 'augments' in path:
         return MODELS if scope == 'mmdet' else _batch_augments()  # mmdet builds batch augments as models
-    if path.startswith(('model', 'data_preprocessor')):
+    if path.startswith(('model', 'data_preprocessor', 'tta_model')):  # tta_model: tools/test.py --tta wraps model
         return MODELS
     head = path.split('.')[0].split('[')[0]
     if head.endswith('_dataloader'):

@@ -17,7 +17,7 @@ MODEL = re.compile(r'^(beit|beitv2|beit3|vit|vlmo|vlbeit|bert|unilm1|unilm1\.2|m
 TEACHER = re.compile(r'^(clip|dino|beit|pixel)(-[a-z0-9]+)*$')
 DISTILLATION = ('maskdistill', 'maskfeat-style', 'vqkd')
 NECKS = {'simplefpn'}  # detection: mmdet's {neck} field after the backbone
-DATA = {'in1k', 'in22k', 'ade20k', 'coco', 'coco-retrieval', 'flickr30k-retrieval', 'coco-captioning',
+DATA = {'in1k', 'in22k', 'in21k', 'ade20k', 'coco', 'coco-retrieval', 'flickr30k-retrieval', 'coco-captioning',
         'nocaps-captioning', 'vqav2', 'nlvr2', 'xsum', 'cnndm', 'squad-qg', 'text', 'pairs', 'vl-corpus'}
 DEMO_TASKS = {'cls', 'seg', 'det', 'linear', 'pretrain', 'vqkd', 'vqa', 'nlvr2', 'caption', 'retrieval', 'mlm',
               's2s', 'text-cls'}
@@ -68,7 +68,9 @@ def test_config_names_follow_the_rule(rel):
     ('upernet_beit-b_ade20k.py', ('upernet', None, 'beit-b', None, 'ade20k')),
     ('maskdistill_clip-b16_vit-b_300e_in1k.py', ('maskdistill', 'clip-b16', 'vit-b', '300e', 'in1k')),
     ('mask-rcnn_beit-b_simplefpn_lsj-100e_coco.py', ('mask-rcnn', None, 'beit-b', 'lsj-100e', 'coco', 'simplefpn')),
-    ('s2s-ft-pseudo-masked_beit3-b-text_xsum.py', ('s2s-ft-pseudo-masked', None, 'beit3-b-text', None, 'xsum'))])
+    ('s2s-ft-pseudo-masked_beit3-b-text_xsum.py', ('s2s-ft-pseudo-masked', None, 'beit3-b-text', None, 'xsum')),
+    ('beit-l_ft22k-384_in1k.py', (None, None, 'beit-l', 'ft22k-384', 'in1k')),
+    ('beitv2-b_in21k.py', (None, None, 'beitv2-b', None, 'in21k'))])
 def test_the_parser_reads_the_fields(name, fields):
     assert tuple(parse(name).values()) == fields
 
@@ -76,7 +78,8 @@ def test_the_parser_reads_the_fields(name, fields):
 @pytest.mark.parametrize('name', [
     'upernet_beit-b_ade20k_cp.py', 'maskdistill_clip-b16_vit-b_cosine_300e_in1k.py', 'beitv2-b-1600e_in1k.py',
     'cim-tiny_respix_demo.py', 'upernet_maskdistill_vit-b_ade20k.py', 'Beit-b_in1k.py',
-    'upernet_clip-b16_beit-b_ade20k.py', 'vit-b_beit-b_in1k.py', 'mask-rcnn_beit-b_lsj-100e_simplefpn_coco.py'])
+    'upernet_clip-b16_beit-b_ade20k.py', 'vit-b_beit-b_in1k.py', 'mask-rcnn_beit-b_lsj-100e_simplefpn_coco.py',
+    'beit-b_384_ft22k-in1k.py'])
 def test_the_parser_rejects_names_that_break_the_rule(name):
     with pytest.raises(ValueError):
         fields = parse(name)

@@ -1,6 +1,6 @@
 """Let ``load_from`` accept every checkpoint layout beitmm can convert."""
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 
 from beitmm.registry import HOOKS
 
@@ -35,10 +35,13 @@ class CheckpointConvertHook(Hook):
         """
         from beitmm.checkpoint import convert_state_for_model, converter_for, unwrap_checkpoint
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        tta = isinstance(model, BaseTTAModel)  # tools/test.py --tta: the segmentor / classifier is inside
+        if tta:
+            model = model.module
         if converter_for(getattr(model, self.backbone_prefix.rstrip('.'), None)) is None:
             return  # a backbone with no declared converter (e.g. mmpretrain's ResNet): mmengine loads the file as is
-        from beitmm.checkpoint.io.shapes import model_state_shapes
+        from beitmm.checkpoint.io.shapes import model_state_shapes, module_state_shapes
         state = unwrap_checkpoint(checkpoint)
         checkpoint['state_dict'] = convert_state_for_model(
             model, state, self.backbone_prefix, source=str(getattr(runner, '_load_from', None) or 'checkpoint'),
-            shapes=model_state_shapes(runner.model))
+            shapes=module_state_shapes(model) if tta else model_state_shapes(runner.model))
