@@ -11,7 +11,7 @@ STAMP := $(VENV)/.beitmm-installed
 
 $(STAMP): tools/setup_env.sh setup.py requirements/runtime.txt requirements/mminstall.txt requirements/tests.txt requirements/optional.txt requirements/build.txt requirements/hf5.txt requirements/lint.txt requirements/multimodal.txt requirements/reference.txt requirements/captioning.txt \
 		requirements/seq2seq.txt requirements/he.txt requirements/docs.txt requirements/detection.txt \
-		requirements/deploy.txt requirements/webdemo.txt
+		requirements/deploy.txt requirements/webdemo.txt requirements/realdata.txt
 	VENV=$(VENV) bash tools/setup_env.sh
 	touch $(STAMP)
 

@@ -19,7 +19,7 @@ PIP=("$PY" -m pip --disable-pip-version-check -q)
   -r requirements/lint.txt -r requirements/multimodal.txt -r requirements/seq2seq.txt -r requirements/he.txt \
   -r requirements/docs.txt -r requirements/detection.txt -r requirements/deploy.txt
 "${PIP[@]}" install --no-deps -r requirements/reference.txt -r requirements/captioning.txt \
-  -r requirements/webdemo.txt
+  -r requirements/webdemo.txt -r requirements/realdata.txt
 
 if ! "$PY" -c "import mmcv, mmcv.ops" >/dev/null 2>&1; then
   TORCH=$("$PY" -c "import torch; print(torch.__version__.split('+')[0])")
