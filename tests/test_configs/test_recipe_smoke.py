@@ -13,9 +13,10 @@ from beitmm.testing.shrink import config_path, tiny_cls_config, tiny_seg_config
 
 CLS = ['beit/beit-b_ft22k_in1k.py', 'beit/beit-l_ft22k_in1k.py', 'beit/beit-b_ft22k-384_in1k.py',
        'beit/beit-l_ft22k-384_in1k.py', 'beit/beit-l_ft22k-512_in1k.py', 'beitv2/beitv2-b_ft21k_in1k.py',
-       'beitv2/beitv2-l_ft21k_in1k.py']
+       'beitv2/beitv2-l_ft21k_in1k.py', 'vlbeit/vlbeit-b_in1k.py', 'vlmo/vlmo-b_in1k.py']
 INTERMEDIATE = ['beit/beit-b_in22k.py', 'beit/beit-l_in22k.py', 'beitv2/beitv2-b_in21k.py', 'beitv2/beitv2-l_in21k.py']
-SEG = ['beitv2/upernet_beitv2-b_ft21k_ade20k.py', 'beitv2/upernet_beitv2-l_ft21k_ade20k.py']
+SEG = ['beitv2/upernet_beitv2-b_ft21k_ade20k.py', 'beitv2/upernet_beitv2-l_ft21k_ade20k.py',
+       'vlbeit/upernet_vlbeit-b_ade20k.py', 'vlmo/upernet_vlmo-b_ade20k.py']  # VL backbones' vision path
 
 
 def _cheap(cfg) -> None:

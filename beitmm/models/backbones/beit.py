@@ -18,8 +18,9 @@ from beitmm.registry import MODELS
 
 from ..layers import INIT_MODES, Block, RelativePositionBias, init_blocks, mask_patches, patchify, trunc_normal_init_
 from .beit_args import ARCH_ZOO, translate_openmmlab_args
+from .vit_outputs import OUT_TYPES, check_out_type, format_tokens, resolve_out_indices
 
-OUT_TYPES = ('raw', 'cls_token', 'featmap', 'avg_featmap')
+__all__ = ['BEiT', 'OUT_TYPES']
 
 
 def _pair(x: Union[int, Sequence[int]]) -> Tuple[int, int]:
@@ -128,8 +129,7 @@ class BEiT(BaseModule):
         out_indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
         if out_type is None:
             out_type = 'featmap' if len(out_indices) > 1 else 'avg_featmap'
-        if out_type not in OUT_TYPES:
-            raise ValueError(f'out_type {out_type!r} is not one of {OUT_TYPES}')
+        check_out_type(out_type, 'BEiT')
         if init_mode not in INIT_MODES:
             raise ValueError(f'init_mode {init_mode!r} is not one of {INIT_MODES}')
         final_norm = given['final_norm']
@@ -146,10 +146,7 @@ class BEiT(BaseModule):
         self.grid = (self.img_size[0] // patch_size, self.img_size[1] // patch_size)
         self.out_type = out_type
         self.norm_tokens = out_type in ('raw', 'cls_token') if final_norm is None else bool(final_norm)
-        self.out_indices = sorted(i + depth if i < 0 else i for i in out_indices)
-        bad = [i for i in self.out_indices if not 0 <= i < depth]
-        if bad:
-            raise ValueError(f'out_indices {out_indices} out of range for {depth} blocks')
+        self.out_indices = resolve_out_indices(out_indices, depth, 'BEiT')
         self.init_mode = init_mode
         self.with_cp = with_cp
         self.with_cls_token = bool(given['with_cls_token'])
@@ -307,16 +304,8 @@ class BEiT(BaseModule):
         return tuple(outs)
 
     def _format(self, x: Tensor, grid: Tuple[int, int], is_last: bool) -> Tensor:
-        patches = x[:, 1:] if self.with_cls_token else x  # [B, N, C]
-        if self.out_type == 'avg_featmap':
-            x = patches.mean(dim=1)  # [B, C]
-            return self.norm(x) if is_last else x
-        if is_last and self.norm_tokens:
-            x = self.norm(x)
-            patches = x[:, 1:] if self.with_cls_token else x
-        if self.out_type == 'featmap':
-            return patches.transpose(1, 2).reshape(x.shape[0], -1, *grid)  # [B, C, Hp, Wp]
-        return x[:, 0] if self.out_type == 'cls_token' else x
+        normed = is_last and (self.out_type == 'avg_featmap' or self.norm_tokens)
+        return format_tokens(x, grid, self.out_type, self.norm if normed else None, self.with_cls_token)
 
     # ------------------------------------------------------------ utilities
     def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:

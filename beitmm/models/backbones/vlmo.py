@@ -30,6 +30,7 @@ from ..layers import (
     trunc_normal_init_,
 )
 from .text_interface import TextBackbone
+from .vit_outputs import check_out_type, format_tokens, resolve_out_indices
 
 ARCH_ZOO = {
     # tiny is beitmm's (VLMo has none): ViT-Ti widths, VL expert in the top 2 layers as base; for tests and demos
@@ -89,13 +90,21 @@ class VLMo(TextBackbone, BaseModule):
         text_norm_eps: LayerNorm epsilon of the text embeddings (BertConfig: 1e-12).
         act_cfg: FFN activation config (exact GELU).
         with_cp: Activation checkpointing of every block while training.
+        out_indices: Image-only input: blocks whose output is returned (negative counts from the end), as
+            :class:`~beitmm.models.backbones.BEiT`'s. Inputs with text always give the last block's.
+        out_type: Image-only input: 'raw' [B, 1 + Hp * Wp, C] | 'cls_token' [B, C] | 'featmap' [B, C, Hp, Wp] |
+            'avg_featmap' [B, C], with BEiT's final-norm rule (``transformer.norm`` on the last block for 'raw' and
+            'cls_token', after the mean for 'avg_featmap', none for 'featmap'). VL tasks need 'raw'.
+        image_only: Vision transfer (classification, segmentation, linear probe): texts are refused and the parts
+            an image never reaches (text embeddings, language and VL experts; the final norm for 'featmap') are
+            frozen, keeping their keys so VLMo / VL-BEiT checkpoints load whole, but out of the optimizer and of
+            DDP's unused-parameter check.
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` loads any checkpoint the 'vlmo' converter takes.
     """
 
     checkpoint_converter = 'vlmo'  # beitmm.checkpoint.families.vlmo
     family, token_order = 'vlmo', 'text_first'  # TextBackbone (text_interface.py)
     word_embeddings_path = 'text_embeddings.word_embeddings'
-    out_type = 'raw'  # always: final-norm hidden states [B, N, C] (as BEiT3's 'raw')
     arch_zoo = ARCH_ZOO  # presets, read by beitmm.engine.config_fit
 
     def __init__(self, arch: Union[str, dict] = 'base', img_size: Union[int, Sequence[int]] = 224,
@@ -104,7 +113,8 @@ class VLMo(TextBackbone, BaseModule):
                  use_mask_token: bool = False, layer_scale_init_value: Optional[float] = 0.1, drop_rate: float = 0.,
                  attn_drop_rate: float = 0., drop_path_rate: float = 0., text_drop_rate: Optional[float] = None,
                  norm_eps: float = 1e-6, text_norm_eps: float = 1e-12, act_cfg: Optional[dict] = None,
-                 with_cp: bool = False, init_cfg: Optional[Union[dict, list]] = None) -> None:
+                 with_cp: bool = False, out_indices: Union[int, Sequence[int]] = -1, out_type: str = 'raw',
+                 image_only: bool = False, init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if isinstance(arch, str) and arch not in ARCH_ZOO or isinstance(arch, dict) and not {
                 'embed_dims', 'num_layers', 'num_heads', 'feedforward_channels'} <= set(arch):
@@ -147,6 +157,27 @@ class VLMo(TextBackbone, BaseModule):
         te.register_buffer('position_ids', torch.arange(max_text_len)[None])  # in VLMo's files
         self.token_type_embeddings = nn.Embedding(num_token_types, C)
         self._index_cache: Dict[tuple, Tensor] = {}  # plain attribute, not state
+        self.out_type = check_out_type(out_type, type(self).__name__)
+        self.out_indices = resolve_out_indices(out_indices, depth, type(self).__name__)
+        self.image_only = image_only
+        if image_only:
+            self._freeze_unused_by_images()
+
+    @property
+    def vision_outputs(self) -> bool:
+        """Whether ``out_indices`` / ``out_type`` ask for more than the last block's raw states."""
+        return self.out_type != 'raw' or self.out_indices != [self.num_layers - 1]
+
+    def _freeze_unused_by_images(self) -> None:
+        """Freeze what image-only inputs never reach (kept for whole-checkpoint loading)."""
+        self.text_embeddings.requires_grad_(False)
+        for block in self.transformer.blocks:
+            for name in block.expert_names:
+                if name != IMAGE:
+                    getattr(block, f'norm2_{name}').requires_grad_(False)
+                    getattr(block, f'mlp_{name}').requires_grad_(False)
+        if self.out_type == 'featmap':
+            self.transformer.norm.requires_grad_(False)  # dense outputs are not normalised (BEiT's rule)
 
     def init_weights(self) -> None:
         """VLMo's init (timm truncated normal 0.02 for linears and cls token, N(0, 0.02) embeddings, zero table)."""
@@ -245,9 +276,17 @@ class VLMo(TextBackbone, BaseModule):
 
         Returns:
             ``(hidden,)`` or, with ``vl_branch``, ``(vl_hidden, hidden)``: final-norm states [B, N, C], text first.
+            An image-only input of a backbone built with other ``out_indices`` / ``out_type`` gives
+            :meth:`forward_image`'s outputs instead.
         """
         if image is None and text is None:
             raise ValueError('VLMo.forward needs an image, a text or both')
+        if text is not None and (self.image_only or self.vision_outputs):
+            raise ValueError(f'text input to a vision-transfer {type(self).__name__} (image_only={self.image_only}, '
+                             f'out_type={self.out_type!r}, out_indices={self.out_indices}): VL tasks need '
+                             "image_only=False, out_type='raw' and out_indices=-1")
+        if image is not None and text is None and not vl_branch and self.vision_outputs:
+            return self.forward_image(image, image_mask, image_token_type)
         if text_positions is not None or kv_cache is not None:
             if image is not None or text is None or vl_branch or text_padding_mask is not None:
                 raise ValueError('text_positions / kv_cache are for text-only inputs (padding in attn_mask)')
@@ -280,6 +319,29 @@ class VLMo(TextBackbone, BaseModule):
         for i in range(self.vlffn_start, self.num_layers if vl_branch else 0):
             vl_x = self._block(self.transformer.blocks[i], vl_x, ((VL, x.shape[1]), ), mask, biases[i])
         return ((self.transformer.norm(vl_x), ) if vl_branch else ()) + tuple(outs)
+
+    def forward_image(self, image: Tensor, image_mask: Optional[Tensor] = None,
+                      image_token_type: int = 1) -> Tuple[Tensor, ...]:
+        """Image-only outputs of ``out_indices`` shaped by ``out_type`` (the vision experts only, as VLMo's).
+
+        Args:
+            image: Images [B, 3, H, W].
+            image_mask: Optional bool mask [B, Hp, Wp] / [B, Hp * Wp] (needs the mask token).
+            image_token_type: Token type of the image.
+
+        Returns:
+            One output per ``out_indices`` entry (see ``out_type``).
+        """
+        x, grid = self.embed_image(image, image_mask, image_token_type)  # [B, 1 + Hp * Wp, C]
+        spans, last, outs = ((IMAGE, x.shape[1]), ), self.num_layers - 1, []
+        biases = self.rel_pos_bias(0, grid)
+        for i, block in enumerate(self.transformer.blocks[:self.out_indices[-1] + 1]):
+            x = self._block(block, x, spans, None, biases[i])
+            if i in self.out_indices:  # an index listed twice is returned twice
+                normed = i == last and self.out_type in ('raw', 'cls_token', 'avg_featmap')
+                out = format_tokens(x, grid, self.out_type, self.transformer.norm if normed else None)
+                outs.extend([out] * self.out_indices.count(i))
+        return tuple(outs)
 
     # ------------------------------------------------------------------ text only: explicit positions, cache
     def encode_text(self, ids: Tensor, positions: Optional[Tensor] = None, segments: Optional[Tensor] = None,
@@ -353,7 +415,8 @@ class VLMo(TextBackbone, BaseModule):
     def extra_repr(self) -> str:
         """Widths, depth, VL expert start and grid."""
         return (f'embed_dims={self.embed_dims}, depth={self.num_layers}, heads={self.num_heads}, '
-                f'vlffn_start={self.vlffn_start}, grid={self.grid}, rel_pos_text_len={self.rel_pos_text_len}')
+                f'vlffn_start={self.vlffn_start}, grid={self.grid}, rel_pos_text_len={self.rel_pos_text_len}, '
+                f'out_type={self.out_type!r}, out_indices={self.out_indices}, image_only={self.image_only}')
 
 
 @MODELS.register_module()
