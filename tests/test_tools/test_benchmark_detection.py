@@ -17,9 +17,9 @@ TINY = ['--arch', 'tiny-test', '--img-size', '64', '--batch-size', '1', '--repea
 
 def test_plain_backbone_matches_vitdet_and_prints_ratio(capsys):
     """ViTDet's weights in beitmm's BEiT (key bias dropped) give the same pyramid maps and RPN losses."""
-    main(['detection', '--det-backbone', 'plain'] + TINY)
+    main(['detection', '--det-backbone', 'plain', '--clock', 'cpu'] + TINY)
     out = capsys.readouterr().out
-    assert re.search(r'detection training step: arch=tiny-test batch=1 img=64 device=cpu', out)
+    assert re.search(r'detection training step: arch=tiny-test batch=1 img=64 device=cpu .* clock=cpu', out)
     rows = re.findall(r'^(beitmm|reference)\s+fp32\s+([0-9.]+)\s', out, re.M)
     assert {r[0] for r in rows} == {'beitmm', 'reference'} and all(float(r[1]) > 0 for r in rows)
     assert re.search(r'ratio beitmm / fastest reference \(fp32\): [0-9.]+x', out)

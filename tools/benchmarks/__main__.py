@@ -11,6 +11,7 @@ Usage (``python -m tools.benchmarks TASK ...`` from the repository root is the s
     python tools/analysis_tools/benchmark.py retrieval       # retrieval evaluation time at two dataset sizes
     python tools/analysis_tools/benchmark.py seq2seq         # s2s-ft decoding: kv cache vs recomputing
     python tools/analysis_tools/benchmark.py the-x           # THE-X on CKKS: per-layer / per-sample latency, sizes
+    python tools/analysis_tools/benchmark.py the-x --text    # THE-X on MiniLM text: today's vs packed circuit
     python tools/analysis_tools/benchmark.py vl-pretrain     # one BEiT-3 MDM step, share of the VQ-KD tokenizer
     python tools/analysis_tools/benchmark.py pretrain-data   # multi-source loader steps; tar header walk vs tarfile
     python tools/analysis_tools/benchmark.py segmentation --with-cp --inference --precision fp32
@@ -75,9 +76,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--threads', type=int, default=1,
                    help='captioning / retrieval / seq2seq tasks: torch threads (1: stable CPU times)')
     p.add_argument('--sizes', type=int, nargs='+', default=[100, 400], help='retrieval task: images per evaluation')
+    p.add_argument('--clock', default='wall', choices=['wall', 'cpu'],
+                   help="model tasks: 'cpu' times this process's CPU seconds (steadier on a shared CPU)")
     p.add_argument('--mmdet-src', help="detection task: an mmdetection source checkout (holds projects/ViTDet)")
     p.add_argument('--det-backbone', default='beit', choices=['beit', 'plain'],
                    help="detection task: 'beit' = each backbone as configured; 'plain' = one network, checked")
+    p.add_argument('--text', action='store_true',
+                   help='the-x task: a text encoder (real MiniLM at --tokens 32; --arch tiny: a tiny end-to-end run)')
     p.add_argument('--memory-probe', help=argparse.SUPPRESS)  # internal: 'beitmm' or 'reference@<precision>'
     args = p.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
@@ -87,7 +92,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if args.task == 'detection' and args.device == 'cpu' and args.precision == 'auto':
         args.precision = 'fp32'  # mmcv's CPU nms and RoIAlign have no bf16 kernels
     args.arch = args.arch or ('tiny' if args.task in ('captioning', 'retrieval', 'seq2seq') else 'base')
-    args.tokens = args.tokens or (32 if args.task == 'seq2seq' else 20)
+    args.tokens = args.tokens or (32 if args.task in ('seq2seq', 'the-x') else 20)  # the-x --text: 32 tokens
     if args.task != 'masking':
         batch, img = DEFAULTS[args.task]
         args.batch_size = args.batch_size or batch

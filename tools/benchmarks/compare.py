@@ -135,14 +135,15 @@ def run_models(args: argparse.Namespace) -> None:
     steps = make_steps(args, pair, precisions)
     flops = {n: count_flops(s) / args.batch_size for n, s in steps.items()}
     peaks = {p: matmul_peak(p, args.device) for p in set(precisions.values())}
-    times = time_alternating(steps, args.repeats, args.warmup, args.device)
+    times = time_alternating(steps, args.repeats, args.warmup, args.device, args.clock)
     ips = {n: median_ips(t, args.batch_size) for n, t in times.items()}
     mem = {n: ('skipped' if args.no_memory else probe_memory(args, n, p)) for n, p in precisions.items()}
     best_ref = max((n for n in ips if n != 'beitmm'), key=ips.get)
 
     mode = 'inference' if args.inference else 'training step'
     print(f'\n{args.task} {mode}: arch={args.arch} batch={args.batch_size} img={args.img_size} '
-          f'device={args.device} threads={torch.get_num_threads()} with_cp={args.with_cp} compile={args.compile}')
+          f'device={args.device} threads={torch.get_num_threads()} with_cp={args.with_cp} compile={args.compile}'
+          + (' clock=cpu (images per CPU second)' if args.clock == 'cpu' else ''))
     print('matmul peak (GFLOP/s): ' + ', '.join(f'{p} {v:.1f}' for p, v in sorted(peaks.items())))
     widths = [20, 10, 12, 18, 14, 14, 20]
     print(fmt_row(['implementation', 'precision', 'images/s', 'step s (all)', 'GFLOP/image', 'peak frac',

@@ -72,7 +72,7 @@ def count_flops(fn: Callable[[], None]) -> int:
 
 
 def time_alternating(steps: Dict[str, Callable[[], None]], repeats: int, warmup: int,
-                     device: str) -> Dict[str, List[float]]:
+                     device: str, clock: str = 'wall') -> Dict[str, List[float]]:
     """Seconds per call of each step, run alternately (ABBA order) after ``warmup`` calls each.
 
     Alternating spreads the load of other processes on a shared machine over all candidates.
@@ -82,6 +82,8 @@ def time_alternating(steps: Dict[str, Callable[[], None]], repeats: int, warmup:
         repeats: Timed calls of each step.
         warmup: Untimed calls of each step first.
         device: 'cpu' or 'cuda' (CUDA is synchronised around each call).
+        clock: 'wall' (``perf_counter``) or 'cpu' (``process_time``: this process's CPU seconds, all threads; on a
+            CPU shared with other jobs it leaves out the time spent waiting for a core).
 
     Returns:
         ``{name: [seconds of each timed call]}``.
@@ -90,14 +92,15 @@ def time_alternating(steps: Dict[str, Callable[[], None]], repeats: int, warmup:
     for _ in range(warmup):
         for n in names:
             steps[n]()
+    now = time.process_time if clock == 'cpu' else time.perf_counter
     times: Dict[str, List[float]] = {n: [] for n in names}
     for r in range(repeats):
         for n in (names if r % 2 == 0 else names[::-1]):
             sync(device)
-            start = time.perf_counter()
+            start = now()
             steps[n]()
             sync(device)
-            times[n].append(time.perf_counter() - start)
+            times[n].append(now() - start)
     return times
 
 
