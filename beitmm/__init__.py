@@ -13,6 +13,7 @@ _compat.install()
 # public names served from the top level on first access (importing them imports torch and the models)
 _LAZY = {'build_zero_shot_classifier': 'beitmm.models.classifiers', 'ZeroShotClassifier': 'beitmm.models.classifiers'}
 _LAZY.update(list_models='beitmm.apis.model_zoo', get_model='beitmm.apis.model_zoo')  # the model zoo
+_LAZY.update(GLUEMetric='beitmm.evaluation.metrics', GLUEDataset='beitmm.datasets')  # GLUE-style text tasks
 
 __all__ = ['__version__', *_LAZY]
 

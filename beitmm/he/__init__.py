@@ -1,4 +1,5 @@
 """Encrypted inference (THE-X protocol, TenSEAL CKKS; optional extra ``requirements/he.txt``, imported lazily)."""
+from .bert import encrypted_bert_inference, plan_bert_layer
 from .context import (
                       SECURITY_BUDGET,
                       CKKSParams,
@@ -19,4 +20,4 @@ from .text import encrypted_text_inference, plan_text_classifier
 __all__ = ['SECURITY_BUDGET', 'CKKSParams', 'HEDepthError', 'HEKeyError', 'check_context', 'context_levels',
            'derive_params', 'make_context', 'require_tenseal', 'ModelPlan', 'image_patches', 'plan_image_classifier',
            'Client', 'Wire', 'EncryptedRun', 'encrypted_inference', 'CIRCUIT_DEPTH', 'Server',
-           'encrypted_text_inference', 'plan_text_classifier']
+           'encrypted_text_inference', 'plan_text_classifier', 'encrypted_bert_inference', 'plan_bert_layer']

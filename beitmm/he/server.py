@@ -110,6 +110,26 @@ class Server:
         t0 = time.perf_counter()
         if refresh:
             x = self._trip(client, x, 'refresh')
+        y = self.attention(x, blk, client, keep)
+        t1 = time.perf_counter()
+        self.seconds[f'{name}.attention'] += t1 - t0
+        x = self._trip(client, [xi + yi for xi, yi in zip(x, y, strict=True)], 'refresh')
+        if blk.act is None:
+            g = self._trip(client, [xi.matmul(blk.w1.tolist()) + blk.b1.tolist() for xi in x], 'relu')
+        else:  # c0 + c1 u + c2 u^2 = u * (c2 u + c1) + c0, the inner factor from a second matmul (depth 2)
+            c0, c1, c2 = (float(e) for e in blk.act)
+            u = [xi.matmul(blk.w1.tolist()) + blk.b1.tolist() for xi in x]
+            w = [xi.matmul((blk.w1 * c2).tolist()) + (blk.b1 * c2 + c1).tolist() for xi in x]
+            g = self._trip(client, [ui * wi + [c0] * len(blk.b1) for ui, wi in zip(u, w, strict=True)], 'refresh')
+        x = [xi + (gi.matmul(blk.w2.tolist()) + blk.b2.tolist()) for xi, gi in zip(x, g, strict=True)]
+        self.seconds[f'{name}.mlp'] += time.perf_counter() - t1
+        return x
+
+    def attention(self, x: list, blk: BlockPlan, client: Client, keep: Optional[np.ndarray]) -> list:
+        """Steps 2-5 of the module docstring: token ciphertexts (level 0) -> attention outputs after proj.
+
+        Shared by the BEiT blocks and BERT's layers (``beitmm.he.bert``); the residual is the caller's.
+        """
         n, h = len(x), blk.heads
         c = blk.wv.shape[0]
         d = c // h
@@ -137,22 +157,10 @@ class Server:
         heads_of = np.repeat(np.arange(h), d)  # channel -> head
         per_pair = [(heads_of * n + i) * n + j for i in range(n) for j in range(n)]
         a = self._trip(client, attn, 'refresh', gather=per_pair)  # [N * N] vectors of C
-        t1 = time.perf_counter()
-        self.seconds[f'{name}.attention'] += t1 - t0
         y = []
         for i in range(n):
             o = a[i * n] * v[0]
             for j in range(1, n):
                 o = o + a[i * n + j] * v[j]
             y.append(o.matmul(blk.wp.tolist()) + blk.bp.tolist())
-        x = self._trip(client, [xi + yi for xi, yi in zip(x, y, strict=True)], 'refresh')
-        if blk.act is None:
-            g = self._trip(client, [xi.matmul(blk.w1.tolist()) + blk.b1.tolist() for xi in x], 'relu')
-        else:  # c0 + c1 u + c2 u^2 = u * (c2 u + c1) + c0, the inner factor from a second matmul (depth 2)
-            c0, c1, c2 = (float(e) for e in blk.act)
-            u = [xi.matmul(blk.w1.tolist()) + blk.b1.tolist() for xi in x]
-            w = [xi.matmul((blk.w1 * c2).tolist()) + (blk.b1 * c2 + c1).tolist() for xi in x]
-            g = self._trip(client, [ui * wi + [c0] * len(blk.b1) for ui, wi in zip(u, w, strict=True)], 'refresh')
-        x = [xi + (gi.matmul(blk.w2.tolist()) + blk.b2.tolist()) for xi, gi in zip(x, g, strict=True)]
-        self.seconds[f'{name}.mlp'] += time.perf_counter() - t1
-        return x
+        return y

@@ -161,7 +161,8 @@ def shrink_s2s_config(cfg, data_root: str, work_dir: str, batch_size: int = 4, n
         backbone.rel_pos_text_len = 40
     else:
         backbone.max_position_embeddings = 40
-    cfg.model.tokenizer = tiny_tokenizer('spm' if beit3 else 'wordpiece')
+    spm = beit3 or str(cfg.model.tokenizer.type).endswith('SentencePieceTokenizer')  # XLM-R keeps its kind
+    cfg.model.tokenizer = tiny_tokenizer('spm' if spm else 'wordpiece')
     cfg.model.update(max_source_len=16, max_target_len=8, num_beams=num_beams, min_len=1, ngram_ignore_words=())
     if cfg.model.get('num_max_mask_token'):
         cfg.model.num_max_mask_token = 3

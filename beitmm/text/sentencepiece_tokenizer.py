@@ -128,6 +128,17 @@ class SentencePieceTokenizer(BaseTextTokenizer):
             return '<unk>'
         return self._sp.IdToPiece(index - FAIRSEQ_OFFSET)
 
+    def piece_to_id(self, piece: str) -> int:
+        """The id of one piece, as ``XLMRobertaTokenizer.convert_tokens_to_ids`` (unknown pieces: ``<unk>``)."""
+        if piece in self._special_to_id:
+            return self._special_to_id[piece]
+        spm_id = self._sp.PieceToId(piece)
+        return spm_id + FAIRSEQ_OFFSET if spm_id else self.unk_id
+
+    def pieces_to_text(self, pieces: List[str]) -> str:
+        """``XLMRobertaTokenizer.convert_tokens_to_string``: pieces joined, ``▁`` read as a space, stripped."""
+        return ''.join(pieces).replace(SPIECE_UNDERLINE, ' ').strip()
+
     def decode(self, ids: IdList, skip_special_tokens: bool = True) -> str:
         """Text of one sequence of ids, as ``XLMRobertaTokenizer.decode`` gives it.
 
@@ -141,7 +152,7 @@ class SentencePieceTokenizer(BaseTextTokenizer):
         pieces = [self.id_to_piece(i) for i in self._as_list(ids)]
         if skip_special_tokens:
             pieces = [p for p in pieces if p not in self._special_to_id]
-        return ''.join(pieces).replace(SPIECE_UNDERLINE, ' ').strip()
+        return self.pieces_to_text(pieces)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

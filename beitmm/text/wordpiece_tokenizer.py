@@ -7,10 +7,11 @@ whitespace and punctuation split, CJK ideographs split apart, NFC, lowercase and
 vocabularies), then greedy longest-match WordPiece with ``##`` continuations, ``[UNK]`` for a word of more than 100
 characters or one the vocabulary cannot spell. Special tokens written in the text (``"a [MASK] b"``) are kept whole.
 
-Known difference: the Unicode tables of ``tokenizers`` are Unicode 8's (Python 3.11's are 14's) and its CJK
-Extension E range has a typo, so punctuation and combining marks assigned (or recategorized) after Unicode 8,
-unassigned code points and U+2B820-U+2B91F tokenize as in ``BertTokenizerFast`` (``transformers``' default for
-BERT), not as in the Python ``BertTokenizer`` (``tests/test_text/test_wordpiece.py`` pins both sides).
+Basic tokenization and WordPiece run in Python on :mod:`unicodedata` (:mod:`beitmm.text.bert_basic`), as in
+``BertTokenizer``: HF ``tokenizers`` carries Unicode 8 tables (Python 3.11: 14), which split characters assigned or
+recategorised after Unicode 8 differently (the gap ``BertTokenizerFast`` still has). ``tests/test_text`` compares
+the ids with ``BertTokenizer`` on the real 30522-entry uncased vocabulary and real English, Russian and Bulgarian
+text, and on every assigned code point.
 """
 import os.path as osp
 from typing import Dict, List, Optional
@@ -18,6 +19,7 @@ from typing import Dict, List, Optional
 from beitmm.registry import TEXT_TOKENIZERS
 
 from .base import BaseTextTokenizer, IdList, require
+from .bert_basic import basic_tokenize, split_special, wordpiece
 
 SPECIAL_TOKENS = dict(pad='[PAD]', unk='[UNK]', bos='[CLS]', eos='[SEP]', mask='[MASK]')
 
@@ -106,23 +108,33 @@ class WordPieceTokenizer(BaseTextTokenizer):
         self._build()
 
     def _build(self) -> None:
-        tk = require('tokenizers', 'beitmm.WordPieceTokenizer')
-        lowercase, strip_accents, chinese, max_chars = self._args
-        tokenizer = tk.Tokenizer(tk.models.WordPiece(self.vocab, unk_token=SPECIAL_TOKENS['unk'],
-                                                     max_input_chars_per_word=max_chars))
-        tokenizer.normalizer = bert_normalizer(lowercase, strip_accents, chinese)
-        tokenizer.pre_tokenizer = tk.pre_tokenizers.BertPreTokenizer()
-        tokenizer.add_special_tokens([tk.AddedToken(t, special=True, normalized=False)
-                                      for t in SPECIAL_TOKENS.values()])
-        self._tokenizer = tokenizer
+        lowercase, strip_accents, _, _ = self._args
+        self._strip = (strip_accents is not False) if lowercase else bool(strip_accents)
+        self._specials = set(SPECIAL_TOKENS.values())
+        self._pieces: Dict[str, List[str]] = {}  # word -> WordPiece pieces (a cache)
 
     def tokenize(self, text: str) -> List[str]:
         """WordPiece tokens of ``text`` (special tokens written in it kept whole), no ``[CLS]`` / ``[SEP]``."""
-        return self._tokenizer.encode(text, add_special_tokens=False).tokens
+        lowercase, _, chinese, max_chars = self._args
+        tokens: List[str] = []
+        for part in split_special(text, self._specials):
+            if part in self._specials:
+                tokens.append(part)
+                continue
+            if lowercase:  # BertTokenizer lowercases character by character first (no final-sigma context)
+                part = ''.join(ch.lower() for ch in part)
+            for word in basic_tokenize(part, lowercase, self._strip, chinese):
+                pieces = self._pieces.get(word)
+                if pieces is None:
+                    pieces = wordpiece(word, self.vocab, SPECIAL_TOKENS['unk'], max_chars)
+                    if len(self._pieces) < 200_000:  # a bound on the cache (a choice)
+                        self._pieces[word] = pieces
+                tokens.extend(pieces)
+        return tokens
 
     def encode_plain(self, text: str) -> List[int]:
         """Ids of ``text`` without ``[CLS]`` / ``[SEP]``."""
-        return self._tokenizer.encode(text, add_special_tokens=False).ids
+        return [self.vocab[t] for t in self.tokenize(text)]
 
     def decode(self, ids: IdList, skip_special_tokens: bool = True) -> str:
         """Text of one sequence of ids, as ``BertTokenizer.decode`` gives it.
@@ -148,7 +160,7 @@ class WordPieceTokenizer(BaseTextTokenizer):
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        del state['_tokenizer']
+        del state['_pieces']
         return state
 
     def __setstate__(self, state: dict) -> None:

@@ -12,13 +12,14 @@ CONFIGS = sorted(osp.relpath(p, osp.join(ROOT, 'configs'))
 WORD = r'[a-z0-9.]+'
 FIELD = re.compile(rf'^{WORD}(-{WORD})*$')
 # {model}-{size}[-{part}]: the sizes of configs/README.md, minilm-l12, a text branch (beit3-b-text)
-MODEL = re.compile(r'^(beit|beitv2|beit3|vit|vlmo|vlbeit|bert|unilm1|unilm1\.2|minilm|electra)-(tiny|small|b|l|h|l12)'
-                   r'(-text)?$|^resnet50(-tiny)?$')
+MODEL = re.compile(r'^(beit|beitv2|beit3|vit|vlmo|vlbeit|bert|unilm1|unilm1\.2|unilm2|xlmr|minilm|electra)-'
+                   r'(tiny|small|b|l|h|l12|l6)(-text)?$|^resnet50(-tiny)?$')
 TEACHER = re.compile(r'^(clip|dino|beit|pixel)(-[a-z0-9]+)*$')
 DISTILLATION = ('maskdistill', 'maskfeat-style', 'vqkd')
 NECKS = {'simplefpn'}  # detection: mmdet's {neck} field after the backbone
 DATA = {'in1k', 'in22k', 'in21k', 'ade20k', 'coco', 'coco-retrieval', 'flickr30k-retrieval', 'coco-captioning',
-        'nocaps-captioning', 'vqav2', 'nlvr2', 'xsum', 'cnndm', 'squad-qg', 'text', 'pairs', 'vl-corpus'}
+        'nocaps-captioning', 'vqav2', 'nlvr2', 'xsum', 'cnndm', 'squad-qg', 'text', 'pairs', 'vl-corpus',
+        'polarity', *(f'glue-{t}' for t in ('cola', 'sst2', 'mrpc', 'qqp', 'stsb', 'mnli', 'qnli', 'rte', 'wnli'))}
 DEMO_TASKS = {'cls', 'seg', 'det', 'linear', 'pretrain', 'vqkd', 'vqa', 'nlvr2', 'caption', 'retrieval', 'mlm',
               's2s', 'text-cls'}
 

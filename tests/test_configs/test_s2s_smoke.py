@@ -16,7 +16,8 @@ from beitmm.testing.vl import corpus, shrink_s2s_config
 CONFIGS = ['s2s/s2s-ft-pseudo-masked_unilm1.2-b_xsum.py', 's2s/s2s-ft-masked_unilm1.2-b_xsum.py',
            's2s/s2s-ft-causal_unilm1.2-b_xsum.py', 's2s/s2s-ft-pseudo-masked_minilm-l12_xsum.py',
            's2s/s2s-ft-pseudo-masked_unilm1.2-b_cnndm.py', 's2s/s2s-ft-masked_unilm1-l_squad-qg.py',
-           's2s/s2s-ft-pseudo-masked_beit3-b-text_xsum.py', 's2s/s2s-ft-pseudo-masked_vlmo-b-text_xsum.py']
+           's2s/s2s-ft-pseudo-masked_beit3-b-text_xsum.py', 's2s/s2s-ft-pseudo-masked_vlmo-b-text_xsum.py',
+           's2s/s2s-ft-pseudo-masked_unilm2-b_xsum.py', 's2s/s2s-ft-pseudo-masked_xlmr-b_xsum.py']
 
 
 def _write(root, fmt: str) -> None:
@@ -85,3 +86,25 @@ def test_squad_qg_config_is_the_unilm_v1_recipe():
     assert cfg.train_cfg.max_iters == t_total == 23665
     assert [s['end'] for s in cfg.param_scheduler] == [warmup, t_total]
     assert cfg.test_evaluator.protocol == 'qg' and cfg.model.num_beams == 1
+
+
+def test_unilm2_xsum_config_is_the_s2s_ft_readme_recipe():
+    """s2s-ft README "XSum with unilm2-base-uncased", value by value.
+
+    4 GPUs x 8 x 2 accumulation, 1000 / 48k optimizer steps (2 mmengine iterations each), lr 7e-5, word drop 0.4,
+    720 / 48 tokens, 768 positions; beam 8, lp 0.9, min_len 1, the 3-gram ban ignoring ".", decode batch 24; the
+    encoder has UniLM v2's relative position bias.
+    """
+    cfg = Config.fromfile(config_path('s2s/s2s-ft-pseudo-masked_unilm2-b_xsum.py'))
+    m, bb = cfg.model, cfg.model.backbone
+    assert (m.max_source_len, m.max_target_len, m.target_mask_prob) == (720, 48, 0.4)
+    assert bb.max_position_embeddings == 720 + 48 and bb.rel_pos_bins > 0 and bb.max_rel_pos > 0
+    assert (m.num_beams, m.length_penalty, m.min_len, m.no_repeat_ngram_size) == (8, 0.9, 1, 3)
+    assert tuple(m.ngram_ignore_words) == ('.', ) and cfg.test_dataloader.batch_size == 24
+    accumulate = cfg.optim_wrapper.accumulative_counts
+    assert cfg.train_dataloader.batch_size * 4 * accumulate == cfg.auto_scale_lr.base_batch_size == 64
+    assert cfg.optim_wrapper.optimizer.lr == 7e-5
+    assert [s['end'] for s in cfg.param_scheduler] == [1000 * accumulate, 48000 * accumulate]
+    assert cfg.train_cfg.max_iters == 48000 * accumulate
+    assert cfg.default_hooks.checkpoint.interval == 1500 * accumulate  # --save_steps 1500
+    assert 'unilm2-base-uncased' in bb.init_cfg.checkpoint and 'unilm2' in m.tokenizer.vocab_file

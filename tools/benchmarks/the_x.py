@@ -36,6 +36,9 @@ def _model(img: int):
 
 def run_the_x(args) -> None:
     """Print the THE-X encrypted-inference measurements (see the module docstring)."""
+    if getattr(args, 'text', False):  # THE-X on a text encoder (MiniLM): the_x_text.py
+        from .the_x_text import run_the_x_text
+        return run_the_x_text(args)
     from beitmm.he import CIRCUIT_DEPTH, derive_params, encrypted_inference, make_context, plan_image_classifier
     if args.arch not in ('base', 'tiny'):
         raise SystemExit('the-x: only the built-in tiny classifier (width 32) is benchmarked')

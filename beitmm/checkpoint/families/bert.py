@@ -15,7 +15,9 @@ Layouts recognised (any ``state_dict`` / ``model`` / ``module`` wrapper):
   ``cls.predictions.decoder``);
 - ``unilm``: unilm's fast-QKV files (``bert.`` or no prefix): ``attention.self.qkv_linear.weight`` [3C, C] is split
   in rows into query / key / value weights; ``q_bias`` / ``v_bias`` become the query / value biases and the key
-  bias is zero (BEiT's convention). A relative position bias (``encoder.rel_pos_bias``, unilm2) is refused.
+  bias is zero (BEiT's convention). UniLM v2's relative position bias (raw files ``encoder.rel_pos_bias.weight``,
+  s2s-ft fine-tuned ones ``rel_pos_bias.weight``, [heads, rel_pos_bins]) becomes ``rel_pos_bias.weight``, as s2s-ft's
+  ``unilm_to_hf_bert`` moves it; the model needs the same ``rel_pos_bins`` (checked, named in the error).
 
 Position table: the checkpoint's real rows (after its offset rows) fill the model's; a longer model table is
 filled by tiling them (rows ``[n, 2n)`` repeat ``[0, n)``, s2s-ft's ``reuse_position_embedding``), or, with
@@ -39,7 +41,8 @@ POSITIONS = 'embeddings.position_embeddings.weight'
 TYPES = 'embeddings.token_type_embeddings.weight'
 PROJECT = 'embeddings_project.weight'
 _PREFIXES = (('bert.', 'bert', 0), ('roberta.', 'roberta', 2), ('electra.', 'electra', 0), ('', 'plain', None))
-_BACKBONE = re.compile(r'^(embeddings\.|encoder\.layer\.\d+\.|embeddings_project\.)')
+_BACKBONE = re.compile(r'^(embeddings\.|encoder\.layer\.\d+\.|embeddings_project\.|(encoder\.)?rel_pos_bias\.)')
+REL_POS = 'rel_pos_bias.weight'
 _BUFFERS = re.compile(r'(^|\.)(position_ids|token_type_ids)$')
 _QKV = re.compile(r'^(encoder\.layer\.\d+\.attention\.self\.)(qkv_linear\.weight|q_bias|v_bias)$')
 _HEAD_RULES = [  # source head key -> HF BERT head key (s2s-ft: lm_head -> cls.predictions)
@@ -180,6 +183,16 @@ def _fit_embeddings(out: StateDict, target: ConversionTarget, src_offset: int, r
         report.notes.append(f'{TYPES}: {old.shape[0]} checkpoint rows -> {rows} (further rows copy row 0)')
 
 
+def _check_rel_pos(out: StateDict, target: ConversionTarget) -> None:
+    """Name the setting when the checkpoint's UniLM v2 relative bias and the model's ``rel_pos_bins`` differ."""
+    bins = target.extra.get('rel_pos_bins', 0)
+    if REL_POS in out and tuple(out[REL_POS].shape) != tuple(target.shapes.get(REL_POS, ())):
+        heads, ckpt_bins = out[REL_POS].shape
+        raise ValueError(f'{REL_POS}: the checkpoint has a UniLM v2 relative position bias [{heads} heads, '
+                         f'{ckpt_bins} buckets] but the model has rel_pos_bins={bins}: build the BertEncoder with '
+                         f'rel_pos_bins={ckpt_bins} and the checkpoint\'s max_rel_pos (its config.json)')
+
+
 def convert_bert_backbone(state_dict: Mapping[str, Tensor], target: ConversionTarget,
                           strict: bool = False) -> Tuple[StateDict, ConversionReport]:
     """Convert any layout of the module docstring to ``beitmm.BertEncoder``'s keys.
@@ -204,9 +217,9 @@ def convert_bert_backbone(state_dict: Mapping[str, Tensor], target: ConversionTa
         if prefix and not key.startswith(prefix):
             continue
         name = key[len(prefix):]
-        if 'rel_pos_bias' in name:
-            raise ValueError(f'{key}: a relative position bias (unilm2, rel_pos_bins) which beitmm.BertEncoder '
-                             'does not have; use a checkpoint without it')
+        if name == 'encoder.' + REL_POS:  # raw unilm2 files (s2s-ft convert_state_dict.py moves it the same way)
+            name = REL_POS
+            report.renamed += 1
         if _BUFFERS.search(name):
             report.dropped.append((key, 'derived buffer, rebuilt by the model'))
         elif name.startswith('pooler.'):
@@ -221,6 +234,7 @@ def convert_bert_backbone(state_dict: Mapping[str, Tensor], target: ConversionTa
         raise ValueError(f'the checkpoint has embeddings_project {tuple(out[PROJECT].shape)} (ELECTRA): build the '
                          f'model with embedding_size={out[PROJECT].shape[1]}')
     _fit_embeddings(out, target, src_offset, report)
+    _check_rel_pos(out, target)
     for key, value in out.items():
         if key in target.shapes and value.shape != target.shapes[key]:
             raise ValueError(f'{key}: checkpoint {tuple(value.shape)} vs model {tuple(target.shapes[key])}: build the '

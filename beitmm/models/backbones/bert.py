@@ -17,7 +17,8 @@ from torch import Tensor
 from beitmm.checkpoint import ConversionTarget, init_from_pretrained_cfg, module_state_shapes
 from beitmm.registry import MODELS
 
-from ..layers import combine_masks, padding_to_attn_mask
+from ..layers import combine_masks, hooked_softmax_attend, padding_to_attn_mask
+from .bert_rel_pos import check_rel_pos, rel_pos_bias
 from .text_interface import TextBackbone
 
 ARCHS: Dict[str, Dict[str, int]] = {
@@ -44,6 +45,11 @@ class _SelfAttention(nn.Module):
             k, v = kv_cache.update(k, v)  # [B, T + L, C]
         d = C // self.num_heads
         q, k, v = (t.reshape(B, t.shape[1], self.num_heads, d).transpose(1, 2) for t in (q, k, v))  # [B, h, *, d]
+        if 'softmax' in self._modules:  # softmax hook (THE-X's converter sets it): the shared explicit-scores path
+            keep = None if bias is None else bias > -1e3  # masked keys carry the dtype's minimum (choice: -1e3)
+            add = None if bias is None else bias.masked_fill(~keep, 0.)  # a relative position bias, if any
+            out = hooked_softmax_attend(self.softmax, q, k, v, add, keep, self.attn_drop, self.training)
+            return out.transpose(1, 2).reshape(B, L, C)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias,
                                              dropout_p=self.attn_drop if self.training else 0.)
         return out.transpose(1, 2).reshape(B, L, C)
@@ -80,12 +86,13 @@ class BertLayer(nn.Module):
         self.attention.output = _DenseNorm(dim, dim, eps, drop)
         self.intermediate = nn.Module()
         self.intermediate.dense = nn.Linear(dim, ffn_dim)
+        self.intermediate.intermediate_act_fn = nn.GELU()  # HF's name; a module (no state) so THE-X can replace it
         self.output = _DenseNorm(ffn_dim, dim, eps, drop)
 
     def forward(self, x: Tensor, bias: Optional[Tensor], kv_cache=None) -> Tensor:
         """[B, L, C] -> [B, L, C]."""
         x = self.attention.output(self.attention.self(x, bias, kv_cache), x)
-        return self.output(F.gelu(self.intermediate.dense(x)), x)
+        return self.output(self.intermediate.intermediate_act_fn(self.intermediate.dense(x)), x)
 
 
 @MODELS.register_module()
@@ -109,6 +116,9 @@ class BertEncoder(TextBackbone, BaseModule):
             ``reuse_position_embedding``); False: copy them once, the further rows N(0, 0.02).
         source_position_offset: Offset rows of checkpoints without a family prefix (HF bare-model files, where
             BERT and RoBERTa look alike); None: the model's own ``position_offset``.
+        rel_pos_bins: Buckets of UniLM v2's relative position bias (``rel_pos_bias``, one table shared by every
+            layer, :mod:`.bert_rel_pos`); 0: none (BERT, UniLM v1, RoBERTa).
+        max_rel_pos: Distance its logarithmic buckets reach (s2s-ft ``max_rel_pos``).
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` loads any layout of the 'bert' converter.
     """
 
@@ -120,6 +130,7 @@ class BertEncoder(TextBackbone, BaseModule):
                  type_vocab_size: int = 2, position_offset: int = 0, embedding_size: Optional[int] = None,
                  layer_norm_eps: float = 1e-12, hidden_dropout: float = 0.1, attn_dropout: float = 0.1,
                  reuse_position_embedding: bool = True, source_position_offset: Optional[int] = None,
+                 rel_pos_bins: int = 0, max_rel_pos: int = 0,
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if isinstance(arch, str):
@@ -151,6 +162,10 @@ class BertEncoder(TextBackbone, BaseModule):
         self.encoder = nn.Module()
         self.encoder.layer = nn.ModuleList(BertLayer(C, heads, arch['intermediate_size'], layer_norm_eps,
                                                      hidden_dropout, attn_dropout) for _ in range(self.num_layers))
+        check_rel_pos(rel_pos_bins, max_rel_pos)
+        self.rel_pos_bins, self.max_rel_pos = rel_pos_bins, max_rel_pos
+        # UniLM v2: one Linear(bins, heads) over the one-hot bucket, shared by the layers (s2s-ft bert.rel_pos_bias)
+        self.rel_pos_bias = nn.Linear(rel_pos_bins, heads, bias=False) if rel_pos_bins else None
 
     def init_weights(self) -> None:
         """BERT's init (N(0, 0.02) linears and embeddings, zero biases, unit LayerNorms), or the Pretrained file."""
@@ -170,7 +185,8 @@ class BertEncoder(TextBackbone, BaseModule):
         """State shapes and the position / token-type facts the 'bert' converter needs."""
         return ConversionTarget(module_state_shapes(self), extra=dict(
             position_offset=self.position_offset, source_position_offset=self.source_position_offset,
-            reuse_position_embedding=self.reuse_position_embedding, num_layers=self.num_layers))
+            reuse_position_embedding=self.reuse_position_embedding, num_layers=self.num_layers,
+            rel_pos_bins=self.rel_pos_bins))
 
     @property
     def uses_segments(self) -> bool:
@@ -251,9 +267,26 @@ class BertEncoder(TextBackbone, BaseModule):
                              f'{tuple(attn_mask.shape)}')
         x = self._embed(text, positions, token_types)
         bias = self._bias(combine_masks(attn_mask, padding_mask), x.dtype)
+        if self.rel_pos_bias is not None:  # [B, heads, L, cached + L] added to the mask's bias (s2s-ft: both added)
+            rel = self._relative_bias(positions, B, L, kv_cache, x.device).to(x.dtype)
+            bias = rel if bias is None else bias + rel
         for i, layer in enumerate(self.encoder.layer):
             x = layer(x, bias, None if kv_cache is None else kv_cache[i])
         return x
+
+    def _relative_bias(self, positions: Optional[Tensor], B: int, L: int, kv_cache, device) -> Tensor:
+        """UniLM v2's bias of these queries over the cached and new keys; the cache keeps the keys' positions."""
+        q_pos = torch.arange(L, device=device) if positions is None else positions.to(device)
+        q_pos = q_pos.expand(B, L)  # [B, L]
+        k_pos = q_pos
+        if kv_cache is not None:
+            if kv_cache.length and (kv_cache.positions is None or kv_cache.positions.shape[1] != kv_cache.length):
+                raise ValueError('kv_cache holds keys without their positions: a BertEncoder with rel_pos_bins '
+                                 'needs every cached token to pass through it')
+            if kv_cache.length:
+                k_pos = torch.cat([kv_cache.positions, q_pos], dim=1)  # [B, cached + L]
+            kv_cache.positions = k_pos
+        return rel_pos_bias(self.rel_pos_bias.weight, q_pos, k_pos, self.max_rel_pos)
 
     @staticmethod
     def _bias(mask: Optional[Tensor], dtype: torch.dtype) -> Optional[Tensor]:

@@ -5,8 +5,12 @@ The pooler is BERT's (``pooler.dense`` + tanh on the first token; HF ``BertPoole
 ``beitmm.BertEncoder`` (BERT / RoBERTa / ELECTRA checkpoints), the language branch of ``beitmm.BEiT3`` or of
 ``beitmm.VLMo``. Predictions are mmpretrain ``DataSample`` s with ``pred_score`` / ``pred_label``, so mmpretrain's
 ``Accuracy`` metric scores them.
+
+GLUE-style tasks: samples with a ``text_b`` are packed as pairs (``[CLS] a [SEP] b [SEP]``, segment ids 0 / 1;
+:mod:`beitmm.text.pairs`); ``regression=True`` (STS-B) has one output, an MSE loss on ``gt_score`` and
+``pred_score`` = the output. ``beitmm.GLUEMetric`` scores both.
 """
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -16,6 +20,7 @@ from mmpretrain.structures import DataSample
 from torch import Tensor
 
 from beitmm.registry import MODELS, TEXT_TOKENIZERS
+from beitmm.text.pairs import encode_pairs
 
 from ..backbones import check_text_backbone
 
@@ -27,18 +32,24 @@ class TextClassifier(BaseModel):
     Args:
         backbone: Text encoder config (``beitmm.BertEncoder``, language ``beitmm.BEiT3``, ``beitmm.VLMo``).
         tokenizer: Text tokenizer config.
-        num_classes: Classes.
+        num_classes: Classes (1 with ``regression``).
         max_len: Tokens per text, special tokens included (longer texts are truncated, counted).
         dropout: Dropout before the classifier (BERT: 0.1).
         data_preprocessor: mmengine data preprocessor config.
         init_cfg: mmengine init config (the backbone's own ``init_cfg`` loads a pretrained encoder).
+        regression: One real output, MSE loss against ``gt_score`` (STS-B); ``num_classes`` must be 1.
     """
 
     def __init__(self, backbone: dict, tokenizer: dict, num_classes: int, max_len: int = 128, dropout: float = 0.1,
-                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None,
+                 regression: bool = False) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        if num_classes < 2:
-            raise ValueError(f'TextClassifier: num_classes must be >= 2, got {num_classes}')
+        if regression and num_classes != 1:
+            raise ValueError(f'TextClassifier: regression=True needs num_classes=1, got {num_classes}')
+        if not regression and num_classes < 2:
+            raise ValueError(f'TextClassifier: num_classes must be >= 2 (or 1 with regression=True), got '
+                             f'{num_classes}')
+        self.regression = regression
         self.backbone = check_text_backbone(MODELS.build(backbone), 'TextClassifier')
         self.tokenizer = TEXT_TOKENIZERS.build(tokenizer)
         self.tokenizer.check_embedding(self.backbone.word_embeddings.num_embeddings)
@@ -58,26 +69,43 @@ class TextClassifier(BaseModel):
             nn.init.normal_(m.weight, std=.02)
             nn.init.zeros_(m.bias)
 
-    def logits(self, texts: Sequence[str]) -> Tensor:
-        """Class logits [B, num_classes] of the texts."""
-        batch = self.tokenizer.encode_batch(list(texts), self.max_len, 'warn', 'longest')
+    def logits(self, texts: Sequence[str], texts_b: Optional[Sequence[str]] = None) -> Tensor:
+        """Class logits [B, num_classes] of the texts, or of the pairs ``(texts[i], texts_b[i])``."""
+        if texts_b is None:
+            batch = self.tokenizer.encode_batch(list(texts), self.max_len, 'warn', 'longest')
+            types = torch.zeros_like(batch['input_ids'])
+        else:
+            batch = encode_pairs(self.tokenizer, list(texts), list(texts_b), self.max_len)
+            types = batch['token_types']
         ids = batch['input_ids'].to(self._device.device)  # [B, L]
         padding = batch['padding_mask'].to(ids.device)
-        hidden = self.backbone.encode_text(ids, segments=torch.zeros_like(ids), padding=padding)  # [B, L, C]
+        hidden = self.backbone.encode_text(ids, segments=types.to(ids.device), padding=padding)  # [B, L, C]
         pooled = self.pooler.activation(self.pooler.dense(hidden[:, 0]))  # [B, C]
         return self.classifier(self.dropout(pooled))
 
-    def _texts(self, data_samples: Sequence) -> List[str]:
-        texts = []
+    def _texts(self, data_samples: Sequence) -> Tuple[List[str], Optional[List[str]]]:
+        texts, texts_b = [], []
         for i, s in enumerate(data_samples):
             if not isinstance(s.get('text'), str):
                 raise ValueError(f'TextClassifier: sample {i} (line {s.get("line")}) has no string `text`')
             texts.append(s.text)
-        return texts
+            texts_b.append(s.get('text_b'))
+        if all(b is None for b in texts_b):
+            return texts, None
+        if not all(isinstance(b, str) for b in texts_b):
+            raise ValueError('TextClassifier: some samples of the batch have a string `text_b` and some not')
+        return texts, texts_b
 
     def loss(self, data_samples: Sequence) -> Dict[str, Tensor]:
-        """Cross-entropy and accuracy of the batch."""
-        logits = self.logits(self._texts(data_samples))
+        """Cross-entropy and accuracy of the batch (regression: MSE against ``gt_score``)."""
+        logits = self.logits(*self._texts(data_samples))
+        if self.regression:
+            if any(s.get('gt_score') is None for s in data_samples):
+                raise ValueError('TextClassifier(regression=True): every sample needs a `gt_score` (pipeline: '
+                                 'PackInputs packs a "gt_score" of the dataset item)')
+            target = torch.stack([torch.as_tensor(s.gt_score).reshape(-1)[0] for s in data_samples]).float()
+            target = target.to(logits.device)  # [B]
+            return dict(loss=F.mse_loss(logits.float()[:, 0], target))
         labels = torch.stack([torch.as_tensor(s.gt_label).reshape(-1)[0] for s in data_samples]).long()
         labels = labels.to(logits.device)
         if int(labels.min()) < 0 or int(labels.max()) >= self.num_classes:
@@ -87,8 +115,13 @@ class TextClassifier(BaseModel):
                     acc=(logits.detach().argmax(-1) == labels).float().mean())
 
     def predict(self, data_samples: Sequence) -> List[DataSample]:
-        """The data samples with ``pred_score`` (softmax) and ``pred_label`` set."""
-        scores = self.logits(self._texts(data_samples)).float().softmax(-1)
+        """The data samples with ``pred_score`` (softmax) and ``pred_label`` set (regression: the output)."""
+        logits = self.logits(*self._texts(data_samples)).float()
+        if self.regression:
+            for s, out in zip(data_samples, logits, strict=True):
+                s.set_field(out, 'pred_score')
+            return list(data_samples)
+        scores = logits.softmax(-1)
         for s, score in zip(data_samples, scores, strict=True):
             s.set_pred_score(score).set_pred_label(score.argmax())
         return list(data_samples)
@@ -100,5 +133,5 @@ class TextClassifier(BaseModel):
         if mode == 'predict':
             return self.predict(data_samples)
         if mode == 'tensor':
-            return self.logits(self._texts(data_samples))
+            return self.logits(*self._texts(data_samples))
         raise ValueError(f"TextClassifier.forward: unknown mode {mode!r} ('loss', 'predict', 'tensor')")

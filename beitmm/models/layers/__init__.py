@@ -24,6 +24,7 @@ from .transformer import (
                        RelativePositionBias,
                        RelPosTableMixin,
                        drop_path,
+                       hooked_softmax_attend,
                        init_blocks,
                        rel_pos_table_len,
                        relative_position_index,
@@ -35,6 +36,6 @@ __all__ = [
     'combine_masks', 'MagnetoMultiwayBlock', 'MoMEBlock', 'Multiway', 'MultiwayAttention', 'Spans',
     'SubLNFeedForward', 'check_spans', 'multiway_apply', 'merge_attn_bias', 'padding_to_attn_mask', 'to_additive',
     'build_activation', 'build_norm', 'INIT_MODES', 'Attention', 'Block', 'Mlp', 'RelativePositionBias',
-    'RelPosTableMixin', 'drop_path', 'init_blocks', 'mask_patches', 'patchify', 'rel_pos_table_len',
-    'relative_position_index', 'rescale_blocks', 'trunc_normal_init_'
+    'RelPosTableMixin', 'drop_path', 'hooked_softmax_attend', 'init_blocks', 'mask_patches', 'patchify',
+    'rel_pos_table_len', 'relative_position_index', 'rescale_blocks', 'trunc_normal_init_'
 ]

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .builders import build_activation
-from .transformer import Attention, Mlp, drop_path
+from .transformer import Attention, Mlp, drop_path, hooked_softmax_attend
 from .windows import attend_in_windows
 
 Span = Tuple[str, int]  # (expert name, number of consecutive tokens)
@@ -106,7 +106,8 @@ class SubLNFeedForward(nn.Module):
         return self.drop(self.fc2(x))
 
 
-def attend(q: Tensor, k: Tensor, v: Tensor, num_heads: int, attn_mask: Optional[Tensor], dropout: float) -> Tensor:
+def attend(q: Tensor, k: Tensor, v: Tensor, num_heads: int, attn_mask: Optional[Tensor], dropout: float,
+           softmax: Optional[nn.Module] = None) -> Tensor:
     """Multi-head scaled dot-product attention of projected tokens.
 
     Args:
@@ -116,12 +117,17 @@ def attend(q: Tensor, k: Tensor, v: Tensor, num_heads: int, attn_mask: Optional[
         num_heads: Heads.
         attn_mask: Bool (True = may attend) or additive mask broadcastable to [B, heads, Nq, Nk], or None.
         dropout: Attention dropout probability (0 at eval).
+        softmax: A softmax hook (THE-X's ``THEXSoftmax``, set by ``beitmm.models.the_x.convert_model``): the scores
+            go through :func:`~beitmm.models.layers.transformer.hooked_softmax_attend`, the mask applied by the hook.
 
     Returns:
         [B, Nq, C].
     """
     B, Nq, C = q.shape
     heads = [t.reshape(B, t.shape[1], num_heads, C // num_heads).transpose(1, 2) for t in (q, k, v)]
+    if softmax is not None:
+        out = hooked_softmax_attend(softmax, *heads, None, attn_mask, dropout, dropout > 0)  # [B, h, Nq, D]
+        return out.transpose(1, 2).reshape(B, Nq, C)
     if attn_mask is not None and attn_mask.dtype != torch.bool:
         attn_mask = attn_mask.to(q.dtype)
     out = F.scaled_dot_product_attention(*heads, attn_mask=attn_mask, dropout_p=dropout)  # [B, h, Nq, D]
@@ -176,7 +182,8 @@ class MultiwayAttention(nn.Module):
         q, k, v = self._qkv(x, spans).chunk(3, dim=-1)  # each [B, N, C]
         if kv_cache is not None:
             k, v = kv_cache.update(k, v)  # [B, T + N, C]
-        out = attend(q, k, v, self.num_heads, attn_mask, self.attn_drop if self.training else 0.)
+        out = attend(q, k, v, self.num_heads, attn_mask, self.attn_drop if self.training else 0.,
+                     self._modules.get('softmax'))  # softmax hook: set by THE-X's converter only
         if self.inner_attn_ln is not None:
             out = self.inner_attn_ln(out, spans)
         return self.out_proj(out, spans)

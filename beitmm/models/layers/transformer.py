@@ -191,12 +191,35 @@ class Attention(RelPosTableMixin, nn.Module):
     def approx_attend(self, q: Tensor, k: Tensor, v: Tensor, bias: Optional[Tensor],
                       attn_mask: Optional[Tensor]) -> Tensor:
         """Attention through ``self.softmax`` (``softmax_cfg``): q, k, v [B, heads, N, D] -> [B, heads, N, D]."""
-        scores = q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5  # [B, heads, N, Nk]
-        if bias is not None:
-            scores = scores + (bias if bias.dim() == 4 else bias.unsqueeze(0)).to(scores.dtype)
-        attn = self.softmax(scores, attn_mask)
-        attn = F.dropout(attn, self.attn_drop, self.training)
-        return attn @ v
+        return hooked_softmax_attend(self.softmax, q, k, v, bias, attn_mask, self.attn_drop, self.training)
+
+
+def hooked_softmax_attend(softmax: nn.Module, q: Tensor, k: Tensor, v: Tensor, bias: Optional[Tensor],
+                          attn_mask: Optional[Tensor], attn_drop: float = 0., training: bool = False) -> Tensor:
+    """Attention through a softmax hook (``softmax(scores, attn_mask)``, e.g. ``beitmm.THEXSoftmax``).
+
+    The one explicit-scores path shared by every attention with a ``softmax`` child (beitmm ``Attention``, BERT's
+    self-attention, BEiT-3's ``MultiwayAttention``): the approximated models of all families run the same code.
+
+    Args:
+        softmax: The softmax replacement.
+        q: Queries [B, heads, N, D].
+        k: Keys [B, heads, Nk, D].
+        v: Values [B, heads, Nk, D].
+        bias: Additive position bias broadcastable to [B, heads, N, Nk] (3-d: [heads, N, Nk]), or None.
+        attn_mask: Bool (True = may attend) or additive mask; the hook applies it (THE-X: multiplicatively).
+        attn_drop: Dropout on the attention weights.
+        training: Dropout active.
+
+    Returns:
+        [B, heads, N, D].
+    """
+    scores = q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5  # [B, heads, N, Nk]
+    if bias is not None:
+        scores = scores + (bias if bias.dim() == 4 else bias.unsqueeze(0)).to(scores.dtype)
+    attn = softmax(scores, attn_mask)
+    attn = F.dropout(attn, attn_drop, training)
+    return attn @ v
 
 
 def drop_path(x: Tensor, p: float, training: bool) -> Tensor:

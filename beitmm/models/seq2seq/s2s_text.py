@@ -6,7 +6,10 @@
 - ``--forbid_ignore_word`` (``decode_seq2seq.py:177-184``): ``|``-joined words, each upper-cased when written in
   brackets, each looked up as one vocabulary token.
 - Output text (``decode_seq2seq.py:49-56,270-283``): stop at the first [SEP] / [PAD], glue ``##`` pieces to the
-  token before, join with spaces; [UNK] and punctuation spacing are kept.
+  token before, join with spaces; [UNK] and punctuation spacing are kept. SentencePiece (s2s-ft's ``xlm-roberta``
+  branch): the pieces up to the first ``</s>`` / ``<pad>`` through ``convert_tokens_to_string`` (joined, ``▁`` read
+  as a space, stripped; ``<unk>`` kept); ``--forbid_ignore_word`` words are looked up as pieces
+  (``convert_tokens_to_ids``), else as the one token their text encodes to.
 """
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -59,6 +62,10 @@ def ignore_word_ids(tokenizer, words: Union[str, Sequence[str]]) -> tuple:
                 print_log(f'ngram_ignore_words: {w!r} is not a token of {tokenizer.vocab_file}; it maps to [UNK] '
                           '(as s2s-ft convert_tokens_to_ids)', logger='current', level=30)
             continue
+        piece_to_id = getattr(tokenizer, 'piece_to_id', None)  # SentencePiece: s2s-ft looks the piece up (XLM-R)
+        if piece_to_id is not None and piece_to_id(w) != tokenizer.unk_id:
+            out.append(piece_to_id(w))
+            continue
         ids = tokenizer.encode_plain(w)
         if len(ids) != 1 or ids[0] == tokenizer.unk_id:
             raise ValueError(f'ngram_ignore_words: {w!r} is not one token of {tokenizer.vocab_file} '
@@ -68,7 +75,7 @@ def ignore_word_ids(tokenizer, words: Union[str, Sequence[str]]) -> tuple:
 
 
 def s2s_detokenize(tokenizer, ids: Sequence[int], id_to_token: Optional[Dict[int, str]] = None) -> str:
-    """s2s-ft's output text of generated ids (module docstring); non-WordPiece tokenizers: their ``decode``.
+    """s2s-ft's output text of generated ids (module docstring; SentencePiece: ``convert_tokens_to_string``).
 
     Args:
         tokenizer: The text tokenizer.
@@ -81,6 +88,8 @@ def s2s_detokenize(tokenizer, ids: Sequence[int], id_to_token: Optional[Dict[int
     ids = [int(i) for i in ids]
     stop = next((k for k, i in enumerate(ids) if i in (tokenizer.eos_id, tokenizer.pad_id)), len(ids))
     vocab = token_vocab(tokenizer)
+    if vocab is None and hasattr(tokenizer, 'pieces_to_text'):  # xlm-roberta: convert_tokens_to_string, specials kept
+        return tokenizer.pieces_to_text([tokenizer.id_to_piece(i) for i in ids[:stop]])
     if vocab is None:
         return tokenizer.decode(ids[:stop], skip_special_tokens=True)
     if id_to_token is None:

@@ -25,7 +25,11 @@ KEPT_LEAVES: Tuple[Type[nn.Module], ...] = (nn.Linear, nn.Conv2d, nn.Dropout, nn
 # Containers whose own forward only composes known children with additions / reshapes / linear maps.
 KNOWN_CONTAINERS = ('Sequential', 'ModuleList', 'ModuleDict', 'Module', 'Block', 'Mlp', 'RelativePositionBias',
                     'BEiT', 'ImageClassifier', 'LinearClsHead', 'ClsHead', 'THEXSoftmax', 'TextClassifier', 'VLMo',
-                    'MoMEBlock')
+                    'MoMEBlock', 'BertEncoder', 'BertLayer', '_DenseNorm', 'BEiT3', 'MagnetoMultiwayBlock', 'Multiway',
+                    'SubLNFeedForward')
+# Attentions with the softmax hook (a ``softmax`` child routed through ``layers.hooked_softmax_attend``): beitmm's
+# ``Attention``, BERT's self-attention (``BertEncoder``'s ``attention.self``) and BEiT-3's ``MultiwayAttention``.
+HOOKED_ATTENTIONS = ('Attention', '_SelfAttention', 'MultiwayAttention')
 # Modules without effect on inference (losses of heads, data preprocessors' buffers).
 IGNORED = ('CrossEntropyLoss', 'LabelSmoothLoss', 'ClsDataPreprocessor', 'DataPreprocessor', 'BaseDataPreprocessor',
            'WordPieceTokenizer', 'SentencePieceTokenizer')
@@ -33,6 +37,10 @@ IGNORED = ('CrossEntropyLoss', 'LabelSmoothLoss', 'ClsDataPreprocessor', 'DataPr
 
 class UnknownModuleError(TypeError):
     """A module of the model has no HE-friendly replacement."""
+
+
+def _hooked(module: nn.Module) -> bool:
+    return isinstance(module, Attention) or type(module).__name__ in HOOKED_ATTENTIONS
 
 
 def _approximated(module: nn.Module) -> bool:
@@ -53,12 +61,15 @@ def check_convertible(model: nn.Module, extra_known: Iterable[str] = ()) -> None
             continue
         if isinstance(m, (nn.GELU, nn.Tanh, nn.LayerNorm, Attention, *KEPT_LEAVES)) or _approximated(m):
             continue
+        if _hooked(m):
+            continue
         if type(m).__name__ in known:
             continue
         kind = type(m).__name__
         raise UnknownModuleError(f'THE-X conversion: module {name or "<root>"!r} of type {kind} has no HE-friendly '
-                                 'replacement (known: Linear, Conv2d patch embedding, GELU, LayerNorm, beitmm '
-                                 f'Attention and the containers {sorted(known)}); extend the converter for it')
+                                 'replacement (known: Linear, Conv2d patch embedding, GELU, LayerNorm, the '
+                                 f'attentions {list(HOOKED_ATTENTIONS)} and the containers {sorted(known)}); '
+                                 'extend the converter for it')
 
 
 def _ignored_prefixes(model: nn.Module) -> Tuple[str, ...]:
@@ -73,7 +84,8 @@ def convert_model(model: nn.Module, act: Optional[dict] = None, softmax: Optiona
     Args:
         model: A beitmm model built from the shared layers (BEiT image classifier, text classifier).
         act: Activation replacing every ``nn.GELU`` (default ``dict(type='ReLU')``; or ``beitmm.THEXPolyGELU``).
-        softmax: Softmax replacement set on every beitmm ``Attention`` (default ``dict(type='beitmm.THEXSoftmax')``).
+        softmax: Softmax replacement set on every hooked attention (``HOOKED_ATTENTIONS``; default
+            ``dict(type='beitmm.THEXSoftmax')``).
         norm: ``THEXAffineNorm`` options for every ``nn.LayerNorm`` (default ``dict(full=True)``). Every norm is
             replaced (beitmm's scope; the paper's is open, see configs/the_x/README.md).
         tanh: Replacement of every ``nn.Tanh`` (the BERT pooler of ``TextClassifier``; default ReLU, a choice: THE-X
@@ -107,8 +119,8 @@ def convert_model(model: nn.Module, act: Optional[dict] = None, softmax: Optiona
             if isinstance(new, RangeMonitor):
                 new.monitor_name = path
             setattr(m, child_name, new)
-        if isinstance(m, Attention) and 'softmax' not in m._modules:
-            m.softmax = copy.deepcopy(built_softmax).to(m.proj.weight.device)
+        if _hooked(m) and 'softmax' not in m._modules:
+            m.softmax = copy.deepcopy(built_softmax).to(next(m.parameters()).device)
             m.softmax.monitor_name = f'{name}.softmax'
     model.the_x_cfg = dict(act=act, softmax=softmax, norm=norm, tanh=tanh)
     return model

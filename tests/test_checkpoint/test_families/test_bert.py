@@ -123,9 +123,9 @@ def test_unilm_fused_qkv(tmp_path):
     ids = _ids()
     with torch.no_grad():
         assert _max_diff(model(ids, padding_mask=PAD), _hidden(hf, ids, PAD), ~PAD) < 1e-5
-    state['bert.encoder.rel_pos_bias.weight'] = torch.zeros(32, 4)
-    with pytest.raises(ValueError, match='relative position bias'):
-        _load(state, max_position_embeddings=40)
+    state['bert.encoder.rel_pos_bias.weight'] = torch.zeros(4, 32)  # unilm2: [heads, rel_pos_bins]
+    with pytest.raises(ValueError, match='relative position bias.*rel_pos_bins=32'):
+        _load(state, max_position_embeddings=40)  # a model without the bias names the setting it needs
 
 
 def test_position_extension_tiles_rows():

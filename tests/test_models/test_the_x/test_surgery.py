@@ -107,10 +107,3 @@ def test_text_classifier_on_the_multiway_text_branch_converts():
     texts = ['a red circle', 'two blue squares left of a green triangle']  # padding: the multiplicative mask
     assert torch.isfinite(conv.logits(texts)).all() and conv.logits(texts).shape == (2, 3)
 
-
-def test_beit3_text_branch_is_named_as_unknown():
-    from beitmm.testing.vl import tiny_backbone, tiny_tokenizer
-    model = MODELS.build(dict(type='beitmm.TextClassifier', num_classes=3, tokenizer=tiny_tokenizer('spm'),
-                              backbone=tiny_backbone('beit3', modalities=('language', ))))
-    with pytest.raises(UnknownModuleError, match="module 'backbone' of type BEiT3"):
-        convert_model(model)

@@ -1,0 +1,13 @@
+# BERT-base fine-tuned on GLUE QQP (released TSV layout).
+# beitmm.GLUEMetric: F1 and accuracy.
+# Recipe: BERT's (configs/_base_/schedules/glue_adamw_3e.py). Run: python tools/train.py THIS_CONFIG
+_base_ = ['../_base_/models/bert-b_glue.py', '../_base_/datasets/glue.py',
+          '../_base_/schedules/glue_adamw_3e.py', '../_base_/default_runtime.py']
+default_scope = 'mmpretrain'
+default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=1), logger=dict(interval=50))
+model = dict(num_classes=2)
+train_dataloader = dict(dataset=dict(task='qqp'))
+val_dataloader = dict(dataset=dict(task='qqp'))
+test_dataloader = val_dataloader
+val_evaluator = dict(task='qqp')
+test_evaluator = val_evaluator

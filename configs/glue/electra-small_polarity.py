@@ -1,0 +1,32 @@
+# ELECTRA-Small discriminator (12 layers, hidden 256, 4 heads, FFN 1024, embeddings 128) fine-tuned on real
+# movie-review sentence polarity (gensim's pang_lee_polarity.cor):
+# ELECTRA's downstream evaluation. The encoder loads an HF ElectraForPreTraining / ElectraModel file
+# (google/electra-small-discriminator layout, `electra.` prefix) through the 'bert' converter, or a beitmm ELECTRA
+# run (configs/electra/) by load_from with the generator keys dropped. Recipe from the ELECTRA paper's GLUE
+# fine-tuning (Clark et al. 2020, appendix): lr 3e-4, batch 32, 3 epochs, warmup 10%, weight decay 0.01; its
+# layer-wise lr decay 0.8 is not applied here.
+_base_ = ['../_base_/models/bert-b_glue.py', '../_base_/datasets/glue.py',
+          '../_base_/schedules/glue_adamw_3e.py', '../_base_/default_runtime.py']
+default_scope = 'mmpretrain'
+default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=1), logger=dict(interval=50))
+model = dict(
+    backbone=dict(arch=dict(_delete_=True, hidden_size=256, num_layers=12, num_heads=4, intermediate_size=1024),
+                  embedding_size=128,
+                  init_cfg=dict(checkpoint='pretrain/electra-small-discriminator/pytorch_model.bin')),
+    tokenizer=dict(vocab_file='pretrain/electra-small-discriminator/vocab.txt'))
+optim_wrapper = dict(optimizer=dict(lr=3e-4))
+# gensim's pang_lee_polarity.cor (200 real sentences; beitmm.PolarityDataset finds the installed file): per label
+# the first 80% in file order train (160), the rest test (40). 10 epochs of 160 (a choice for so few sentences).
+polarity_pipeline = [dict(type='PackInputs', algorithm_keys=['text'], meta_keys=['line'])]
+train_dataloader = dict(batch_size=16, dataset=dict(_delete_=True, type='beitmm.PolarityDataset', split='train',
+                                                    pipeline=polarity_pipeline))
+val_dataloader = dict(batch_size=40, dataset=dict(_delete_=True, type='beitmm.PolarityDataset', split='test',
+                                                  pipeline=polarity_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(task='polarity')
+test_evaluator = val_evaluator
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
+    dict(type='LinearLR', start_factor=1.0, end_factor=0., by_epoch=True, begin=1, end=10, convert_to_iter_based=True),
+]
+train_cfg = dict(max_epochs=10, val_interval=5)
