@@ -97,6 +97,9 @@ def test_load_from_runs_conversion(trained_cls, ade20k_root, tmp_path):
     assert runner.model.backbone.patch_embed.proj.weight.shape == state['backbone.patch_embed.proj.weight'].shape
 
 
+SELF_LOCATING = ('beitmm.PolarityDataset', )
+
+
 def test_all_configs_parse():
     """Every shipped config loads, and its model builds at full size without touching data."""
     from mmengine.registry import MODELS, init_default_scope
@@ -111,7 +114,8 @@ def test_all_configs_parse():
         assert cfg.default_scope in ('mmseg', 'mmpretrain', 'mmdet', 'beitmm'), path
         dataset = cfg.train_dataloader.dataset  # a multi-source pretraining set has one data root per stream
         sources = dataset.sources.values() if 'sources' in dataset else [dataset]
-        assert all(source.data_root for source in sources), path
+        # a dataset read from a file inside an installed package (PolarityDataset: gensim's test data) has no root
+        assert all(source.get('data_root') or source.type in SELF_LOCATING for source in sources), path
     init_default_scope('mmseg')
     cfg = Config.fromfile(config_path('beit/upernet_beit-b_ade20k.py'))
     cfg.model.backbone.init_cfg = None

@@ -117,7 +117,8 @@ def test_every_config_keeps_its_old_floor_in_every_group():
             sched = PARAM_SCHEDULERS.build(dict(args, type=s['type'], optimizer=optimizer))
             floors = [sched.eta_min_ratio * g['initial_lr'] for g in optimizer.param_groups]
             found[osp.relpath(path, osp.join(ROOT, 'configs'))] = floors, [lr * RATE ** k for k in range(3)]
-    assert set(found) == set(OLD_RATIOS)
+    assert set(OLD_RATIOS) <= set(found)  # the configs that had a ratio floor before still have a min_lr floor
     for name, (floors, group_lrs) in found.items():
-        assert floors == pytest.approx([OLD_RATIOS[name] * g for g in group_lrs], rel=1e-12), name
-        assert floors == pytest.approx([MIN_LR * RATE ** k for k in range(3)], rel=1e-12), name
+        if name in OLD_RATIOS:
+            assert floors == pytest.approx([OLD_RATIOS[name] * g for g in group_lrs], rel=1e-12), name
+        assert floors == pytest.approx([MIN_LR * RATE ** k for k in range(3)], rel=1e-12), name  # unilm's 1e-6
