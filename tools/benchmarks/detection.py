@@ -47,8 +47,9 @@ def import_vitdet(mmdet_src: Optional[str]) -> None:
     vit = osp.join(mmdet_src, *VITDET_MODULE.split('.'), '__init__.py')
     if not osp.isfile(vit):
         raise SystemExit(f'--mmdet-src {mmdet_src}: {vit} not found; {CLONE_HINT}')
-    if mmdet_src not in sys.path:
-        sys.path.insert(0, osp.abspath(mmdet_src))
+    root = osp.abspath(mmdet_src)
+    if root not in sys.path:  # the absolute path is what goes in, so test that one (no duplicate entries)
+        sys.path.insert(0, root)
     importlib.import_module(VITDET_MODULE)
 
 
