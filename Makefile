@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(PY) tools/demo.py
 
 test: $(STAMP)
-	$(PY) -m pytest tests -q -p no:cacheprovider
+	$(PY) -m pytest tests -q -p no:cacheprovider --durations=25
 
 # ruff (lint + import order, configured in ruff.toml), the docstring dialect check, the docs' links and paths,
 # and the docs build in strict mode (any warning, broken link or missing anchor fails)

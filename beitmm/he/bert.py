@@ -111,8 +111,33 @@ def client_embeddings(encoder: nn.Module, ids: torch.Tensor, token_types: Option
         return encoder._embed(ids[None], None, types)[0].double().numpy()
 
 
+def score_bias(encoder: nn.Module, length: int, scale: float) -> Optional[np.ndarray]:
+    """UniLM v2's relative position bias [heads, L, L] of a ``BertEncoder`` times a layer's softmax ``scale``.
+
+    The THE-X softmax scales the biased scores. None without ``rel_pos_bias``. It depends on positions only.
+    """
+    if getattr(encoder, 'rel_pos_bias', None) is None:
+        return None
+    from beitmm.models.backbones.bert_rel_pos import rel_pos_bias
+    pos = torch.arange(length)[None]
+    with torch.no_grad():
+        return _np(rel_pos_bias(encoder.rel_pos_bias.weight, pos, pos, encoder.max_rel_pos)[0]) * scale
+
+
+def bert_plans(encoder: nn.Module, length: int) -> List[BertLayerPlan]:
+    """Folded layers of a converted ``BertEncoder`` for texts of ``length`` tokens (checks the encoder)."""
+    if type(encoder).__name__ != 'BertEncoder':
+        raise TypeError(f'the encrypted text runtime runs a converted beitmm.BertEncoder, got '
+                        f'{type(encoder).__name__}')  # ELECTRA's embeddings_project is the client's (embeddings)
+    plans = [plan_bert_layer(layer, f'encoder.layer.{i}') for i, layer in enumerate(encoder.encoder.layer)]
+    for lp in plans:
+        lp.core.bias = score_bias(encoder, length, float(lp.core.softmax.scale.detach()))
+    return plans
+
+
 def encrypted_bert_inference(encoder: nn.Module, ids: torch.Tensor, padding_mask: Optional[torch.Tensor] = None,
-                             token_types: Optional[torch.Tensor] = None, context=None) -> EncryptedRun:
+                             token_types: Optional[torch.Tensor] = None, context=None,
+                             circuit: str = 'packed') -> EncryptedRun:
     """Encode texts on ciphertext with a converted ``BertEncoder`` (see the module docstring).
 
     Args:
@@ -121,22 +146,22 @@ def encrypted_bert_inference(encoder: nn.Module, ids: torch.Tensor, padding_mask
         padding_mask: Bool [B, L], True at padding (a multiplicative key mask); None: no padding.
         token_types: Segment ids [B, L] (default 0).
         context: The client's private CKKS context (default: derived from the circuit depth); checked first.
+        circuit: ``'packed'`` (:mod:`beitmm.he.packed`: many tokens and channels per ciphertext) or ``'token'``
+            (this module's circuit: one ciphertext per token).
 
     Returns:
         ``EncryptedRun`` whose ``logits`` are the decrypted hidden states [B, L, C].
     """
-    if type(encoder).__name__ != 'BertEncoder' or encoder.embeddings_project is not None \
-            or getattr(encoder, 'rel_pos_bias', None) is not None:
-        raise TypeError('encrypted_bert_inference runs a converted beitmm.BertEncoder without embeddings_project '
-                        'and without a relative position bias (rel_pos_bins=0)')
+    if circuit not in ('packed', 'token'):
+        raise ValueError(f"circuit must be 'packed' or 'token', got {circuit!r}")
     if ids.dim() != 2 or (padding_mask is not None and padding_mask.shape != ids.shape):
         raise ValueError(f'ids must be [B, L] and padding_mask [B, L] bool, got {tuple(ids.shape)} / '
                          f'{None if padding_mask is None else tuple(padding_mask.shape)}')
-    plans = [plan_bert_layer(layer, f'encoder.layer.{i}') for i, layer in enumerate(encoder.encoder.layer)]
+    plans = bert_plans(encoder, ids.shape[1])
     tokens = [client_embeddings(encoder, ids[b], None if token_types is None else token_types[b])
               for b in range(len(ids))]
     c, n = encoder.hidden_size, ids.shape[1]
-    slots = max(c, n, plans[0].core.w1.shape[1], plans[0].core.rec[0].shape[0])
+    slots = max(c, n * n if circuit == 'packed' else n, plans[0].core.w1.shape[1], plans[0].core.rec[0].shape[0])
     if context is None:
         context = make_context(derive_params(CIRCUIT_DEPTH, slots))
     check_context(context, CIRCUIT_DEPTH, slots)
@@ -147,10 +172,14 @@ def encrypted_bert_inference(encoder: nn.Module, ids: torch.Tensor, padding_mask
     for b, tok in enumerate(tokens):
         keep = None if padding_mask is None else (~padding_mask[b]).numpy()
         t = time.perf_counter()
-        x = server._load(client.encrypt(tok))
-        for i, lp in enumerate(plans):
-            x = bert_layer(server, x, lp, client, f'layer{i}', keep, refresh=i > 0)
-        states.append(np.stack(client.decrypt(server._dump(x)))[:, :c])
+        if circuit == 'packed':
+            from .packed import PackedBert  # imports this module's plan
+            states.append(PackedBert(server, client, plans, n, keep).run(tok))
+        else:
+            x = server._load(client.encrypt(tok))
+            for i, lp in enumerate(plans):
+                x = bert_layer(server, x, lp, client, f'layer{i}', keep, refresh=i > 0)
+            states.append(np.stack(client.decrypt(server._dump(x)))[:, :c])
         secs.append(time.perf_counter() - t)
     return EncryptedRun(np.stack(states), client.wire, secs, dict(server.seconds))
 

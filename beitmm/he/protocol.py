@@ -15,6 +15,7 @@ import numpy as np
 from .context import require_tenseal
 
 Check = Tuple[int, int, float, float, str, int]  # (start, stop, lo, hi, what, group): flat slice [start, stop)
+IndexCheck = Tuple[np.ndarray, float, float, str, bool]  # (index, lo, hi, what, sum over the last axis)
 
 
 @dataclass
@@ -79,16 +80,18 @@ class Client:
         return [np.asarray(self.ts.ckks_vector_from(self.context, b).decrypt()) for b in blobs]
 
     def round_trip(self, blobs: Sequence[bytes], op: str, gather: Optional[Sequence[np.ndarray]] = None,
-                   checks: Sequence[Check] = ()) -> List[bytes]:
+                   checks: Sequence[Check] = (), index_checks: Sequence[IndexCheck] = ()) -> List[bytes]:
         """One client step of the protocol.
 
         Args:
             blobs: Serialized ciphertexts from the server.
             op: 'relu' (THE-X: the client computes ReLU) or 'refresh' (decrypt and re-encrypt).
             gather: Index arrays into the concatenated decrypted values, one per vector to return (default: the
-                same vectors).
+                same vectors); index -1 gives 0; a 2-d array [slots, K] returns the sums over its last axis.
             checks: Documented input ranges to count: ``(start, stop, lo, hi, what, group)`` on the concatenated
                 values (``group > 1``: check sums of consecutive groups, e.g. softmax row sums).
+            index_checks: The same by index arrays (-1: 0): ``(index, lo, hi, what, summed)``, ``summed``: check the
+                sums over the last axis.
 
         Returns:
             Serialized fresh ciphertexts for the server.
@@ -103,13 +106,19 @@ class Client:
             part = part.reshape(-1, group).sum(1) if group > 1 else part
             self.wire.checked[what] = self.wire.checked.get(what, 0) + part.size
             self.wire.out_of_range[what] = self.wire.out_of_range.get(what, 0) + int(((part < lo) | (part > hi)).sum())
+        padded = np.append(flat, 0.)  # index -1 reads this 0
+        for idx, lo, hi, what, summed in index_checks:
+            part = padded[idx].sum(-1) if summed else padded[idx]
+            self.wire.checked[what] = self.wire.checked.get(what, 0) + part.size
+            self.wire.out_of_range[what] = self.wire.out_of_range.get(what, 0) + int(((part < lo) | (part > hi)).sum())
         if op == 'relu':
             flat = np.maximum(flat, 0.)
+            padded = np.append(flat, 0.)
         if gather is None:
             sizes = np.cumsum([0] + [v.size for v in values])
             out = [flat[a:b] for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
         else:
-            out = [flat[idx] for idx in gather]
+            out = [padded[idx].sum(-1) if idx.ndim == 2 else padded[idx] for idx in gather]
         blobs_out = self._send(out)
         self.wire.round_trips += 1
         self.wire.by_op[op] = self.wire.by_op.get(op, 0) + 1

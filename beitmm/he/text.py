@@ -1,4 +1,10 @@
-"""Encrypted THE-X inference of a ``TextClassifier`` on VLMo's text branch (one text at a time, no padding).
+"""Encrypted THE-X inference of a ``TextClassifier`` (one text at a time, at its own length: no padding).
+
+On a ``BertEncoder`` (BERT / MiniLM / ELECTRA / UniLM v2 layouts) the server runs the packed circuit of
+:mod:`beitmm.he.packed` and the head on ciphertext ([CLS] columns, ``pooler.dense`` with the last output norm folded,
+client ReLU, ``classifier``).
+
+On VLMo's text branch:
 
 The client holds the token embedding (THE-X's client computes the embedding lookup: ids never leave it) and
 encrypts one vector per token; the server runs the MoME blocks (shared attention, the text FFN expert) with VLMo's
@@ -81,17 +87,47 @@ def _forward(server: Server, plan: TextPlan, tokens: List[bytes], client: Client
     return logits.serialize()
 
 
+def _bert_classifier(model: nn.Module, texts: Sequence[str], context) -> EncryptedRun:
+    """The packed circuit and head on a ``BertEncoder`` backbone (see the module docstring)."""
+    from .bert import bert_plans, client_embeddings
+    from .packed import PackedBert
+    if not isinstance(model.pooler.activation, nn.ReLU):
+        raise TypeError('the encrypted text runtime needs a converted TextClassifier (ReLU pooler): run '
+                        'beitmm.models.the_x.convert_model first')
+    ids = [model.tokenizer.encode_batch([t], model.max_len, 'warn', 'longest')['input_ids'][0] for t in texts]
+    enc = model.backbone
+    plans = {n: bert_plans(enc, n) for n in sorted({len(i) for i in ids})}
+    first = next(iter(plans.values()))[0].core
+    slots = max(enc.hidden_size, first.w1.shape[1], max(plans) ** 2)
+    if context is None:
+        context = make_context(derive_params(CIRCUIT_DEPTH, slots))
+    check_context(context, CIRCUIT_DEPTH, slots)
+    client = Client(context)
+    server = Server(None, client.public_context(), slots=slots)
+    head = (_np(model.pooler.dense.weight).T.copy(), _np(model.pooler.dense.bias),
+            _np(model.classifier.weight).T.copy(), _np(model.classifier.bias))
+    logits: List[np.ndarray] = []
+    secs: List[float] = []
+    for i in ids:
+        t = time.perf_counter()
+        logits.append(PackedBert(server, client, plans[len(i)], len(i), None).run(client_embeddings(enc, i), head))
+        secs.append(time.perf_counter() - t)
+    return EncryptedRun(np.stack(logits), client.wire, secs, dict(server.seconds))
+
+
 def encrypted_text_inference(model: nn.Module, texts: Sequence[str], context=None) -> EncryptedRun:
     """Classify texts on ciphertext (see the module docstring).
 
     Args:
-        model: A converted ``TextClassifier`` on VLMo's text branch, eval mode.
+        model: A converted ``TextClassifier`` on a ``BertEncoder`` or on VLMo's text branch, eval mode.
         texts: The client's texts.
         context: Private CKKS context (default: derived from the circuit depth); checked before running.
 
     Returns:
         Decrypted logits [B, K], traffic, round trips and timings.
     """
+    if type(model.backbone).__name__ == 'BertEncoder':
+        return _bert_classifier(model, texts, context)
     token_sets = [client_tokens(model, t) for t in texts]
     plans: Dict[int, TextPlan] = {}
     c = token_sets[0].shape[1]

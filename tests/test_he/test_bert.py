@@ -17,7 +17,7 @@ def tiny_converted_bert() -> torch.nn.Module:
     return convert_model(model.eval(), softmax=dict(type='beitmm.THEXSoftmax', fit_steps=0)).eval()
 
 
-def test_encrypted_bert_with_padding_equals_the_plaintext_approximated_model():
+def test_token_circuit_with_padding_equals_the_plaintext_approximated_model():
     from beitmm.he import encrypted_bert_inference
     model = tiny_converted_bert()
     ids = torch.tensor([[5, 9, 2, 0]])  # 3 real tokens + 1 padding
@@ -25,7 +25,7 @@ def test_encrypted_bert_with_padding_equals_the_plaintext_approximated_model():
     with torch.no_grad():
         ref = model(ids, padding_mask=pad).double().numpy()  # [1, 4, 16]
         short = model(ids[:, :3]).double().numpy()
-    run = encrypted_bert_inference(model, ids, pad)
+    run = encrypted_bert_inference(model, ids, pad, circuit='token')
     assert run.logits.shape == (1, 4, 16)
     rel = np.abs(run.logits - ref).max() / np.abs(ref).max()
     assert rel < 1e-3, rel  # CKKS at 2^40 (measured ~1e-6)
