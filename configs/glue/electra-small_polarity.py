@@ -9,7 +9,7 @@
 # Its depths (model/optimization.py `_get_layer_lrs`): lr * 0.8 ** (12 + 2 - depth), embeddings and
 # embeddings_project at depth 0 (0.8^14), layer i at i + 1 (layer 0: 0.8^13, layer 11: 0.8^2), the pooler at 13
 # (0.8), the classifier at 14 (1); BertEncoder.get_layer_depth (beitmm/models/backbones/bert_layer_depth.py).
-_base_ = ['../_base_/models/bert-b_glue.py', '../_base_/datasets/glue.py',
+_base_ = ['../_base_/models/bert-b_glue.py', '../_base_/datasets/polarity.py',
           '../_base_/schedules/glue_adamw_3e.py', '../_base_/default_runtime.py']
 default_scope = 'mmpretrain'
 default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=1), logger=dict(interval=50))
@@ -20,16 +20,7 @@ model = dict(
     tokenizer=dict(vocab_file='pretrain/electra-small-discriminator/vocab.txt'))
 optim_wrapper = dict(optimizer=dict(lr=3e-4), constructor='beitmm.LayerDecayOptimWrapperConstructor',
                      paramwise_cfg=dict(_delete_=True, layer_decay_rate=0.8))  # official value (above)
-# gensim's pang_lee_polarity.cor (200 real sentences; beitmm.PolarityDataset finds the installed file): per label
-# the first 80% in file order train (160), the rest test (40). 10 epochs of 160 (a choice for so few sentences).
-polarity_pipeline = [dict(type='PackInputs', algorithm_keys=['text'], meta_keys=['line'])]
-train_dataloader = dict(batch_size=16, dataset=dict(_delete_=True, type='beitmm.PolarityDataset', split='train',
-                                                    pipeline=polarity_pipeline))
-val_dataloader = dict(batch_size=40, dataset=dict(_delete_=True, type='beitmm.PolarityDataset', split='test',
-                                                  pipeline=polarity_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(task='polarity')
-test_evaluator = val_evaluator
+# 10 epochs of the 160 training sentences of the polarity base (a choice for so few sentences).
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
     dict(type='LinearLR', start_factor=1.0, end_factor=0., by_epoch=True, begin=1, end=10, convert_to_iter_based=True),

@@ -10,6 +10,8 @@ the same three ways (configs/cim/*hardness* / *focal* settings), then each enhan
 classifier.
 Reported per setting and seed: the correct-resample rate and the discriminator's accuracy (mean of the last 5
 logged steps), and the downstream accuracy; the curves PNG (tools/analysis_tools/plot_electra_curves.py, a stage).
+``--electra-text real`` replaces the generated-caption text part by real text: pretraining on gensim's Lee news
+sentences, downstream real movie-review polarity (tools/demo/electra_real.py); the CIM part is the same.
 """
 import argparse
 import json
@@ -19,6 +21,7 @@ import sys
 from functools import partial
 from typing import Dict, List, Sequence, Tuple
 
+from .electra_real import POLARITY_CHANCE, run_real_text
 from .progress import LogRecord
 from .stages import config_value, load_text, rel, run_parallel, run_stage, say, train_stage
 
@@ -33,10 +36,17 @@ CIM_SETTINGS = {'plain': [], 'hardness': ['model.sampler.mode=hardness'],
 
 def add_electra_arguments(group: argparse._ArgumentGroup) -> None:
     """Options of the ELECTRA demo."""
+    group.add_argument('--electra-text', choices=['generated', 'real'], default='generated',
+                       help='text part: generated captions (default) or real text (gensim Lee news corpus, then '
+                            'real movie-review polarity; needs requirements/realdata.txt)')
     group.add_argument('--electra-images', type=int, default=300, help='generated scenes for the text part')
-    group.add_argument('--electra-iters', type=int, default=None, help='text pretraining iterations (config: 300)')
-    group.add_argument('--electra-cls-iters', type=int, default=120, help='text classification iterations')
+    group.add_argument('--electra-iters', type=int, default=None,
+                       help='text pretraining iterations (config: 300)')
+    group.add_argument('--electra-cls-iters', type=int, default=None,
+                       help='text classification iterations (default: 120 generated, config 150 real)')
     group.add_argument('--electra-seeds', type=int, nargs='+', default=[0], help='seeds (default 0)')
+    group.add_argument('--electra-settings', nargs='+', choices=list(SETTINGS), default=list(SETTINGS),
+                       help='text pretraining settings (default: all three)')
     group.add_argument('--electra-cim-epochs', type=int, default=2, help='CIM pretraining epochs (0: no CIM part)')
     group.add_argument('--electra-cim-cls-epochs', type=int, default=3, help='image classification epochs')
 
@@ -115,9 +125,33 @@ def run_electra(args: argparse.Namespace) -> None:
     Args:
         args: Parsed demo options.
     """
-    out, py, data = osp.join(args.out, 'electra'), sys.executable, osp.join(args.data, 'electra')
+    out = osp.join(args.out, 'electra')
     os.makedirs(out, exist_ok=True)
     say(f'electra task: load average {load_text()} on {os.cpu_count()} cores; logs in {rel(out)}')
+    real = args.electra_text == 'real'
+    rows, runs, prefix = run_real_text(args, out) if real else run_generated_text(args, out)
+    cim_rows = run_cim(args, out) if args.electra_cim_epochs > 0 else {}
+    say('5/5 curves')
+    title = 'text ELECTRA on real news sentences (Lee corpus)' if real else 'text ELECTRA on the scene captions'
+    png = plot_curves(args, [(f'{n} s{s}', osp.join(out, f'{prefix}{n}_s{s}')) for n, s in runs],
+                      osp.join(out, f'{prefix}electra_curves.png'), title)
+    if cim_rows:
+        plot_curves(args, [(f'{n} s{s}', osp.join(out, f'cim_{n}_s{s}')) for n, s in cim_rows if n != 'scratch'],
+                    osp.join(out, 'cim_curves.png'), 'CIM-RevDet on the shapes images')
+    print_table(rows, cim_rows, out, png, real)
+
+
+def run_generated_text(args: argparse.Namespace, out: str) -> Tuple[Dict, List[Tuple[str, int]], str]:
+    """The generated-caption text part: data, vocabulary, pretraining three ways, classification.
+
+    Args:
+        args: Parsed demo options.
+        out: The demo's output folder.
+
+    Returns:
+        The table rows, the pretraining runs ``[(setting, seed)]`` and their work-dir prefix ('').
+    """
+    py, data = sys.executable, osp.join(args.data, 'electra')
     say('1/5 data: generated scenes -> captions (pretraining) and "caption -> colour of the first shape"')
     run_stage('electra scenes', [py, 'tools/misc/make_demo_data.py', '--out', args.data, '--only', 'vl',
                                  '--vl-train', str(args.electra_images), '--vl-val',
@@ -132,8 +166,9 @@ def run_electra(args: argparse.Namespace) -> None:
         f'{sizes["classes"]} classes')
     iters = args.electra_iters or config_value(TEXT_CFG, 'train_cfg.max_iters')
     tok = [f'model.tokenizer.vocab_file={vocab}']
-    runs = [(name, seed) for seed in args.electra_seeds for name in SETTINGS]
-    say(f'2/5 ELECTRA pretraining, {iters} iterations each: {", ".join(SETTINGS)} x seeds {args.electra_seeds}')
+    runs = [(name, seed) for seed in args.electra_seeds for name in args.electra_settings]
+    say(f'2/5 ELECTRA pretraining, {iters} iterations each: {", ".join(args.electra_settings)} x seeds '
+        f'{args.electra_seeds}')
     pre = run_parallel([partial(train_stage, args, f'electra {n} s{s}', TEXT_CFG,
                                 osp.join(out, f'{n}_s{s}'),
                                 [*tok, f'train_dataloader.dataset.data_root={data}', f'randomness.seed={s}',
@@ -141,7 +176,7 @@ def run_electra(args: argparse.Namespace) -> None:
                                  f'default_hooks.checkpoint.interval={iters}', *SETTINGS[n]], evaluate=False)
                         for n, s in runs], args.jobs)
     say('3/5 text classification from each discriminator and from scratch, same budget')
-    ci = args.electra_cls_iters
+    ci = args.electra_cls_iters or 120  # the demo's choice (the config's 200 is for a standalone run)
     cls_opts = [*tok, f'train_cfg.max_iters={ci}', f'train_cfg.val_interval={ci}', f'param_scheduler.1.end={ci}',
                 f'default_hooks.checkpoint.interval={ci}',
                 *[f'{k}.dataset.data_root={data}' for k in ('train_dataloader', 'val_dataloader')]]
@@ -156,14 +191,7 @@ def run_electra(args: argparse.Namespace) -> None:
         rows[(n, s)] = dict(final_stats(r['records']), seconds=r['seconds'])
     for (n, s, _), r in zip(jobs, cls, strict=True):
         rows.setdefault((n, s), {})['downstream'] = r.get('accuracy/top1', float('nan'))
-    cim_rows = run_cim(args, out) if args.electra_cim_epochs > 0 else {}
-    say('5/5 curves')
-    png = plot_curves(args, [(f'{n} s{s}', osp.join(out, f'{n}_s{s}')) for n, s in runs],
-                      osp.join(out, 'electra_curves.png'), 'text ELECTRA on the scene captions')
-    if cim_rows:
-        plot_curves(args, [(f'{n} s{s}', osp.join(out, f'cim_{n}_s{s}')) for n, s in cim_rows if n != 'scratch'],
-                    osp.join(out, 'cim_curves.png'), 'CIM-RevDet on the shapes images')
-    print_table(rows, cim_rows, out, png)
+    return rows, runs, ''
 
 
 def run_cim(args: argparse.Namespace, out: str) -> Dict:
@@ -198,20 +226,33 @@ def run_cim(args: argparse.Namespace, out: str) -> Dict:
     return rows
 
 
-def print_table(rows: Dict, cim_rows: Dict, out: str, png: str) -> None:
-    """The comparison table (console and results.json)."""
+def print_table(rows: Dict, cim_rows: Dict, out: str, png: str, real: bool = False) -> None:
+    """The comparison table (console and results.json; ``real_results.json`` for the real-text part).
+
+    Args:
+        rows: Text rows ``{(setting, seed): stats}``.
+        cim_rows: CIM rows.
+        out: Output folder.
+        png: The text curves.
+        real: Whether the text part is the real one (part 'real', a chance row, downstream polarity accuracy).
+    """
     print('\n  ELECTRA demo: same budget per setting; rates / accuracies are the mean of the last 5 logged steps')
+    if real:
+        print('  real: pretraining on gensim Lee news sentences (D acc on them), downstream = polarity test accuracy '
+              '(%, 40 real movie-review sentences)')
     print(f'  {"part":6s} {"setting":9s} {"seed":>4s} {"correct-resample":>16s} {"D acc":>7s} {"D acc repl.":>11s} '
           f'{"downstream acc":>14s}')
 
     def cell(v, width):
         return f'{"-" if v is None else f"{v:.3f}":>{width}s}'
 
-    for part, table, dkey in (('text', rows, 'disc_acc'), ('CIM', cim_rows, 'revdet_acc')):
+    text = {**rows, ('chance', None): dict(downstream=POLARITY_CHANCE)} if real else rows  # chance: no seed
+    for part, table, dkey in (('real' if real else 'text', text, 'disc_acc'), ('CIM', cim_rows, 'revdet_acc')):
         for (n, s), r in table.items():
-            print(f'  {part:6s} {n:9s} {s:4d} {cell(r.get("resample_correct"), 16)} {cell(r.get(dkey), 7)} '
+            seed = '-' if s is None else str(s)
+            print(f'  {part:6s} {n:9s} {seed:>4s} {cell(r.get("resample_correct"), 16)} {cell(r.get(dkey), 7)} '
                   f'{cell(r.get(dkey + "_replaced"), 11)} {r.get("downstream", float("nan")):14.1f}')
     print(f'  curves: {png}')
-    with open(osp.join(out, 'results.json'), 'w') as f:
+    with open(osp.join(out, 'real_results.json' if real else 'results.json'), 'w') as f:
         json.dump(dict(text={f'{n}_s{s}': r for (n, s), r in rows.items()},
                        cim={f'{n}_s{s}': r for (n, s), r in cim_rows.items()}), f, indent=2)
