@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Sequence
 
-from . import det, electra, seq2seq, the_x, vision, vl, vl_pretrain, zero_shot
+from . import det, electra, seq2seq, text, the_x, vision, vl, vl_pretrain, zero_shot
 from .stages import ROOT, STAGE_TIMES, load_text, use_same_arithmetic
 
 
@@ -59,6 +59,8 @@ TASKS: Dict[str, Task] = {
                 det.run_det, det.add_det_arguments),
     'zero-shot': Task("the VL demo's tiny BEiT-3 retrieval model as a zero-shot colour / shape classifier, 2 seeds, "
                       'vs chance', zero_shot.run_zero_shot, zero_shot.add_zero_shot_arguments),
+    'text': Task('real data: MiniLM fine-tuned on real polarity sentences vs scratch (2 seeds), then THE-X '
+                 'distilled and one test sentence on ciphertext', text.run_text, text.add_text_arguments),
 }
 
 

@@ -8,7 +8,7 @@ student parameters, e.g. stage 1 trains only the replacements (affine norms, the
 matching, stage 2 all the weights; a stage starts from the previous one with ``load_from``.
 """
 import re
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -36,7 +36,8 @@ class THEXDistiller(BaseModel):
         ce_weight: Weight of the label cross-entropy (0: pure distillation).
         temperature: KL temperature.
         calibrate: Calibrate the student (:func:`calibrate_student`) on the first training batch, once (the flag
-            ``calibrated`` is saved with the checkpoint, so a later stage loading it does not recalibrate).
+            ``calibrated`` is saved with the checkpoint, so a later stage loading it does not recalibrate);
+            ``'sequential'``: in forward order on the student's own inputs (deep post-LN encoders such as MiniLM).
         data_preprocessor: Data preprocessor config (the classifier's; the Runner passes the top-level one).
         init_cfg: mmengine init config.
     """
@@ -44,7 +45,8 @@ class THEXDistiller(BaseModel):
     def __init__(self, teacher: dict, teacher_checkpoint: Optional[str] = None, the_x: Optional[dict] = None,
                  hidden_modules: str = r'backbone\.blocks\.\d+$', trainable: Optional[str] = None,
                  logit_weight: float = 1., hidden_weight: float = 1., ce_weight: float = 0.,
-                 temperature: float = 1., calibrate: bool = True, data_preprocessor: Optional[dict] = None,
+                 temperature: float = 1., calibrate: Union[bool, str] = True,
+                 data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is not None:  # mmpretrain's classifiers default the type the same way
             data_preprocessor = {'type': 'mmpretrain.ClsDataPreprocessor', **data_preprocessor}
@@ -95,7 +97,8 @@ class THEXDistiller(BaseModel):
     def loss(self, inputs: Optional[Tensor], data_samples: list) -> Dict[str, Tensor]:
         """Distillation losses of one batch (the first one calibrates the student, see ``calibrate``)."""
         if self.calibrate and not bool(self.calibrated):
-            calibrate_student(self.teacher, self.student, lambda m: m(inputs, data_samples, mode='tensor'))
+            calibrate_student(self.teacher, self.student, lambda m: m(inputs, data_samples, mode='tensor'),
+                              sequential=self.calibrate == 'sequential')
             self.calibrated.fill_(True)
         with torch.no_grad():
             t_logits, t_hidden = self._run(self.teacher, inputs, data_samples)

@@ -148,18 +148,27 @@ def calibrate_norm_std(model: nn.Module, run) -> Dict[str, float]:
 
 
 @torch.no_grad()
-def calibrate_student(teacher: nn.Module, student: nn.Module, run: Callable[[nn.Module], object]) -> None:
+def calibrate_student(teacher: nn.Module, student: nn.Module, run: Callable[[nn.Module], object],
+                      sequential: bool = False) -> None:
     """Data-dependent initialisation of a converted student from a calibration batch.
 
-    Each affine norm restarts from its LayerNorm with the typical input std measured on the teacher
+    Default: each affine norm restarts from its LayerNorm with the typical input std measured on the teacher
     (``THEXAffineNorm.from_layer_norm``), then each softmax ``scale`` is set, block by block, so that the largest
     score magnitude of the batch is the upper end of its ``input_range``.
+
+    ``sequential``: the norms and softmax scales are set one at a time in the order the student calls them, each
+    from the student's own inputs with everything before it already calibrated (a norm from the typical std of what
+    reaches it in the student). Deep post-LN encoders need it (the real 6-layer MiniLM: the teacher's stds leave the
+    student's layer outputs 30-3000x the teacher's, compounded over 13 norms, and distillation diverges).
 
     Args:
         teacher: The original model.
         student: Its conversion (modified in place; parameters keep their identity, for the optimizer).
         run: Runs a model on the calibration batch (e.g. ``lambda m: m(inputs, mode='tensor')``).
+        sequential: Calibrate in forward order on the student's own inputs (see above).
     """
+    if sequential:
+        return _calibrate_sequential(teacher, student, run)
     stds = calibrate_norm_std(teacher, lambda: run(teacher))
     lns = dict(teacher.named_modules())
     for name, m in student.named_modules():
@@ -173,3 +182,33 @@ def calibrate_student(teacher: nn.Module, student: nn.Module, run: Callable[[nn.
         finally:
             hook.remove()
         m.scale.fill_(m.input_range[1] / max(max(seen), 1e-6))
+
+
+def _calibrate_sequential(teacher: nn.Module, student: nn.Module, run: Callable[[nn.Module], object]) -> None:
+    """:func:`calibrate_student` with ``sequential=True``: one student pass per norm / softmax, in call order."""
+    lns = dict(teacher.named_modules())
+    targets = {n: m for n, m in student.named_modules() if isinstance(m, THEXSoftmax)
+               or (isinstance(m, THEXAffineNorm) and isinstance(lns.get(n), nn.LayerNorm))}
+    order: List[str] = []
+    hooks = [m.register_forward_pre_hook(lambda mod, args, n=n: order.append(n) if n not in order else None)
+             for n, m in targets.items()]
+    try:
+        run(student)
+    finally:
+        for h in hooks:
+            h.remove()
+    for name in order:
+        m = targets[name]
+        seen: List[float] = []
+        softmax = isinstance(m, THEXSoftmax)  # the largest score magnitude; else the typical per-token input std
+        hook = m.register_forward_pre_hook(lambda mod, args, seen=seen, softmax=softmax: seen.append(
+            float(args[0].abs().max()) if softmax else float(args[0].float().std(-1).mean())))
+        try:
+            run(student)
+        finally:
+            hook.remove()
+        if isinstance(m, THEXSoftmax):
+            m.scale.fill_(m.input_range[1] / max(max(seen), 1e-6))
+        else:
+            std = sum(seen) / len(seen)
+            m.load_state_dict(THEXAffineNorm.from_layer_norm(lns[name], m.full, std).state_dict())

@@ -115,3 +115,44 @@ def test_converter_knows_beit3_text_branch():
         logits = conv.logits(texts)
         alone = conv.logits(texts[:1])
     torch.testing.assert_close(logits[:1], alone, atol=1e-5, rtol=1e-5)  # padding exact
+
+
+def test_sequential_calibration_uses_the_students_own_inputs():
+    """Sequential calibration of a 4-layer post-LN BertEncoder.
+
+    Each affine norm's output has unit per-token std (its LayerNorm's gamma is 1) on the calibration batch as the
+    *student* computes it, and each softmax's largest scaled score is 3.
+    """
+    from beitmm.models.the_x import calibrate_student, convert_model
+    from beitmm.registry import MODELS
+    torch.manual_seed(0)
+    teacher = MODELS.build(dict(type='beitmm.BertEncoder', vocab_size=30, max_position_embeddings=8,
+                                arch=dict(hidden_size=16, num_layers=4, num_heads=2, intermediate_size=32))).eval()
+    with torch.no_grad():
+        for name, p in teacher.named_parameters():
+            if 'LayerNorm' not in name:
+                p.normal_(0, .3)  # large weights: the student's inputs drift far from the teacher's
+    ids = torch.randint(1, 30, (4, 8), generator=torch.Generator().manual_seed(0))
+    student = convert_model(teacher)
+    calibrate_student(teacher, student, lambda m: m(ids), sequential=True)
+    stats = {}
+    hooks = [m.register_forward_hook(lambda mod, args, out, n=n: stats.__setitem__(
+        n, float(out.std(-1).mean()) if 'LayerNorm' in n else float((args[0] * mod.scale).abs().max())))
+        for n, m in student.named_modules() if n.endswith('LayerNorm') or n.endswith('softmax')]
+    with torch.no_grad():
+        student(ids)
+    for h in hooks:
+        h.remove()
+    assert len(stats) == 1 + 4 * 3  # embeddings + per layer: softmax and two norms
+    for name, value in stats.items():
+        target = 3. if name.endswith('softmax') else 1.
+        assert abs(value - target) < 1e-3 * target, (name, value)  # exact up to float32 (the calibration's std)
+    default = convert_model(teacher)
+    calibrate_student(teacher, default, lambda m: m(ids))  # the default: each norm from the teacher's std
+    out = {}
+    hook = default.encoder.layer[3].output.LayerNorm.register_forward_hook(
+        lambda mod, args, o: out.__setitem__('std', float(o.std(-1).mean())))
+    with torch.no_grad():
+        default(ids)
+    hook.remove()
+    assert abs(out['std'] - 1.) > 0.05  # the teacher's stds do not normalise the student's drifted inputs
