@@ -180,18 +180,38 @@ def run_generated_text(args: argparse.Namespace, out: str) -> Tuple[Dict, List[T
     cls_opts = [*tok, f'train_cfg.max_iters={ci}', f'train_cfg.val_interval={ci}', f'param_scheduler.1.end={ci}',
                 f'default_hooks.checkpoint.interval={ci}',
                 *[f'{k}.dataset.data_root={data}' for k in ('train_dataloader', 'val_dataloader')]]
+    rows = downstream_rows(args, runs, pre, CLS_CFG, (out, 'cls', 'text-cls'), cls_opts, 'accuracy/top1')
+    return rows, runs, ''
+
+
+def downstream_rows(args: argparse.Namespace, runs: List[Tuple[str, int]], pre: List[Dict], cfg: str,
+                    where: Tuple[str, str, str], opts: List[str], metric: str) -> Dict:
+    """Fine-tune classifier ``cfg`` from each pretrained discriminator and from scratch, at the same budget.
+
+    Args:
+        args: Demo options (``electra_seeds``, ``jobs``).
+        runs: The pretraining runs ``[(setting, seed)]``.
+        pre: Their stage results (``checkpoint``, ``records``, ``seconds``).
+        cfg: The classifier config.
+        where: (output folder, work-dir prefix, stage label).
+        opts: ``--cfg-options`` of every fine-tuning run.
+        metric: The downstream metric's key.
+
+    Returns:
+        ``{(setting, seed): dict(pretraining statistics, seconds, downstream)}``, scratch rows included.
+    """
+    out, prefix, label = where
     jobs = [(n, s, r['checkpoint']) for (n, s), r in zip(runs, pre, strict=True)]
     jobs += [('scratch', s, None) for s in args.electra_seeds]
-    cls = run_parallel([partial(train_stage, args, f'text-cls {n} s{s}', CLS_CFG,
-                                osp.join(out, f'cls_{n}_s{s}'),
-                                [*cls_opts, f'randomness.seed={s}'] + ([f'load_from={c}'] if c else []))
+    cls = run_parallel([partial(train_stage, args, f'{label} {n} s{s}', cfg, osp.join(out, f'{prefix}_{n}_s{s}'),
+                                [*opts, f'randomness.seed={s}'] + ([f'load_from={c}'] if c else []))
                         for n, s, c in jobs], args.jobs)
     rows = {}
     for (n, s), r in zip(runs, pre, strict=True):
         rows[(n, s)] = dict(final_stats(r['records']), seconds=r['seconds'])
     for (n, s, _), r in zip(jobs, cls, strict=True):
-        rows.setdefault((n, s), {})['downstream'] = r.get('accuracy/top1', float('nan'))
-    return rows, runs, ''
+        rows.setdefault((n, s), {})['downstream'] = r.get(metric, float('nan'))
+    return rows
 
 
 def run_cim(args: argparse.Namespace, out: str) -> Dict:

@@ -87,7 +87,7 @@ def run_real_text(args: argparse.Namespace, out: str) -> Tuple[Dict, List[Tuple[
         ``rows`` (``{(setting, seed): dict(resample_correct, disc_acc, ..., downstream, seconds)}``, scratch rows
         included), the pretraining runs ``[(setting, seed)]`` and their work-dir prefix.
     """
-    from .electra import SETTINGS, final_stats  # the same settings and statistics as the generated-caption part
+    from .electra import SETTINGS, downstream_rows  # the generated-caption part's settings and downstream stage
     py, data = sys.executable, osp.join(args.data, 'electra_real')
     say('1/5 data: real English news sentences (gensim Lee corpus) for pretraining, real movie-review polarity '
         '(gensim pang_lee_polarity.cor) downstream')
@@ -112,17 +112,8 @@ def run_real_text(args: argparse.Namespace, out: str) -> Tuple[Dict, List[Tuple[
     say('3/5 polarity (real sentences) from each discriminator and from scratch, same budget')
     ci = args.electra_cls_iters or config_value(POLARITY_CFG, 'train_cfg.max_iters')
     cls_opts = [*tok, *schedule(POLARITY_CFG, ci), f'train_cfg.val_interval={ci}']
-    jobs = [(n, s, r['checkpoint']) for (n, s), r in zip(runs, pre, strict=True)]
-    jobs += [('scratch', s, None) for s in args.electra_seeds]
-    cls = run_parallel([partial(train_stage, args, f'polarity {n} s{s}', POLARITY_CFG,
-                                osp.join(out, f'polarity_{n}_s{s}'),
-                                [*cls_opts, f'randomness.seed={s}'] + ([f'load_from={c}'] if c else []))
-                        for n, s, c in jobs], args.jobs)
-    rows = {}
-    for (n, s), r in zip(runs, pre, strict=True):
-        rows[(n, s)] = dict(final_stats(r['records']), seconds=r['seconds'])
-    for (n, s, _), r in zip(jobs, cls, strict=True):
-        rows.setdefault((n, s), {})['downstream'] = r.get('glue-polarity/accuracy', float('nan'))
+    rows = downstream_rows(args, runs, pre, POLARITY_CFG, (out, 'polarity', 'polarity'), cls_opts,
+                           'glue-polarity/accuracy')
     say(f'   text data in {rel(data)}')
     return rows, runs, 'real_'
 
