@@ -25,11 +25,10 @@ import torch.nn as nn
 
 from beitmm.models.the_x.approx import THEXAffineNorm, THEXSoftmax
 
-from .context import check_context, derive_params, make_context
 from .plan import BlockPlan, _np
 from .protocol import Client
 from .runtime import EncryptedRun
-from .server import CIRCUIT_DEPTH, Server
+from .server import Server, open_session
 
 
 @dataclass
@@ -162,11 +161,7 @@ def encrypted_bert_inference(encoder: nn.Module, ids: torch.Tensor, padding_mask
               for b in range(len(ids))]
     c, n = encoder.hidden_size, ids.shape[1]
     slots = max(c, n * n if circuit == 'packed' else n, plans[0].core.w1.shape[1], plans[0].core.rec[0].shape[0])
-    if context is None:
-        context = make_context(derive_params(CIRCUIT_DEPTH, slots))
-    check_context(context, CIRCUIT_DEPTH, slots)
-    client = Client(context)
-    server = Server(None, client.public_context(), slots=slots)
+    client, server = open_session(context, slots)
     states: List[np.ndarray] = []
     secs: List[float] = []
     for b, tok in enumerate(tokens):

@@ -25,6 +25,7 @@ applies ``pooler.dense`` (norm folded) [1], the client ReLU, the server ``classi
 The server learns the length and, through the multiplicative key mask, which positions are padding (as in
 :mod:`beitmm.he.bert`); the client sees the decrypted activations it refreshes (THE-X's protocol).
 """
+import time
 from typing import List, Optional, Tuple
 
 import numpy as np
@@ -108,7 +109,7 @@ class PackedBert:
         core = plans[0].core
         self.c, self.h = core.wv.shape[0], core.heads
         self.d = self.c // self.h
-        if length * length > s or length > s:
+        if length * length > s:
             raise ValueError(f'the packed circuit fits L x L scores of one head in a ciphertext: L={length} needs '
                              f'{length * length} slots, the context has {s}')
         self.hg = min(self.h, s // (length * length))  # heads per score ciphertext
@@ -129,6 +130,24 @@ class PackedBert:
             self.keep_pt.append(pt)
         per = s // n  # channels per value ciphertext
         self.vgroups = -(-c // per)
+        # the client's gathers: layout metadata, the same for every layer
+        self.bi = block_index(n, c, s)  # [L, C] flat index of a block-layout matrix
+        self.si = si = self._score_index()  # [h, L, L] flat index of the score layout
+        self.cols_c = cols_gather(self.bi, s)
+        self.cols_f = cols_gather(block_index(n, self.plans[0].core.w1.shape[1], s), s)
+        nb = -(-c // per)  # ciphertexts of q (and of k, v)
+        vi = self.bi + 2 * nb * s
+        self.qkv_gather = (self._qk_gather(self.bi, self.bi + nb * s)
+                           + self._per_key_gather(lambda j, ch: np.repeat(vi[j, ch][:, None], n, 1)))
+        self.kept = np.where(self.keep[None, None, None], si[:, :, None, :], -1)  # [h, L, 1, L] kept keys per row
+        rows = np.broadcast_to(self.kept, (h, n, n, n))  # every (head, i, j) slot gets row (head, i)'s sum
+        self.sum_gather = [np.arange(s) + g * s for g in range(self.groups)]  # the numerators themselves
+        for g in range(self.groups):
+            v = np.full((s, n), -1, dtype=np.int64)
+            v[(si[g * hg:(g + 1) * hg] - g * s).ravel()] = rows[g * hg:(g + 1) * hg].reshape(-1, n)
+            self.sum_gather.append(v)
+        heads_of = np.arange(c) // self.d
+        self.av_gather = self._per_key_gather(lambda j, ch: si[heads_of[ch], :, j])
 
     # ------------------------------------------------------------------ client gathers
     def _qk_gather(self, qi: np.ndarray, ki: np.ndarray) -> List[np.ndarray]:
@@ -166,8 +185,7 @@ class PackedBert:
     def layer(self, cols: list, lp: BertLayerPlan, prenorm: Optional[Tuple[np.ndarray, np.ndarray]],
               resid: Optional[list], name: str) -> list:
         """One layer: columns of its input (before ``prenorm``) -> block-layout output before the output norm."""
-        import time
-        srv, cl, n, c, h = self.server, self.client, self.n, self.c, self.h
+        srv, cl, n, h, si = self.server, self.client, self.n, self.h, self.si
         core = lp.core
         t0 = time.perf_counter()
         wq, bq = np.concatenate(core.wq, 1), np.concatenate(core.bq)
@@ -179,14 +197,9 @@ class PackedBert:
         outs = [linear(cols, w, b, n, self.slots) for w, b in mats]
         if prenorm is not None:
             resid = outs.pop()
-        q, k, v = outs
-        nb = len(q)
-        bi = block_index(n, c, self.slots)
-        qi, ki, vi = bi, bi + nb * self.slots, bi + 2 * nb * self.slots  # [L, C] flat indices
-        qk = self._qk_gather(qi, ki)
-        vv = self._per_key_gather(lambda j, ch: np.repeat(vi[j, ch][:, None], n, 1))
-        got = srv._trip(cl, q + k + v, 'refresh', gather=qk + vv)
-        qk, vv = got[:len(qk)], got[len(qk):]
+        got = srv._trip(cl, [ct for out in outs for ct in out], 'refresh', gather=self.qkv_gather)
+        nqk = 2 * self.groups * self.d
+        qk, vv = got[:nqk], got[nqk:]
         scores = []
         for g in range(self.groups):
             pair = qk[2 * g * self.d:2 * (g + 1) * self.d]
@@ -200,21 +213,12 @@ class PackedBert:
                 pt[:len(a_of)][real] = core.bias[g * self.hg + a_of[real], i_of[real], j_of[real]]
                 acc = acc + pt.tolist()
             scores.append(acc)
-        si = self._score_index()
         lo, hi = core.softmax.input_range
         scores = srv._trip(cl, scores, 'refresh', index_checks=[(si[:, :, self.keep], lo, hi, 'softmax input', False)])
         num = [sc.polyval(list(NUMERATOR_COEFFS)) for sc in scores]  # (s / 2 + 1)^3 [2]
-        kept = np.where(self.keep[None, None, None], si[:, :, None, :], -1)  # [h, L, 1, L] kept keys of each row
-        rows = np.broadcast_to(kept, (h, n, n, n))  # every (head, i, j) slot gets row (head, i)'s sum
-        sums = []
-        for g in range(self.groups):
-            v = np.full((self.slots, n), -1, dtype=np.int64)
-            sel = si[g * self.hg:(g + 1) * self.hg] - g * self.slots
-            v[sel.ravel()] = rows[g * self.hg:(g + 1) * self.hg].reshape(-1, n)
-            sums.append(v)
         slo, shi = core.softmax.sum_range
-        got = srv._trip(cl, num, 'relu', gather=[np.arange(self.slots) + g * self.slots for g in range(self.groups)]
-                        + sums, index_checks=[(kept[:, :, 0], slo, shi, 'softmax row sum', True)])
+        got = srv._trip(cl, num, 'relu', gather=self.sum_gather,
+                        index_checks=[(self.kept[:, :, 0], slo, shi, 'softmax row sum', True)])
         num, rsum = got[:self.groups], got[self.groups:]
         w1, b1, w2, b2, w3, b3 = core.rec
         z = srv._trip(cl, [r * float(w1[u]) + float(b1[u]) for r in rsum for u in range(len(w1))], 'relu')
@@ -235,24 +239,21 @@ class PackedBert:
             for u in range(1, hid):
                 acc.add_(z2[g * hid + u] * (kp * float(w3[u])).tolist())
             attn.append(num[g] * (acc + (kp * float(b3[0])).tolist()))  # n * T(sum) * keep [2]
-        heads_of = np.arange(c) // self.d
-        av = self._per_key_gather(lambda j, ch: si[heads_of[ch], :, j])
-        av = srv._trip(cl, attn, 'refresh', gather=av)
+        av = srv._trip(cl, attn, 'refresh', gather=self.av_gather)
         y = []
         for g in range(self.vgroups):
             acc = av[g] * vv[g]
             for j in range(1, n):
                 acc.add_(av[j * self.vgroups + g] * vv[j * self.vgroups + g])
             y.append(acc)
-        ycols = srv._trip(cl, y, 'refresh', gather=cols_gather(block_index(n, c, self.slots), self.slots))
+        ycols = srv._trip(cl, y, 'refresh', gather=self.cols_c)
         u = [a + b for a, b in zip(linear(ycols, core.wp, core.bp, n, self.slots), resid, strict=True)]
         t1 = time.perf_counter()
         srv.seconds[f'{name}.attention'] += t1 - t0
-        ucols = srv._trip(cl, u, 'refresh', gather=cols_gather(block_index(n, c, self.slots), self.slots))
+        ucols = srv._trip(cl, u, 'refresh', gather=self.cols_c)
         hs = linear(ucols, lp.n1, lp.nb1, n, self.slots)  # attention.output.LayerNorm [1]
         f = linear(ucols, lp.n1 @ core.w1, lp.nb1 @ core.w1 + core.b1, n, self.slots)  # fc1, the norm folded [1]
-        fcols = srv._trip(cl, f, 'relu', gather=cols_gather(block_index(n, core.w1.shape[1], self.slots),
-                                                              self.slots))
+        fcols = srv._trip(cl, f, 'relu', gather=self.cols_f)
         out = [a + b for a, b in zip(hs, linear(fcols, core.w2, core.b2, n, self.slots), strict=True)]
         srv.seconds[f'{name}.mlp'] += time.perf_counter() - t1
         return out
@@ -277,17 +278,15 @@ class PackedBert:
         for i, lp in enumerate(self.plans):
             z = self.layer(cols, lp, prenorm, resid, f'layer{i}')
             prenorm, resid = (lp.n2, lp.nb2), None
-            bi = block_index(n, c, s)
             if i + 1 < len(self.plans):
-                cols = srv._trip(cl, z, 'refresh', gather=cols_gather(bi, s))
+                cols = srv._trip(cl, z, 'refresh', gather=self.cols_c)
         m, mb = prenorm
         if head is None:
-            cols = srv._trip(cl, z, 'refresh', gather=cols_gather(bi, s))
-            out = linear(cols, m, mb, n, self.slots)
-            vals = np.concatenate(cl.decrypt(srv._dump(out)))
-            return vals[block_index(n, c, s)]
+            cols = srv._trip(cl, z, 'refresh', gather=self.cols_c)
+            out = linear(cols, m, mb, n, s)
+            return np.concatenate(cl.decrypt(srv._dump(out)))[self.bi]
         wp, bp, wc, bc = head
-        cls = srv._trip(cl, z, 'refresh', gather=cols_gather(bi[:1], s))  # the [CLS] token's columns
+        cls = srv._trip(cl, z, 'refresh', gather=cols_gather(self.bi[:1], s))  # the [CLS] token's columns
         pooled = srv._trip(cl, linear(cls, m @ wp, mb @ wp + bp, 1, s), 'relu',
                            gather=cols_gather(block_index(1, c, s), s))
         logits = linear(pooled, wc, bc, 1, s)

@@ -79,6 +79,11 @@ class Client:
         self.wire.bytes_to_client += sum(map(len, blobs))
         return [np.asarray(self.ts.ckks_vector_from(self.context, b).decrypt()) for b in blobs]
 
+    def _count(self, values: np.ndarray, lo: float, hi: float, what: str) -> None:
+        """Count ``values`` and those outside [lo, hi] under ``what``."""
+        self.wire.checked[what] = self.wire.checked.get(what, 0) + values.size
+        self.wire.out_of_range[what] = self.wire.out_of_range.get(what, 0) + int(((values < lo) | (values > hi)).sum())
+
     def round_trip(self, blobs: Sequence[bytes], op: str, gather: Optional[Sequence[np.ndarray]] = None,
                    checks: Sequence[Check] = (), index_checks: Sequence[IndexCheck] = ()) -> List[bytes]:
         """One client step of the protocol.
@@ -103,14 +108,10 @@ class Client:
         flat = np.concatenate(values)
         for start, stop, lo, hi, what, group in checks:
             part = flat[start:stop]
-            part = part.reshape(-1, group).sum(1) if group > 1 else part
-            self.wire.checked[what] = self.wire.checked.get(what, 0) + part.size
-            self.wire.out_of_range[what] = self.wire.out_of_range.get(what, 0) + int(((part < lo) | (part > hi)).sum())
+            self._count(part.reshape(-1, group).sum(1) if group > 1 else part, lo, hi, what)
         padded = np.append(flat, 0.)  # index -1 reads this 0
         for idx, lo, hi, what, summed in index_checks:
-            part = padded[idx].sum(-1) if summed else padded[idx]
-            self.wire.checked[what] = self.wire.checked.get(what, 0) + part.size
-            self.wire.out_of_range[what] = self.wire.out_of_range.get(what, 0) + int(((part < lo) | (part > hi)).sum())
+            self._count(padded[idx].sum(-1) if summed else padded[idx], lo, hi, what)
         if op == 'relu':
             flat = np.maximum(flat, 0.)
             padded = np.append(flat, 0.)

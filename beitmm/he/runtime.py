@@ -8,10 +8,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .context import check_context, derive_params, make_context
 from .plan import ModelPlan, image_patches, plan_image_classifier
-from .protocol import Client, Wire
-from .server import CIRCUIT_DEPTH, Server
+from .protocol import Wire
+from .server import open_session
 
 
 @dataclass
@@ -41,11 +40,7 @@ def encrypted_inference(model: nn.Module, images: torch.Tensor, context=None) ->
     if tuple(images.shape[-2:]) != (plan.grid[0] * plan.patch_size, plan.grid[1] * plan.patch_size):
         raise ValueError(f'images {tuple(images.shape[-2:])} do not match the model grid {plan.grid} x '
                          f'{plan.patch_size}: the relative position bias is precomputed for that grid')
-    if context is None:
-        context = make_context(derive_params(CIRCUIT_DEPTH, plan.slots))
-    check_context(context, CIRCUIT_DEPTH, plan.slots)
-    client = Client(context)
-    server = Server(plan, client.public_context())
+    client, server = open_session(context, plan.slots, plan)
     logits, secs = [], []
     for img in images:
         t = time.perf_counter()

@@ -25,13 +25,13 @@ head [1]. The client decrypts the logits.
 """
 import time
 from collections import defaultdict
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
 from beitmm.models.the_x.approx import NUMERATOR_COEFFS
 
-from .context import check_context, require_tenseal
+from .context import check_context, derive_params, make_context, require_tenseal
 from .plan import BlockPlan, ModelPlan
 from .protocol import Client
 
@@ -164,3 +164,22 @@ class Server:
                 o = o + a[i * n + j] * v[j]
             y.append(o.matmul(blk.wp.tolist()) + blk.bp.tolist())
         return y
+
+
+def open_session(context, slots: int, plan: Optional[ModelPlan] = None) -> Tuple[Client, Server]:
+    """The client and the server of one protocol run.
+
+    Args:
+        context: The client's private CKKS context, or None: derived from ``CIRCUIT_DEPTH`` and ``slots``. Checked
+            before anything is encrypted.
+        slots: Longest vector of the circuit.
+        plan: The server's folded model (None: the caller drives the server's blocks).
+
+    Returns:
+        The client (secret key) and the server (public context only).
+    """
+    if context is None:
+        context = make_context(derive_params(CIRCUIT_DEPTH, slots))
+    check_context(context, CIRCUIT_DEPTH, slots)
+    client = Client(context)
+    return client, Server(plan, client.public_context(), slots=slots)

@@ -20,11 +20,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .context import check_context, derive_params, make_context
 from .plan import BlockPlan, _np, fold_norm, plan_block
 from .protocol import Client
 from .runtime import EncryptedRun
-from .server import CIRCUIT_DEPTH, Server
+from .server import Server, open_session
 
 
 @dataclass
@@ -99,11 +98,7 @@ def _bert_classifier(model: nn.Module, texts: Sequence[str], context) -> Encrypt
     plans = {n: bert_plans(enc, n) for n in sorted({len(i) for i in ids})}
     first = next(iter(plans.values()))[0].core
     slots = max(enc.hidden_size, first.w1.shape[1], max(plans) ** 2)
-    if context is None:
-        context = make_context(derive_params(CIRCUIT_DEPTH, slots))
-    check_context(context, CIRCUIT_DEPTH, slots)
-    client = Client(context)
-    server = Server(None, client.public_context(), slots=slots)
+    client, server = open_session(context, slots)
     head = (_np(model.pooler.dense.weight).T.copy(), _np(model.pooler.dense.bias),
             _np(model.classifier.weight).T.copy(), _np(model.classifier.bias))
     logits: List[np.ndarray] = []
@@ -132,11 +127,7 @@ def encrypted_text_inference(model: nn.Module, texts: Sequence[str], context=Non
     plans: Dict[int, TextPlan] = {}
     c = token_sets[0].shape[1]
     slots = max(c, model.backbone.transformer.blocks[0].mlp_text.fc1.out_features, *(len(t) for t in token_sets))
-    if context is None:
-        context = make_context(derive_params(CIRCUIT_DEPTH, slots))
-    check_context(context, CIRCUIT_DEPTH, slots)
-    client = Client(context)
-    server = Server(None, client.public_context(), slots=slots)
+    client, server = open_session(context, slots)
     logits: List[np.ndarray] = []
     secs: List[float] = []
     for tokens in token_sets:

@@ -169,12 +169,9 @@ def run_generated_text(args: argparse.Namespace, out: str) -> Tuple[Dict, List[T
     runs = [(name, seed) for seed in args.electra_seeds for name in args.electra_settings]
     say(f'2/5 ELECTRA pretraining, {iters} iterations each: {", ".join(args.electra_settings)} x seeds '
         f'{args.electra_seeds}')
-    pre = run_parallel([partial(train_stage, args, f'electra {n} s{s}', TEXT_CFG,
-                                osp.join(out, f'{n}_s{s}'),
-                                [*tok, f'train_dataloader.dataset.data_root={data}', f'randomness.seed={s}',
-                                 f'train_cfg.max_iters={iters}', f'param_scheduler.1.end={iters}',
-                                 f'default_hooks.checkpoint.interval={iters}', *SETTINGS[n]], evaluate=False)
-                        for n, s in runs], args.jobs)
+    pre = pretrain_runs(args, runs, TEXT_CFG, (out, '', 'electra'),
+                        [*tok, f'train_dataloader.dataset.data_root={data}', f'train_cfg.max_iters={iters}',
+                         f'param_scheduler.1.end={iters}', f'default_hooks.checkpoint.interval={iters}'])
     say('3/5 text classification from each discriminator and from scratch, same budget')
     ci = args.electra_cls_iters or 120  # the demo's choice (the config's 200 is for a standalone run)
     cls_opts = [*tok, f'train_cfg.max_iters={ci}', f'train_cfg.val_interval={ci}', f'param_scheduler.1.end={ci}',
@@ -182,6 +179,26 @@ def run_generated_text(args: argparse.Namespace, out: str) -> Tuple[Dict, List[T
                 *[f'{k}.dataset.data_root={data}' for k in ('train_dataloader', 'val_dataloader')]]
     rows = downstream_rows(args, runs, pre, CLS_CFG, (out, 'cls', 'text-cls'), cls_opts, 'accuracy/top1')
     return rows, runs, ''
+
+
+def pretrain_runs(args: argparse.Namespace, runs: List[Tuple[str, int]], cfg: str, where: Tuple[str, str, str],
+                  opts: List[str]) -> List[Dict]:
+    """Pretrain ``cfg`` once per (setting, seed) of ``runs`` (``SETTINGS``' options, the seed), no evaluation.
+
+    Args:
+        args: Demo options (``jobs``).
+        runs: ``[(setting, seed)]``.
+        cfg: The pretraining config.
+        where: (output folder, work-dir prefix, stage label).
+        opts: ``--cfg-options`` of every run.
+
+    Returns:
+        The stage results, in the order of ``runs``.
+    """
+    out, prefix, label = where
+    return run_parallel([partial(train_stage, args, f'{label} {n} s{s}', cfg, osp.join(out, f'{prefix}{n}_s{s}'),
+                                 [*opts, f'randomness.seed={s}', *SETTINGS[n]], evaluate=False)
+                         for n, s in runs], args.jobs)
 
 
 def downstream_rows(args: argparse.Namespace, runs: List[Tuple[str, int]], pre: List[Dict], cfg: str,

@@ -14,10 +14,9 @@ import os
 import os.path as osp
 import re
 import sys
-from functools import partial
 from typing import Dict, List, Tuple
 
-from .stages import config_value, rel, run_parallel, run_stage, say, train_stage
+from .stages import config_value, rel, run_stage, say
 
 REAL_CFG = 'configs/demo/electra-tiny_demo-real_pretrain.py'
 POLARITY_CFG = 'configs/demo/bert-tiny_demo-real_text-cls.py'
@@ -87,7 +86,7 @@ def run_real_text(args: argparse.Namespace, out: str) -> Tuple[Dict, List[Tuple[
         ``rows`` (``{(setting, seed): dict(resample_correct, disc_acc, ..., downstream, seconds)}``, scratch rows
         included), the pretraining runs ``[(setting, seed)]`` and their work-dir prefix.
     """
-    from .electra import SETTINGS, downstream_rows  # the generated-caption part's settings and downstream stage
+    from .electra import downstream_rows, pretrain_runs  # the generated-caption part's stages
     py, data = sys.executable, osp.join(args.data, 'electra_real')
     say('1/5 data: real English news sentences (gensim Lee corpus) for pretraining, real movie-review polarity '
         '(gensim pang_lee_polarity.cor) downstream')
@@ -104,11 +103,8 @@ def run_real_text(args: argparse.Namespace, out: str) -> Tuple[Dict, List[Tuple[
     runs = [(name, seed) for seed in args.electra_seeds for name in args.electra_settings]
     say(f'2/5 ELECTRA pretraining on the real sentences, {iters} iterations each: '
         f'{", ".join(args.electra_settings)} x seeds {args.electra_seeds}')
-    pre = run_parallel([partial(train_stage, args, f'electra real {n} s{s}', REAL_CFG,
-                                osp.join(out, f'real_{n}_s{s}'),
-                                [*tok, f'train_dataloader.dataset.data_root={data}', f'randomness.seed={s}',
-                                 *schedule(REAL_CFG, iters), *SETTINGS[n]], evaluate=False)
-                        for n, s in runs], args.jobs)
+    pre = pretrain_runs(args, runs, REAL_CFG, (out, 'real_', 'electra real'),
+                        [*tok, f'train_dataloader.dataset.data_root={data}', *schedule(REAL_CFG, iters)])
     say('3/5 polarity (real sentences) from each discriminator and from scratch, same budget')
     ci = args.electra_cls_iters or config_value(POLARITY_CFG, 'train_cfg.max_iters')
     cls_opts = [*tok, *schedule(POLARITY_CFG, ci), f'train_cfg.val_interval={ci}']
